@@ -1,0 +1,3 @@
+//! `cargo xtask`: MemoryKernel's gates and release steps in portable Rust.
+
+fn main() {}
