@@ -4,3 +4,16 @@
 //! This crate performs no I/O. Every resolver is a pure function of a records snapshot and a
 //! query, so identical inputs give byte-identical JSON. Persistence lives in
 //! `memory-kernel-store-sqlite`; the stable application surface in `memory-kernel-api`.
+
+pub mod error;
+pub mod ids;
+pub mod record;
+pub mod timestamp;
+
+pub use error::ValidationError;
+pub use ids::{MemoryId, MemoryVersionId};
+pub use record::{
+    Authority, Confidence, ConstraintPayload, Effect, Link, MemoryRecord, Payload, Provenance,
+    RecordType, Relation, Scope, SummaryPayload, TruthStatus,
+};
+pub use timestamp::Timestamp;

@@ -1,0 +1,91 @@
+//! Validation errors: one variant per rule of the domain (SPEC §2, §12), so every surface
+//! (CLI, API, service, import) refuses the same values for the same reason.
+
+use thiserror::Error;
+
+use crate::record::TruthStatus;
+
+/// Why a record, link or query was refused. Each variant is one rule; callers match on the
+/// variant, never on the message.
+#[derive(Debug, Clone, PartialEq, Error)]
+#[non_exhaustive]
+pub enum ValidationError {
+    /// A required text field was empty after trimming (MKR-010, summaries, scope fields).
+    #[error("{field} must not be empty")]
+    EmptyField {
+        /// The field's wire name.
+        field: &'static str,
+    },
+    /// `provenance.source_uri` is not a URI with a scheme (MKR-004).
+    #[error("source_uri must be a URI with a scheme (e.g. file:///policy.md), got {value:?}")]
+    InvalidSourceUri {
+        /// The refused value.
+        value: String,
+    },
+    /// `provenance.source_hash` is not `sha256:` followed by 64 lowercase hex digits (MKR-005).
+    #[error("source_hash must be `sha256:` followed by 64 lowercase hex digits, got {value:?}")]
+    InvalidSourceHash {
+        /// The refused value.
+        value: String,
+    },
+    /// Confidence outside `[0, 1]` or not a finite number (MKR-006).
+    #[error("confidence must be a number in [0, 1], got {value}")]
+    ConfidenceOutOfRange {
+        /// The refused value.
+        value: f64,
+    },
+    /// Inferred and speculative records must say how confident they are (MKR-006).
+    #[error("confidence is required when truth_status is {truth_status}")]
+    ConfidenceRequired {
+        /// The truth status that demands a confidence.
+        truth_status: TruthStatus,
+    },
+    /// Versions start at 1 (MKR-030).
+    #[error("version must be at least 1")]
+    VersionZero,
+    /// A timestamp that is not RFC 3339 at all.
+    #[error("{value:?} is not an RFC 3339 timestamp")]
+    InvalidTimestamp {
+        /// The refused value.
+        value: String,
+    },
+    /// A timestamp with an offset other than `Z` (MKR-018).
+    #[error("timestamps must be UTC with a `Z` suffix, got {value:?}")]
+    NonUtcTimestamp {
+        /// The refused value.
+        value: String,
+    },
+    /// An identifier that is not a ULID.
+    #[error("{field} must be a ULID, got {value:?}")]
+    InvalidUlid {
+        /// The field's wire name.
+        field: &'static str,
+        /// The refused value.
+        value: String,
+    },
+    /// A record lists its own version id in `supersedes` or `contradicts`.
+    #[error("a record cannot list its own memory_version_id in {field}")]
+    SelfReference {
+        /// `supersedes` or `contradicts`.
+        field: &'static str,
+    },
+    /// A scope field carries surrounding whitespace or upper case; build it with `Scope::new`.
+    #[error("scope fields must be trimmed and lowercase")]
+    ScopeNotNormalised,
+    /// A query scope field is `*`: wildcards belong to stored constraints, not to questions.
+    #[error("query {field} must name a concrete value, not the wildcard `*`")]
+    WildcardInQuery {
+        /// The field's wire name.
+        field: &'static str,
+    },
+    /// An enum value outside its closed set.
+    #[error("{field} must be one of {allowed}, got {value:?}")]
+    UnknownVariant {
+        /// The field's wire name.
+        field: &'static str,
+        /// The accepted values, comma separated.
+        allowed: &'static str,
+        /// The refused value.
+        value: String,
+    },
+}
