@@ -7,11 +7,14 @@
 
 pub mod error;
 pub mod ids;
+pub mod lineage;
 pub mod record;
+pub mod terms;
 pub mod timestamp;
 
 pub use error::ValidationError;
 pub use ids::{MemoryId, MemoryVersionId};
+pub use lineage::LineageEdge;
 pub use record::{
     Authority, Confidence, ConstraintPayload, Effect, Link, MemoryRecord, Payload, Provenance,
     RecordType, Relation, Scope, SummaryPayload, TruthStatus,

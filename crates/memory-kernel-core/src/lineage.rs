@@ -1,0 +1,66 @@
+//! Lineage edges: the one representation of "A supersedes B" and "A contradicts B", whether
+//! the claim was written inside a record (`supersedes`/`contradicts` lists) or later as a link.
+//! The store persists edges as derived here, and the resolvers read only edges, so both
+//! sources of lineage are treated alike.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::MemoryVersionId;
+use crate::record::{Link, MemoryRecord, Relation};
+use crate::timestamp::Timestamp;
+
+/// One directed lineage claim between two stored versions.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct LineageEdge {
+    /// The claiming version.
+    pub from: MemoryVersionId,
+    /// The version claimed about.
+    pub to: MemoryVersionId,
+    /// Supersedes or contradicts.
+    pub relation: Relation,
+    /// The instant from which the claim is visible: a link's `created_at`, or the later of the
+    /// claiming record's `created_at` and `effective_at`.
+    pub visible_from: Timestamp,
+}
+
+impl LineageEdge {
+    /// The edges a record's own `supersedes` and `contradicts` lists declare.
+    #[must_use]
+    pub fn from_record(record: &MemoryRecord) -> Vec<Self> {
+        let visible_from = record.created_at.max(record.effective_at);
+        let supersedes = record
+            .supersedes
+            .iter()
+            .map(|to| (to, Relation::Supersedes));
+        let contradicts = record
+            .contradicts
+            .iter()
+            .map(|to| (to, Relation::Contradicts));
+        supersedes
+            .chain(contradicts)
+            .map(|(to, relation)| Self {
+                from: record.memory_version_id,
+                to: *to,
+                relation,
+                visible_from,
+            })
+            .collect()
+    }
+
+    /// The edge a link declares.
+    #[must_use]
+    pub fn from_link(link: &Link) -> Self {
+        Self {
+            from: link.from,
+            to: link.to,
+            relation: link.relation,
+            visible_from: link.created_at,
+        }
+    }
+
+    /// Whether the claim exists at `as_of` (SPEC §12: later claims are invisible).
+    #[must_use]
+    pub fn visible_at(&self, as_of: Timestamp) -> bool {
+        self.visible_from <= as_of
+    }
+}
