@@ -1,3 +1,57 @@
 //! `cargo xtask`: MemoryKernel's gates and release steps in portable Rust.
+//!
+//! A thin dispatcher: each command is a module named after it with one `run` entry point,
+//! and its `clap::Args` doc comment is its `--help` text. Every command runs in a shell
+//! rooted at the workspace root, whichever folder it was started from.
 
-fn main() {}
+mod cargo;
+mod clippy;
+mod fmt;
+mod test;
+mod verify;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use xshell::Shell;
+use xtask::tidy;
+
+/// MemoryKernel's quality gates and release steps. `cargo xtask verify` runs every gate.
+#[derive(Debug, Parser)]
+#[command(name = "xtask", bin_name = "cargo xtask")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Fmt(fmt::Fmt),
+    Clippy(clippy::Clippy),
+    Test(test::Test),
+    Tidy(tidy::Tidy),
+    Verify(verify::Verify),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(&cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: &Command) -> anyhow::Result<()> {
+    let sh = Shell::new()?;
+    sh.change_dir(xtask::project_root());
+    match command {
+        Command::Fmt(args) => fmt::run(&sh, args),
+        Command::Clippy(args) => clippy::run(&sh, args),
+        Command::Test(args) => test::run(&sh, args),
+        Command::Tidy(args) => tidy::run(&sh, args),
+        Command::Verify(args) => verify::run(&sh, args),
+    }
+}

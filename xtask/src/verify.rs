@@ -1,0 +1,378 @@
+//! `cargo xtask verify`: the Mandatory Verification Set, every gate in order.
+//!
+//! The gates are one table, [`GATES`]; a later check becomes a gate by adding a row.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use clap::builder::{PossibleValue, PossibleValuesParser};
+use serde::Serialize;
+use tempfile::NamedTempFile;
+use xshell::Shell;
+
+use crate::{clippy, fmt, test};
+
+/// Run every gate of the Mandatory Verification Set, in order, and report each one
+///
+/// Prints a line as each gate starts and ends, then a summary table (PASS, FAIL, SKIP or
+/// NOT RUN, with seconds). By default it stops at the first failing gate; `--keep-going`
+/// runs them all so every failure is reported at once. The exit code is 0 only when every
+/// gate that ran passed. Fix a failure by running that gate's own command (for example
+/// `cargo xtask clippy`; `cargo xtask <gate> --help` explains the check), then re-run
+/// `cargo xtask verify`.
+#[derive(Debug, Clone, Default, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub(crate) struct Verify {
+    /// Run every gate even after one fails.
+    #[arg(long)]
+    pub(crate) keep_going: bool,
+    /// Also write a JSON report to PATH (`{"gates": [...], "passed": bool}`), atomically.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) json: Option<PathBuf>,
+    /// Do not run GATE (reported as skipped); repeatable.
+    #[arg(long, value_name = "GATE", value_parser = gate_names())]
+    pub(crate) skip: Vec<String>,
+}
+
+/// One verification gate: a named check that passes or fails with a message.
+pub(crate) struct Gate {
+    /// Name used by `--skip` and in reports.
+    pub(crate) name: &'static str,
+    /// One line saying what the gate checks.
+    pub(crate) description: &'static str,
+    /// Runs the check in a shell rooted at the workspace root.
+    pub(crate) run: fn(&Shell) -> Result<()>,
+}
+
+/// Every gate, in the order `verify` runs them (cheap, likely-to-fail checks first).
+pub(crate) const GATES: &[Gate] = &[
+    Gate {
+        name: "fmt",
+        description: "rustfmt check (cargo fmt --all -- --check)",
+        run: |sh| fmt::run(sh, &fmt::Fmt { check: true }),
+    },
+    Gate {
+        name: "clippy",
+        description: "clippy, all targets and features, warnings denied",
+        run: |sh| clippy::run(sh, &clippy::Clippy {}),
+    },
+    Gate {
+        name: "test",
+        description: "cargo test, whole workspace, all targets and features",
+        run: |sh| test::run(sh, &test::Test { nextest: false }),
+    },
+    Gate {
+        name: "tidy",
+        description: "repository hygiene (scripts, layout, line endings, whitespace, crate docs)",
+        run: |sh| xtask::tidy::run(sh, &xtask::tidy::Tidy {}),
+    },
+];
+
+/// `--skip` accepts exactly the gate names, so a typo is a usage error listing them.
+fn gate_names() -> PossibleValuesParser {
+    PossibleValuesParser::new(
+        GATES
+            .iter()
+            .map(|gate| PossibleValue::new(gate.name).help(gate.description)),
+    )
+}
+
+/// Runs the gates, prints the summary, writes the JSON report when asked, and fails when any
+/// gate failed.
+pub(crate) fn run(sh: &Shell, args: &Verify) -> Result<()> {
+    let outcomes = run_gates(sh, GATES, &args.skip, args.keep_going);
+    print_summary(&outcomes);
+    let report = Report::new(&outcomes);
+    if let Some(path) = &args.json {
+        write_report(path, &report)?;
+    }
+    let failed: Vec<&str> = outcomes
+        .iter()
+        .filter(|outcome| outcome.status == Status::Failed)
+        .map(|outcome| outcome.gate)
+        .collect();
+    if !failed.is_empty() {
+        bail!(
+            "verify failed ({}): run each failing gate's command, fix it, then re-run \
+             `cargo xtask verify`{}",
+            failed.join(", "),
+            if args.keep_going {
+                ""
+            } else {
+                " (`--keep-going` reports every failure)"
+            },
+        );
+    }
+    Ok(())
+}
+
+/// How a gate ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Status {
+    /// Ran and passed.
+    Passed,
+    /// Ran and failed.
+    Failed,
+    /// Not run because of `--skip`.
+    Skipped,
+    /// Not run because an earlier gate failed (without `--keep-going`).
+    NotRun,
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Status::Passed => "PASS",
+            Status::Failed => "FAIL",
+            Status::Skipped => "SKIP",
+            Status::NotRun => "NOT RUN",
+        })
+    }
+}
+
+/// The result of one gate in one `verify` run.
+#[derive(Debug, Clone)]
+pub(crate) struct Outcome {
+    gate: &'static str,
+    status: Status,
+    /// Wall time, for gates that ran.
+    duration: Option<Duration>,
+    message: Option<String>,
+}
+
+/// Runs `gates` in order, honouring `skip` and `keep_going`, printing a line as each starts
+/// and ends.
+pub(crate) fn run_gates(
+    sh: &Shell,
+    gates: &[Gate],
+    skip: &[String],
+    keep_going: bool,
+) -> Vec<Outcome> {
+    let total = gates.len();
+    let mut stopped = false;
+    let mut outcomes = Vec::with_capacity(total);
+    for (index, gate) in gates.iter().enumerate() {
+        let position = index + 1;
+        let without_running = |status: Status, message: &str| Outcome {
+            gate: gate.name,
+            status,
+            duration: None,
+            message: Some(message.to_owned()),
+        };
+        if skip.iter().any(|name| name == gate.name) {
+            println!("--- [{position}/{total}] {} SKIP (--skip)", gate.name);
+            outcomes.push(without_running(Status::Skipped, "skipped with --skip"));
+            continue;
+        }
+        if stopped {
+            outcomes.push(without_running(
+                Status::NotRun,
+                "not run: an earlier gate failed",
+            ));
+            continue;
+        }
+        println!(
+            "==> [{position}/{total}] {}: {} ...",
+            gate.name, gate.description
+        );
+        let started = Instant::now();
+        let result = (gate.run)(sh);
+        let duration = started.elapsed();
+        let seconds = duration.as_secs_f64();
+        let (status, message) = match result {
+            Ok(()) => {
+                println!("<== {} PASS {seconds:.1}s", gate.name);
+                (Status::Passed, None)
+            }
+            Err(error) => {
+                let message = format!("{error:#}");
+                println!("<== {} FAIL {seconds:.1}s: {message}", gate.name);
+                stopped = !keep_going;
+                (Status::Failed, Some(message))
+            }
+        };
+        outcomes.push(Outcome {
+            gate: gate.name,
+            status,
+            duration: Some(duration),
+            message,
+        });
+    }
+    outcomes
+}
+
+fn print_summary(outcomes: &[Outcome]) {
+    let width = outcomes
+        .iter()
+        .map(|outcome| outcome.gate.len())
+        .max()
+        .unwrap_or(0)
+        .max(4);
+    println!();
+    println!("{:<width$}  {:<7}  {:>7}", "gate", "status", "seconds");
+    for outcome in outcomes {
+        let seconds = match outcome.duration {
+            Some(duration) => format!("{:.1}", duration.as_secs_f64()),
+            None => "-".to_owned(),
+        };
+        println!(
+            "{:<width$}  {:<7}  {seconds:>7}",
+            outcome.gate,
+            outcome.status.to_string()
+        );
+    }
+}
+
+/// The `--json` report.
+#[derive(Debug, Serialize)]
+pub(crate) struct Report {
+    gates: Vec<GateReport>,
+    /// True when no gate failed.
+    passed: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct GateReport {
+    gate: &'static str,
+    status: Status,
+    /// Wall time in milliseconds; 0 for gates that did not run.
+    duration_ms: u64,
+    message: Option<String>,
+}
+
+impl Report {
+    pub(crate) fn new(outcomes: &[Outcome]) -> Report {
+        Report {
+            gates: outcomes
+                .iter()
+                .map(|outcome| GateReport {
+                    gate: outcome.gate,
+                    status: outcome.status,
+                    duration_ms: outcome.duration.map_or(0, |duration| {
+                        u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+                    }),
+                    message: outcome.message.clone(),
+                })
+                .collect(),
+            passed: outcomes
+                .iter()
+                .all(|outcome| outcome.status != Status::Failed),
+        }
+    }
+}
+
+/// Writes the report to `path` atomically: a temporary file in the same directory, renamed
+/// over `path` only once it is complete.
+fn write_report(path: &Path, report: &Report) -> Result<()> {
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let context = || format!("cannot write the JSON report to {}", path.display());
+    let mut file = NamedTempFile::new_in(dir).with_context(context)?;
+    serde_json::to_writer_pretty(&mut file, report).with_context(context)?;
+    file.write_all(b"\n").with_context(context)?;
+    file.persist(path).with_context(context)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pass(_: &Shell) -> Result<()> {
+        Ok(())
+    }
+
+    fn fail(_: &Shell) -> Result<()> {
+        bail!("broken on purpose")
+    }
+
+    const FAKE_GATES: &[Gate] = &[
+        Gate {
+            name: "one",
+            description: "passes",
+            run: pass,
+        },
+        Gate {
+            name: "two",
+            description: "fails",
+            run: fail,
+        },
+        Gate {
+            name: "three",
+            description: "passes",
+            run: pass,
+        },
+    ];
+
+    fn statuses(outcomes: &[Outcome]) -> Vec<Status> {
+        outcomes.iter().map(|outcome| outcome.status).collect()
+    }
+
+    #[test]
+    fn stops_at_first_failure_by_default() {
+        let sh = Shell::new().unwrap();
+        let outcomes = run_gates(&sh, FAKE_GATES, &[], false);
+        assert_eq!(
+            statuses(&outcomes),
+            [Status::Passed, Status::Failed, Status::NotRun]
+        );
+        assert_eq!(outcomes[1].message.as_deref(), Some("broken on purpose"));
+    }
+
+    #[test]
+    fn keep_going_runs_every_gate() {
+        let sh = Shell::new().unwrap();
+        let outcomes = run_gates(&sh, FAKE_GATES, &[], true);
+        assert_eq!(
+            statuses(&outcomes),
+            [Status::Passed, Status::Failed, Status::Passed]
+        );
+    }
+
+    #[test]
+    fn skipped_gates_are_reported_and_do_not_fail() {
+        let sh = Shell::new().unwrap();
+        let outcomes = run_gates(&sh, FAKE_GATES, &["two".to_owned()], false);
+        assert_eq!(
+            statuses(&outcomes),
+            [Status::Passed, Status::Skipped, Status::Passed]
+        );
+        assert!(Report::new(&outcomes).passed);
+    }
+
+    #[test]
+    fn json_report_has_the_documented_shape() {
+        let sh = Shell::new().unwrap();
+        let outcomes = run_gates(&sh, FAKE_GATES, &[], false);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.json");
+        write_report(&path, &Report::new(&outcomes)).unwrap();
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(json["passed"], false);
+        let gates = json["gates"].as_array().unwrap();
+        let statuses: Vec<&str> = gates
+            .iter()
+            .map(|g| g["status"].as_str().unwrap())
+            .collect();
+        assert_eq!(statuses, ["passed", "failed", "not_run"]);
+        assert!(gates[0]["message"].is_null());
+        assert!(gates[0]["duration_ms"].is_u64());
+        assert_eq!(gates[1]["message"], "broken on purpose");
+        // Only the report is left behind: the temporary file was renamed, not copied.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn gate_names_are_unique() {
+        let mut names: Vec<&str> = GATES.iter().map(|gate| gate.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), GATES.len());
+    }
+}

@@ -1,0 +1,99 @@
+//! The real `xtask` binary: root discovery from a sub-folder, the `verify` JSON report and
+//! its usage errors. No test here runs the `test` gate, so `cargo test` never recurses.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn repo_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
+}
+
+fn xtask(current_dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(args)
+        .current_dir(current_dir)
+        .output()
+        .unwrap()
+}
+
+fn describe(output: &Output) -> String {
+    format!(
+        "status: {}\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+#[test]
+fn tidy_passes_when_run_from_a_sub_folder() {
+    let output = xtask(&repo_root().join("crates"), &["tidy"]);
+    assert!(output.status.success(), "{}", describe(&output));
+}
+
+#[test]
+fn verify_writes_a_json_report_listing_every_gate() {
+    let dir = tempfile::tempdir().unwrap();
+    let report_path = dir.path().join("reports").join("verify.json");
+    std::fs::create_dir(report_path.parent().unwrap()).unwrap();
+    let output = xtask(
+        &repo_root().join("crates"),
+        &[
+            "verify",
+            "--skip",
+            "fmt",
+            "--skip",
+            "clippy",
+            "--skip",
+            "test",
+            "--json",
+            report_path.to_str().unwrap(),
+        ],
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
+
+    let gates = report["gates"].as_array().unwrap();
+    let rows: Vec<(&str, &str)> = gates
+        .iter()
+        .map(|gate| {
+            (
+                gate["gate"].as_str().unwrap(),
+                gate["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("fmt", "skipped"),
+            ("clippy", "skipped"),
+            ("test", "skipped"),
+            ("tidy", "passed")
+        ],
+        "{}",
+        describe(&output)
+    );
+    for gate in gates {
+        assert!(gate["duration_ms"].is_u64(), "{gate}");
+        assert!(gate.get("message").is_some(), "{gate}");
+    }
+    assert_eq!(report["passed"], true);
+    assert!(output.status.success(), "{}", describe(&output));
+
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("==> [4/4] tidy"), "{stdout}");
+    assert!(stdout.contains("<== tidy PASS"), "{stdout}");
+}
+
+#[test]
+fn verify_rejects_an_unknown_gate_and_lists_the_valid_ones() {
+    let output = xtask(repo_root(), &["verify", "--skip", "fmtt"]);
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for gate in ["fmt", "clippy", "test", "tidy"] {
+        assert!(stderr.contains(gate), "{stderr}");
+    }
+}
