@@ -78,6 +78,15 @@ pub enum ValidationError {
         /// The field's wire name.
         field: &'static str,
     },
+    /// A recall query whose text yields no terms of two characters or more (SPEC §3.2).
+    #[error("query text must contain at least one term of two or more letters, digits, `_` or `-`")]
+    NoQueryTerms,
+    /// A recall query that names an empty list of record types; omit the field for the default.
+    #[error("record_types must name at least one record type when given")]
+    NoRecordTypes,
+    /// A recall limit of zero: it would select nothing, so it is refused rather than guessed.
+    #[error("limit must be at least 1 when given")]
+    ZeroLimit,
     /// An enum value outside its closed set.
     #[error("{field} must be one of {allowed}, got {value:?}")]
     UnknownVariant {

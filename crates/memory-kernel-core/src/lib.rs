@@ -8,15 +8,19 @@
 pub mod error;
 pub mod ids;
 pub mod lineage;
+pub mod package;
 pub mod record;
+pub mod resolver;
 pub mod terms;
 pub mod timestamp;
 
 pub use error::ValidationError;
 pub use ids::{MemoryId, MemoryVersionId};
 pub use lineage::LineageEdge;
+pub use package::ContextPackage;
 pub use record::{
     Authority, Confidence, ConstraintPayload, Effect, Link, MemoryRecord, Payload, Provenance,
     RecordType, Relation, Scope, SummaryPayload, TruthStatus,
 };
+pub use resolver::{AskQuery, ExclusionMode, RecallQuery, RecordSet, ask, recall};
 pub use timestamp::Timestamp;

@@ -47,7 +47,7 @@ macro_rules! wire_enum {
                     $($text => Ok(Self::$variant),)+
                     _ => Err(ValidationError::UnknownVariant {
                         field: $field,
-                        allowed: concat!($($text, " "),+),
+                        allowed: concat!($($text, ", "),+).trim_end_matches(", "),
                         value: s.to_owned(),
                     }),
                 }
@@ -342,7 +342,7 @@ impl Payload {
             RecordType::Constraint => {
                 return Err(ValidationError::UnknownVariant {
                     field: "record_type",
-                    allowed: "decision preference event outcome",
+                    allowed: "decision, preference, event, outcome",
                     value: RecordType::Constraint.as_str().to_owned(),
                 });
             }

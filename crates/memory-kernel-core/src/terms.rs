@@ -44,6 +44,83 @@ pub fn record_terms(record: &MemoryRecord) -> Vec<String> {
     terms(&record_text(record))
 }
 
+/// Counts which query terms occur in records, without allocating per word. Equivalent to
+/// intersecting [`terms`] of the query with [`record_terms`] of each record, but reuses its
+/// buffers across records, which matters when a recall scans every visible record.
+#[derive(Debug, Clone)]
+pub struct TermMatcher<'q> {
+    query_terms: &'q [String],
+    seen: Vec<bool>,
+    word: Vec<u8>,
+}
+
+impl<'q> TermMatcher<'q> {
+    /// A matcher for sorted, deduplicated query terms (the output of [`terms`]).
+    #[must_use]
+    pub fn new(query_terms: &'q [String]) -> Self {
+        Self {
+            query_terms,
+            seen: vec![false; query_terms.len()],
+            word: Vec::with_capacity(32),
+        }
+    }
+
+    /// The number of distinct query terms present in the record's text.
+    pub fn count(&mut self, record: &MemoryRecord) -> usize {
+        self.mark(record);
+        self.seen.iter().filter(|seen| **seen).count()
+    }
+
+    /// The query terms present in the record's text, in query-term order.
+    pub fn matched(&mut self, record: &MemoryRecord) -> Vec<&'q str> {
+        self.mark(record);
+        self.query_terms
+            .iter()
+            .zip(&self.seen)
+            .filter(|(_, seen)| **seen)
+            .map(|(term, _)| term.as_str())
+            .collect()
+    }
+
+    fn mark(&mut self, record: &MemoryRecord) {
+        self.seen.iter_mut().for_each(|seen| *seen = false);
+        match &record.payload {
+            Payload::Constraint(c) => {
+                for text in [&c.scope.actor, &c.scope.action, &c.scope.resource] {
+                    self.mark_text(text);
+                }
+                if let Some(note) = &c.note {
+                    self.mark_text(note);
+                }
+            }
+            other => self.mark_text(other.summary_text().unwrap_or_default()),
+        }
+    }
+
+    fn mark_text(&mut self, text: &str) {
+        for word in text.split_whitespace() {
+            // Bytes >= 0x80 belong to multi-byte characters, which are never ASCII
+            // alphanumerics, so filtering bytes is the same as filtering chars in `terms`.
+            self.word.clear();
+            self.word.extend(
+                word.bytes()
+                    .filter(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
+                    .map(|b| b.to_ascii_lowercase()),
+            );
+            if self.word.len() < 2 {
+                continue;
+            }
+            let word = self.word.as_slice();
+            if let Ok(index) = self
+                .query_terms
+                .binary_search_by(|term| term.as_bytes().cmp(word))
+            {
+                self.seen[index] = true;
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::terms;

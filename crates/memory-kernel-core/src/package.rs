@@ -1,0 +1,240 @@
+//! The context package (SPEC §3.3): what a resolver answers, which records it used and why,
+//! which it set aside and why, and everything needed to reproduce it. Field order here is the
+//! wire order; the JSON is compact and byte-identical for identical inputs.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::ids::{MemoryId, MemoryVersionId};
+use crate::record::{
+    Authority, Confidence, ConstraintPayload, RecordType, SummaryPayload, TruthStatus,
+};
+use crate::resolver::ExclusionMode;
+use crate::timestamp::Timestamp;
+
+/// Ruleset version of policy `ask` packages.
+pub const ASK_RULESET_VERSION: &str = "ordering.v1";
+/// Ruleset version of `recall` packages.
+pub const RECALL_RULESET_VERSION: &str = "recall-ordering.v1";
+
+/// A resolver's complete, reproducible answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContextPackage {
+    /// `cp_` + 32 hex digits; see [`context_package_id`].
+    pub context_package_id: String,
+    /// Equals the query's `as_of`, so a package is reproducible.
+    pub generated_at: Timestamp,
+    /// The normalised question.
+    pub query: PackageQuery,
+    /// What the answer depends on.
+    pub determinism: Determinism,
+    /// The answer.
+    pub answer: Answer,
+    /// Records used, in rank order.
+    pub selected_items: Vec<PackageItem>,
+    /// Records set aside, ranked in their own sequence by the same order.
+    pub excluded_items: Vec<PackageItem>,
+    /// Recall with `exclusions: summary` only: counts of exclusions not listed, by reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub excluded_summary: Option<BTreeMap<String, u64>>,
+    /// One line per adjacent pair of selected items naming the key that ordered them.
+    pub ordering_trace: Vec<String>,
+}
+
+impl ContextPackage {
+    /// The compact JSON text of the package: the form that is stored, hashed and served.
+    #[must_use]
+    pub fn to_canonical_json(&self) -> String {
+        // Every field is a string, number, bool or sequence of them: serializing cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// The question as the resolver understood it. Absent fields do not apply to the query kind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackageQuery {
+    /// The free text, verbatim.
+    pub text: String,
+    /// Ask only: normalised actor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    /// Ask only: normalised action.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    /// Ask only: normalised resource.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    /// Recall only: the record types searched, sorted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_types: Option<Vec<RecordType>>,
+    /// The instant the question was asked at.
+    pub as_of: Timestamp,
+    /// Recall only, when requested: the cap on selected items.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// Recall only, when not the default `full`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exclusions: Option<ExclusionMode>,
+}
+
+/// What makes the package reproducible.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Determinism {
+    /// [`ASK_RULESET_VERSION`] or [`RECALL_RULESET_VERSION`].
+    pub ruleset_version: String,
+    /// Names the records and lineage visible at `as_of`; see [`crate::resolver::snapshot_id`].
+    pub snapshot_id: String,
+    /// The ordering keys in the order applied, e.g. `authority_rank desc`.
+    pub tie_breakers: Vec<String>,
+}
+
+/// The outcome of a question.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnswerResult {
+    /// Ask: the top-precedence constraints allow the action.
+    Allow,
+    /// Ask: the top-precedence constraints deny the action.
+    Deny,
+    /// Ask: no active constraint matched, or the top-precedence ones disagree.
+    Inconclusive,
+    /// Recall: at least one record was selected.
+    Selected,
+    /// Recall: no record was selected.
+    #[serde(rename = "none")]
+    NoneSelected,
+}
+
+/// The answer and its one-line justification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Answer {
+    /// The outcome.
+    pub result: AnswerResult,
+    /// Why, in one fixed-form sentence.
+    pub why: String,
+}
+
+/// One record's entry in a package.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackageItem {
+    /// 1-based position within its list.
+    pub rank: u32,
+    /// The record's version id.
+    pub memory_version_id: MemoryVersionId,
+    /// The record's memory id.
+    pub memory_id: MemoryId,
+    /// The record's type.
+    pub record_type: RecordType,
+    /// The record's version.
+    pub version: u32,
+    /// The record's truth status.
+    pub truth_status: TruthStatus,
+    /// The record's own confidence; `null` when it has none (ordering then uses 0.5).
+    pub confidence: Option<Confidence>,
+    /// The record's authority.
+    pub authority: Authority,
+    /// When the record takes effect.
+    pub effective_at: Timestamp,
+    /// When the record was written.
+    pub created_at: Timestamp,
+    /// The record's payload as stored, so consumers need no second lookup.
+    pub payload: ItemPayload,
+    /// Why the record is selected or excluded.
+    pub why: ItemWhy,
+}
+
+/// A copy of the record's payload: constraint scope and effect, or summary text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ItemPayload {
+    /// A constraint's `{scope, effect, note}`.
+    Constraint(ConstraintPayload),
+    /// Any other record's `{summary}`.
+    Summary(SummaryPayload),
+}
+
+/// Why a record was selected or excluded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ItemWhy {
+    /// True in `selected_items`, false in `excluded_items`.
+    pub included: bool,
+    /// Human-readable reasons; an exclusion has exactly one, the first rule that failed.
+    pub reasons: Vec<String>,
+    /// Selected items only: the scores the order used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_scores: Option<RuleScores>,
+}
+
+/// The ordering scores of a selected item.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleScores {
+    /// Ask: scope specificity, 0 to 3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope_match: Option<u32>,
+    /// Recall: number of query terms found in the record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lexical_match_count: Option<u32>,
+    /// [`Authority::rank`].
+    pub authority_rank: u8,
+    /// [`TruthStatus::rank`].
+    pub truth_status_rank: u8,
+    /// The confidence the order used (0.5 when the record has none).
+    pub confidence: f32,
+}
+
+/// Which resolver produced a package; part of the package id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueryKind {
+    /// Policy `ask`.
+    Ask,
+    /// `recall`.
+    Recall,
+}
+
+impl QueryKind {
+    /// The kind's name in the id derivation.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Ask => "ask",
+            Self::Recall => "recall",
+        }
+    }
+}
+
+/// The package id: `cp_` + the first 32 hex digits of SHA-256 over the query kind, the
+/// compact JSON of the normalised query, the query terms (recall; empty for ask), `as_of`
+/// and the snapshot id, one per line. The same question over the same snapshot always gets the
+/// same id, and since the package is a pure function of those inputs, the same bytes too.
+#[must_use]
+pub fn context_package_id(
+    kind: QueryKind,
+    query: &PackageQuery,
+    terms: &[String],
+    snapshot_id: &str,
+) -> String {
+    let query_json = serde_json::to_string(query).unwrap_or_default();
+    let mut hasher = Sha256::new();
+    for line in [
+        "memorykernel.context_package_id.v1",
+        kind.as_str(),
+        &query_json,
+        &terms.join(" "),
+        &query.as_of.to_string(),
+        snapshot_id,
+    ] {
+        hasher.update(line.as_bytes());
+        hasher.update(b"\n");
+    }
+    let digest = hex::encode(hasher.finalize());
+    format!("cp_{}", &digest[..32])
+}

@@ -1,0 +1,253 @@
+//! `recall` scenarios (SPEC §3.2).
+
+// Test code: a failed unwrap is a failed test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::collections::BTreeMap;
+
+use memory_kernel_core::package::AnswerResult;
+use memory_kernel_core::resolver::{
+    REASON_BEYOND_LIMIT, REASON_NO_OVERLAP, REASON_RETRACTED, REASON_SUPERSEDED, WHY_NO_MATCH,
+};
+use memory_kernel_core::{
+    ContextPackage, Effect, ExclusionMode, MemoryRecord, RecallQuery, RecordSet, RecordType,
+    TruthStatus, recall,
+};
+use support::{Rec, ids, ts, vid};
+
+fn decision(id: u128, text: &str) -> Rec {
+    Rec::summary(id, RecordType::Decision, text)
+}
+
+fn run(records: Vec<MemoryRecord>, query: &RecallQuery) -> ContextPackage {
+    recall(&RecordSet::from_records_and_links(records, &[]), query)
+}
+
+fn query(text: &str) -> RecallQuery {
+    RecallQuery::new(text, ts(100)).unwrap()
+}
+
+fn reasons(package: &ContextPackage) -> Vec<(memory_kernel_core::MemoryVersionId, String)> {
+    package
+        .excluded_items
+        .iter()
+        .map(|item| (item.memory_version_id, item.why.reasons.join("|")))
+        .collect()
+}
+
+#[test]
+fn more_matching_terms_rank_first() {
+    let package = run(
+        vec![
+            decision(1, "deploy on friday").build(),
+            decision(2, "Deploy the release on Friday afternoon").build(),
+            decision(3, "release notes are due").build(),
+        ],
+        &query("deploy release friday"),
+    );
+    assert_eq!(ids(&package.selected_items), [vid(2), vid(1), vid(3)]);
+    assert_eq!(
+        package.ordering_trace,
+        [
+            "rank 1 over rank 2: lexical_match_count 3 > 2",
+            "rank 2 over rank 3: lexical_match_count 2 > 1",
+        ]
+    );
+    assert_eq!(
+        package.selected_items[1].why.reasons[0],
+        "lexical overlap: 2 of 3 query terms (deploy, friday)"
+    );
+    let scores = package.selected_items[0].why.rule_scores.unwrap();
+    assert_eq!(scores.lexical_match_count, Some(3));
+    assert_eq!(scores.scope_match, None);
+    assert_eq!(package.answer.result, AnswerResult::Selected);
+    assert_eq!(package.answer.why, "3 records matched the query terms");
+    assert_eq!(package.determinism.ruleset_version, "recall-ordering.v1");
+    assert_eq!(
+        package.determinism.tie_breakers[0],
+        "lexical_match_count desc"
+    );
+}
+
+#[test]
+fn records_without_overlap_are_excluded() {
+    let package = run(
+        vec![
+            decision(1, "deploy on friday").build(),
+            decision(2, "lunch is at noon").build(),
+        ],
+        &query("deploy"),
+    );
+    assert_eq!(ids(&package.selected_items), [vid(1)]);
+    assert_eq!(reasons(&package), [(vid(2), REASON_NO_OVERLAP.to_owned())]);
+    assert_eq!(package.answer.why, "1 record matched the query terms");
+    assert_eq!(package.excluded_summary, None);
+    assert!(!package.to_canonical_json().contains("excluded_summary"));
+}
+
+#[test]
+fn nothing_matching_answers_none() {
+    let package = run(vec![decision(1, "lunch").build()], &query("deploy"));
+    assert_eq!(package.answer.result, AnswerResult::NoneSelected);
+    assert_eq!(package.answer.why, WHY_NO_MATCH);
+    assert!(package.to_canonical_json().contains(r#""result":"none""#));
+}
+
+#[test]
+fn overlap_is_checked_before_retraction_and_supersession() {
+    let package = run(
+        vec![
+            decision(1, "deploy").truth(TruthStatus::Retracted).build(),
+            decision(2, "lunch").truth(TruthStatus::Retracted).build(),
+            decision(3, "deploy again").at(5).supersedes(4).build(),
+            decision(4, "deploy first").build(),
+        ],
+        &query("deploy"),
+    );
+    assert_eq!(ids(&package.selected_items), [vid(3)]);
+    assert_eq!(
+        reasons(&package),
+        [
+            (vid(4), REASON_SUPERSEDED.to_owned()),
+            (vid(1), REASON_RETRACTED.to_owned()),
+            (vid(2), REASON_NO_OVERLAP.to_owned()),
+        ]
+    );
+}
+
+#[test]
+fn limit_excludes_the_rest() {
+    let records = (1..=5)
+        .map(|id| {
+            decision(id, "deploy")
+                .at(i64::try_from(id).unwrap())
+                .build()
+        })
+        .collect();
+    let package = run(records, &query("deploy").with_limit(2).unwrap());
+    assert_eq!(ids(&package.selected_items), [vid(5), vid(4)]);
+    assert_eq!(
+        reasons(&package),
+        [3, 2, 1].map(|id| (vid(id), REASON_BEYOND_LIMIT.to_owned()))
+    );
+    assert_eq!(
+        package.answer.why,
+        "5 records matched the query terms; 2 selected within the limit"
+    );
+    assert_eq!(package.query.limit, Some(2));
+}
+
+#[test]
+fn summary_mode_lists_retracted_and_superseded_and_counts_the_rest() {
+    let mut set = RecordSet::from_records_and_links(
+        vec![
+            decision(1, "deploy friday").build(),
+            decision(2, "deploy").build(),
+            decision(3, "deploy").at(1).build(),
+            decision(4, "deploy").truth(TruthStatus::Retracted).build(),
+            decision(5, "deploy").at(2).supersedes(3).build(),
+            decision(6, "lunch").build(),
+        ],
+        &[],
+    );
+    set.unlisted_without_overlap = 10;
+    let query = query("deploy friday")
+        .with_limit(2)
+        .unwrap()
+        .with_exclusions(ExclusionMode::Summary);
+    let package = recall(&set, &query);
+    assert_eq!(ids(&package.selected_items), [vid(1), vid(5)]);
+    assert_eq!(
+        reasons(&package),
+        [
+            (vid(3), REASON_SUPERSEDED.to_owned()),
+            (vid(4), REASON_RETRACTED.to_owned()),
+        ]
+    );
+    let expected: BTreeMap<String, u64> = [
+        (REASON_BEYOND_LIMIT.to_owned(), 1),
+        (REASON_NO_OVERLAP.to_owned(), 11),
+    ]
+    .into();
+    assert_eq!(package.excluded_summary, Some(expected));
+    assert_eq!(package.query.exclusions, Some(ExclusionMode::Summary));
+    assert!(package.to_canonical_json().contains(
+        r#""excluded_summary":{"beyond requested limit":1,"no lexical overlap with query text":11}"#
+    ));
+    // The store's count is part of the snapshot: a different count is a different snapshot.
+    let mut other = set.clone();
+    other.unlisted_without_overlap = 11;
+    assert_ne!(
+        recall(&other, &query).determinism.snapshot_id,
+        package.determinism.snapshot_id
+    );
+}
+
+#[test]
+fn record_types_filter_candidates() {
+    let records = vec![
+        decision(1, "deploy").build(),
+        Rec::summary(2, RecordType::Event, "deploy happened").build(),
+        Rec::summary(3, RecordType::Outcome, "deploy failed").build(),
+        Rec::constraint(4, "ci", "deploy", "prod", Effect::Deny).build(),
+    ];
+    let default = run(records.clone(), &query("deploy"));
+    assert_eq!(ids(&default.selected_items), [vid(1), vid(2), vid(3)]);
+
+    let only = query("deploy")
+        .with_record_types([
+            RecordType::Outcome,
+            RecordType::Constraint,
+            RecordType::Outcome,
+        ])
+        .unwrap();
+    assert_eq!(
+        only.record_types(),
+        [RecordType::Constraint, RecordType::Outcome]
+    );
+    let package = run(records, &only);
+    assert_eq!(ids(&package.selected_items), [vid(3), vid(4)]);
+    assert!(package.excluded_items.is_empty());
+    assert_eq!(
+        package.query.record_types.as_deref(),
+        Some(&[RecordType::Constraint, RecordType::Outcome][..])
+    );
+}
+
+#[test]
+fn recall_query_deserializes_through_validation() {
+    let ok: RecallQuery = serde_json::from_str(
+        r#"{"text":"Deploy!","as_of":"2026-01-01T00:00:00Z","limit":3,"exclusions":"summary"}"#,
+    )
+    .unwrap();
+    assert_eq!(ok.terms(), ["deploy"]);
+    assert_eq!(ok.limit(), Some(3));
+    assert_eq!(ok.exclusions(), ExclusionMode::Summary);
+    assert_eq!(ok.record_types().len(), 4);
+    let again: RecallQuery = serde_json::from_str(&serde_json::to_string(&ok).unwrap()).unwrap();
+    assert_eq!(again, ok);
+    for bad in [
+        r#"{"text":"!","as_of":"2026-01-01T00:00:00Z"}"#,
+        r#"{"text":"deploy","as_of":"2026-01-01T00:00:00Z","limit":0}"#,
+        r#"{"text":"deploy","as_of":"2026-01-01T00:00:00Z","record_types":[]}"#,
+        r#"{"text":"deploy","as_of":"2026-01-01T00:00:00+01:00"}"#,
+    ] {
+        assert!(serde_json::from_str::<RecallQuery>(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn recall_package_round_trips_byte_identically() {
+    let package = run(
+        vec![
+            decision(1, "deploy").confidence(0.7).build(),
+            decision(2, "deploy").truth(TruthStatus::Retracted).build(),
+        ],
+        &query("deploy").with_exclusions(ExclusionMode::Summary),
+    );
+    let json = package.to_canonical_json();
+    let back: ContextPackage = serde_json::from_str(&json).unwrap();
+    assert_eq!(back.to_canonical_json(), json);
+}
