@@ -4,3 +4,33 @@
 //!
 //! It owns storage only: record validation and resolution live in `memory-kernel-core`, and
 //! callers reach the store through `memory-kernel-api`, never directly.
+//!
+//! Everything goes through one [`Store`] handle (cheap to clone, one connection pool). Data
+//! operations refuse to run on a schema that is not current, with an error naming
+//! `mk db migrate`; read-only inspection ([`Store::inspect`], [`Store::plan_migration`],
+//! [`Store::open_read_only`]) never creates or changes the file.
+
+mod backup;
+mod error;
+mod integrity;
+mod migrations;
+mod packages;
+mod pool;
+mod queries;
+mod records;
+mod rows;
+pub mod schema;
+mod snapshot;
+mod store;
+
+pub use error::{MIGRATE_COMMAND, Result, StoreError};
+pub use integrity::{ForeignKeyViolation, IntegrityReport};
+pub use migrations::{MigrationReport, SchemaStatus};
+pub use packages::StoredContextPackage;
+pub use pool::BUSY_TIMEOUT;
+pub use queries::RecordFilter;
+pub use snapshot::{
+    ExportOptions, ExportReport, ImportOptions, ImportReport, KeyFileDefect, SecretKey,
+    SnapshotError, manifest, read_key_file,
+};
+pub use store::Store;

@@ -1,0 +1,328 @@
+//! Reads: listing, lookup, and the candidate sets the resolvers in core consume. Candidate
+//! queries go through indexes (scope triple, recall terms, lineage ends), so their cost grows
+//! with the number of matches rather than with the database.
+
+use memory_kernel_core::{
+    LineageEdge, Link, MemoryId, MemoryRecord, MemoryVersionId, RecordSet, RecordType, Scope,
+    Timestamp, ValidationError, record::WILDCARD,
+};
+use rusqlite::{Connection, params};
+
+use crate::error::{Result, StoreError};
+use crate::records::nanos;
+use crate::rows::{
+    EDGE_COLUMNS, LINK_COLUMNS, RECORD_COLUMNS, collect, edge_from_row, link_from_row,
+    record_from_row,
+};
+use crate::store::Store;
+
+/// Which records [`Store::list_records`] returns.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecordFilter {
+    /// Only records of this type.
+    pub record_type: Option<RecordType>,
+    /// Only versions of this memory.
+    pub memory_id: Option<MemoryId>,
+    /// At most this many records (the earliest ones).
+    pub limit: Option<u32>,
+}
+
+impl Store {
+    /// Records matching `filter`, ordered by `created_at` instant (not text), then
+    /// memory_version_id (SPEC §12).
+    ///
+    /// # Errors
+    /// Schema-gate, corrupt-row and SQLite errors.
+    pub fn list_records(&self, filter: &RecordFilter) -> Result<Vec<MemoryRecord>> {
+        self.with_current_conn(|conn| list_records(conn, filter))
+    }
+
+    /// One record by its version id, or `None`.
+    ///
+    /// # Errors
+    /// Schema-gate, corrupt-row and SQLite errors.
+    pub fn get_record(&self, id: MemoryVersionId) -> Result<Option<MemoryRecord>> {
+        self.with_current_conn(|conn| get_record(conn, id))
+    }
+
+    /// Every record, in listing order (for export).
+    ///
+    /// # Errors
+    /// As [`Store::list_records`].
+    pub fn all_records(&self) -> Result<Vec<MemoryRecord>> {
+        self.list_records(&RecordFilter::default())
+    }
+
+    /// Every link, ordered by `created_at` instant then insertion.
+    ///
+    /// # Errors
+    /// Schema-gate, corrupt-row and SQLite errors.
+    pub fn all_links(&self) -> Result<Vec<Link>> {
+        self.with_current_conn(|conn| all_links(conn))
+    }
+
+    /// Policy-ask candidates (SPEC §3.1): constraints whose actor, action and resource each
+    /// equal the query's or are `*`, visible at `as_of` (created and effective no later), in
+    /// any truth status, plus the lineage edges touching them that are visible at `as_of`.
+    ///
+    /// # Errors
+    /// [`ValidationError::WildcardInQuery`] when the query scope holds `*`; schema-gate,
+    /// corrupt-row and SQLite errors.
+    pub fn ask_candidates(&self, scope: &Scope, as_of: Timestamp) -> Result<RecordSet> {
+        for (field, value) in scope.fields() {
+            if value == WILDCARD {
+                return Err(ValidationError::WildcardInQuery { field }.into());
+            }
+        }
+        let as_of = nanos(as_of)?;
+        self.with_current_conn(|conn| {
+            let mut stmt = conn.prepare_cached(&ask_sql())?;
+            let records = collect(
+                stmt.query(params![
+                    scope.actor,
+                    scope.action,
+                    scope.resource,
+                    WILDCARD,
+                    as_of
+                ])?,
+                record_from_row,
+            )?;
+            let edges = edges_touching(conn, &records, as_of)?;
+            Ok(RecordSet {
+                records,
+                edges,
+                unlisted_without_overlap: 0,
+            })
+        })
+    }
+
+    /// Recall candidates (SPEC §3.2) of `record_types`, visible at `as_of`, plus the lineage
+    /// edges touching them. With `summary_only`, only records sharing at least one of
+    /// `terms` are fetched (through the term index), and the other visible records of those
+    /// types are counted into `unlisted_without_overlap` (the resolver reports them all as
+    /// "no lexical overlap", retracted or superseded ones included). Without it, every visible
+    /// record of those types is fetched.
+    ///
+    /// `terms` must already be normalised with `memory_kernel_core::terms::terms`.
+    ///
+    /// # Errors
+    /// Schema-gate, corrupt-row and SQLite errors.
+    pub fn recall_candidates(
+        &self,
+        terms: &[String],
+        record_types: &[RecordType],
+        as_of: Timestamp,
+        summary_only: bool,
+    ) -> Result<RecordSet> {
+        let as_of = nanos(as_of)?;
+        let types: Vec<&str> = record_types.iter().map(|t| t.as_str()).collect();
+        let types = to_json(&types)?;
+        self.with_current_conn(|conn| {
+            let records = if summary_only {
+                let terms = to_json(terms)?;
+                let mut stmt = conn.prepare_cached(&recall_summary_sql())?;
+                collect(stmt.query(params![types, as_of, terms])?, record_from_row)?
+            } else {
+                let mut stmt = conn.prepare_cached(&recall_all_sql())?;
+                collect(stmt.query(params![types, as_of])?, record_from_row)?
+            };
+            let unlisted_without_overlap = if summary_only {
+                let visible: i64 = conn
+                    .prepare_cached(RECALL_COUNT_SQL)?
+                    .query_row(params![types, as_of], |row| row.get(0))?;
+                u64::try_from(visible)
+                    .unwrap_or(0)
+                    .saturating_sub(records.len() as u64)
+            } else {
+                0
+            };
+            let edges = edges_touching(conn, &records, as_of)?;
+            Ok(RecordSet {
+                records,
+                edges,
+                unlisted_without_overlap,
+            })
+        })
+    }
+}
+
+/// Constraint candidates: `?4` is the wildcard; the IN lists probe the scope index.
+pub(crate) fn ask_sql() -> String {
+    format!(
+        "SELECT {RECORD_COLUMNS} FROM mk_constraint_payloads c JOIN mk_record_rows v ON v.memory_version_id = c.memory_version_id \
+    WHERE c.actor IN (?1, ?4) AND c.action IN (?2, ?4) AND c.resource IN (?3, ?4) \
+    AND v.created_at_nanos <= ?5 AND v.effective_at_nanos <= ?5 \
+    ORDER BY v.created_at_nanos, v.memory_version_id"
+    )
+}
+
+/// Summary-mode recall: only records sharing a term with the query, found through the term
+/// index; the matched ids drive the join (`CROSS JOIN` fixes the order).
+fn recall_summary_sql() -> String {
+    format!(
+        "WITH listed(id) AS ( \
+           SELECT DISTINCT t.memory_version_id FROM mk_record_terms t \
+           WHERE t.term IN (SELECT value FROM json_each(?3))) \
+         SELECT {RECORD_COLUMNS} FROM listed CROSS JOIN mk_record_rows v \
+           ON v.memory_version_id = listed.id \
+         WHERE v.record_type IN (SELECT value FROM json_each(?1)) \
+           AND v.created_at_nanos <= ?2 AND v.effective_at_nanos <= ?2 \
+         ORDER BY v.created_at_nanos, v.memory_version_id"
+    )
+}
+
+/// Full recall: every visible record of the requested types.
+fn recall_all_sql() -> String {
+    format!(
+        "SELECT {RECORD_COLUMNS} FROM mk_record_rows v WHERE v.record_type IN (SELECT value FROM json_each(?1)) \
+      AND v.created_at_nanos <= ?2 AND v.effective_at_nanos <= ?2 \
+    ORDER BY v.created_at_nanos, v.memory_version_id"
+    )
+}
+
+/// Visible records of the requested types, counted on the covering type/visibility index.
+const RECALL_COUNT_SQL: &str = "SELECT COUNT(*) FROM mk_memory_records \
+    WHERE record_type IN (SELECT value FROM json_each(?1)) \
+      AND created_at_nanos <= ?2 AND effective_at_nanos <= ?2";
+
+fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| StoreError::CorruptRow {
+        key: "query".to_owned(),
+        detail: e.to_string(),
+    })
+}
+
+/// Lineage edges visible at `?2` with either end in the JSON id array `?1`.
+fn edges_sql() -> String {
+    format!(
+        "SELECT {EDGE_COLUMNS} FROM mk_lineage_edges e
+         WHERE e.visible_from_nanos <= ?2
+           AND (e.to_version_id IN (SELECT value FROM json_each(?1))
+                OR e.from_version_id IN (SELECT value FROM json_each(?1)))
+         ORDER BY e.from_version_id, e.to_version_id, e.relation, e.visible_from_nanos, e.edge_id"
+    )
+}
+
+/// Edges visible at `as_of` with either end among `records`.
+fn edges_touching(
+    conn: &Connection,
+    records: &[MemoryRecord],
+    as_of: i64,
+) -> Result<Vec<LineageEdge>> {
+    if records.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<String> = records
+        .iter()
+        .map(|r| r.memory_version_id.to_string())
+        .collect();
+    let ids = to_json(&ids)?;
+    let mut stmt = conn.prepare_cached(&edges_sql())?;
+    collect(stmt.query(params![ids, as_of])?, edge_from_row)
+}
+
+pub(crate) fn list_records(conn: &Connection, filter: &RecordFilter) -> Result<Vec<MemoryRecord>> {
+    let record_type = filter.record_type.map(RecordType::as_str);
+    let memory_id = filter.memory_id.map(|m| m.to_string());
+    let limit = filter.limit.map_or(-1, i64::from);
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {RECORD_COLUMNS} FROM mk_record_rows v
+         WHERE (?1 IS NULL OR v.record_type = ?1) AND (?2 IS NULL OR v.memory_id = ?2)
+         ORDER BY v.created_at_nanos, v.memory_version_id LIMIT ?3"
+    ))?;
+    collect(
+        stmt.query(params![record_type, memory_id, limit])?,
+        record_from_row,
+    )
+}
+
+pub(crate) fn get_record(conn: &Connection, id: MemoryVersionId) -> Result<Option<MemoryRecord>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {RECORD_COLUMNS} FROM mk_record_rows v WHERE v.memory_version_id = ?1"
+    ))?;
+    Ok(collect(stmt.query([id.to_string()])?, record_from_row)?
+        .into_iter()
+        .next())
+}
+
+pub(crate) fn all_links(conn: &Connection) -> Result<Vec<Link>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {LINK_COLUMNS} FROM mk_memory_links l ORDER BY l.created_at_nanos, l.link_id"
+    ))?;
+    collect(stmt.query([])?, link_from_row)
+}
+
+#[cfg(test)]
+mod plan_tests {
+    //! Candidate queries must be driven by indexes, so their cost follows the matches.
+    use super::*;
+
+    fn plan(sql: &str) -> Vec<String> {
+        let conn = Connection::open_in_memory().unwrap();
+        for m in crate::schema::migrations() {
+            conn.execute_batch(&m.sql).unwrap();
+        }
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let mut rows = stmt.raw_query();
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().unwrap() {
+            out.push(row.get::<_, String>(3).unwrap());
+        }
+        out
+    }
+
+    /// Full scans other than over the bound JSON arrays and the CTE of matched ids.
+    fn table_scans(plan: &[String]) -> Vec<&String> {
+        plan.iter()
+            .filter(|l| {
+                l.starts_with("SCAN") && !l.contains("json_each") && l.as_str() != "SCAN listed"
+            })
+            .collect()
+    }
+
+    #[test]
+    fn ask_probes_the_scope_index() {
+        let plan = plan(&ask_sql());
+        assert!(
+            plan[0].contains("INDEX mk_idx_constraint_scope"),
+            "{plan:#?}"
+        );
+        assert!(table_scans(&plan).is_empty(), "{plan:#?}");
+    }
+
+    #[test]
+    fn summary_recall_is_driven_by_the_matched_ids() {
+        let plan = plan(&recall_summary_sql());
+        assert!(
+            plan.iter()
+                .any(|l| l.starts_with("SEARCH t USING PRIMARY KEY")),
+            "{plan:#?}"
+        );
+        assert!(plan.iter().any(|l| l == "SCAN listed"), "{plan:#?}");
+        assert!(table_scans(&plan).is_empty(), "{plan:#?}");
+    }
+
+    #[test]
+    fn edges_are_found_through_both_end_indexes() {
+        let plan = plan(&edges_sql());
+        assert!(
+            plan.iter().any(|l| l.contains("mk_idx_edges_to")),
+            "{plan:#?}"
+        );
+        assert!(
+            plan.iter().any(|l| l.contains("mk_idx_edges_from")),
+            "{plan:#?}"
+        );
+        assert!(table_scans(&plan).is_empty(), "{plan:#?}");
+    }
+
+    #[test]
+    fn the_unlisted_count_reads_only_the_covering_index() {
+        let plan = plan(RECALL_COUNT_SQL);
+        assert!(
+            plan.iter()
+                .any(|l| l.contains("COVERING INDEX mk_idx_records_type_visible")),
+            "{plan:#?}"
+        );
+    }
+}

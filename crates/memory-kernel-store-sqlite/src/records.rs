@@ -1,0 +1,291 @@
+//! Appending records and links. Each write checks the domain rules in core, then the store's
+//! own rules (version sequence, lineage targets exist, no duplicates), then writes the row, its
+//! payload row, its lineage edges and its recall terms together.
+
+use std::time::Instant;
+
+use memory_kernel_core::terms::record_terms;
+use memory_kernel_core::{
+    LineageEdge, Link, MemoryId, MemoryRecord, MemoryVersionId, Payload, Timestamp,
+};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::error::{Result, StoreError, extended_code, is_uniqueness_violation};
+use crate::schema::payload_table;
+use crate::store::Store;
+
+impl Store {
+    /// Appends one record (MKR-002) in its own transaction.
+    ///
+    /// # Errors
+    /// [`StoreError::Validation`] when core refuses the record;
+    /// [`StoreError::DuplicateRecord`] when its memory_version_id is stored;
+    /// [`StoreError::VersionConflict`] unless `version` is one past the latest stored version
+    /// of its memory; [`StoreError::UnknownLineageTarget`] when a `supersedes`/`contradicts`
+    /// entry names no stored version; [`StoreError::DeadlineExceeded`] (nothing written);
+    /// schema-gate and SQLite errors.
+    pub fn insert_record(&self, record: &MemoryRecord, deadline: Option<Instant>) -> Result<()> {
+        self.write_tx(deadline, |tx| insert_record(tx, record))
+    }
+
+    /// Appends records in order, all in one transaction: either every record is stored or
+    /// none is. Each record is checked exactly as by [`Store::insert_record`], against the
+    /// database plus the records before it in the slice.
+    ///
+    /// # Errors
+    /// As [`Store::insert_record`], for the first record that fails.
+    pub fn insert_records(
+        &self,
+        records: &[MemoryRecord],
+        deadline: Option<Instant>,
+    ) -> Result<()> {
+        self.write_tx(deadline, |tx| {
+            records
+                .iter()
+                .try_for_each(|record| insert_record(tx, record))
+        })
+    }
+
+    /// Appends a lineage link in its own transaction.
+    ///
+    /// # Errors
+    /// [`StoreError::Validation`]; [`StoreError::UnknownLineageTarget`] when either end is not
+    /// stored; [`StoreError::DuplicateLink`] for an identical stored link;
+    /// [`StoreError::DeadlineExceeded`]; schema-gate and SQLite errors.
+    pub fn insert_link(&self, link: &Link, deadline: Option<Instant>) -> Result<()> {
+        self.write_tx(deadline, |tx| insert_link(tx, link))
+    }
+
+    /// The version the next record of `memory_id` must carry (1 for a new memory).
+    ///
+    /// # Errors
+    /// Schema-gate and SQLite errors.
+    pub fn next_version(&self, memory_id: MemoryId) -> Result<u32> {
+        self.with_current_conn(|conn| next_version(conn, memory_id))
+    }
+}
+
+/// Nanoseconds since the epoch as a SQLite integer.
+pub(crate) fn nanos(ts: Timestamp) -> Result<i64> {
+    i64::try_from(ts.unix_nanos()).map_err(|_| StoreError::TimestampOutOfRange {
+        value: ts.to_string(),
+    })
+}
+
+pub(crate) fn next_version(conn: &Connection, memory_id: MemoryId) -> Result<u32> {
+    let latest: i64 = conn
+        .prepare_cached(
+            "SELECT COALESCE(MAX(version), 0) FROM mk_memory_records WHERE memory_id = ?1",
+        )?
+        .query_row([memory_id.to_string()], |row| row.get(0))?;
+    u32::try_from(latest)
+        .ok()
+        .and_then(|v| v.checked_add(1))
+        .ok_or_else(|| StoreError::CorruptRow {
+            key: memory_id.to_string(),
+            detail: format!("version {latest} out of range"),
+        })
+}
+
+pub(crate) fn record_exists(conn: &Connection, id: MemoryVersionId) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM mk_memory_records WHERE memory_version_id = ?1")?
+        .query_row([id.to_string()], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+fn json_ids(ids: &[MemoryVersionId]) -> Result<String> {
+    serde_json::to_string(ids).map_err(|e| StoreError::CorruptRow {
+        key: "lineage".to_owned(),
+        detail: e.to_string(),
+    })
+}
+
+/// Checks and appends one record inside an open transaction.
+pub(crate) fn insert_record(conn: &Connection, record: &MemoryRecord) -> Result<()> {
+    record.validate()?;
+    let id = record.memory_version_id;
+    if record_exists(conn, id)? {
+        return Err(StoreError::DuplicateRecord {
+            memory_version_id: id,
+        });
+    }
+    let expected = next_version(conn, record.memory_id)?;
+    if record.version != expected {
+        return Err(StoreError::VersionConflict {
+            memory_id: record.memory_id,
+            expected,
+            got: record.version,
+        });
+    }
+    for target in record.supersedes.iter().chain(&record.contradicts) {
+        if !record_exists(conn, *target)? {
+            return Err(StoreError::UnknownLineageTarget { id: *target });
+        }
+    }
+    let evidence =
+        serde_json::to_string(&record.provenance.evidence).map_err(|e| StoreError::CorruptRow {
+            key: id.to_string(),
+            detail: e.to_string(),
+        })?;
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO mk_memory_records (memory_version_id, memory_id, version, record_type,
+                created_at, created_at_nanos, effective_at, effective_at_nanos, truth_status,
+                authority, confidence, writer, justification, source_uri, source_hash,
+                evidence_json, supersedes_json, contradicts_json)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+        )?
+        .execute(params![
+            id.to_string(),
+            record.memory_id.to_string(),
+            record.version,
+            record.record_type().as_str(),
+            record.created_at.to_string(),
+            nanos(record.created_at)?,
+            record.effective_at.to_string(),
+            nanos(record.effective_at)?,
+            record.truth_status.as_str(),
+            record.authority.as_str(),
+            record.confidence.map(|c| c.to_f64_exact_text()),
+            record.writer,
+            record.justification,
+            record.provenance.source_uri,
+            record.provenance.source_hash,
+            evidence,
+            json_ids(&record.supersedes)?,
+            json_ids(&record.contradicts)?,
+        ]);
+    if let Err(error) = inserted {
+        // The checks above run under the write lock, so this only fires if they are bypassed.
+        return Err(
+            if extended_code(&error) == Some(rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY) {
+                StoreError::DuplicateRecord {
+                    memory_version_id: id,
+                }
+            } else if is_uniqueness_violation(&error) {
+                StoreError::VersionConflict {
+                    memory_id: record.memory_id,
+                    expected,
+                    got: record.version,
+                }
+            } else {
+                error.into()
+            },
+        );
+    }
+    insert_payload(conn, id, &record.payload)?;
+    for edge in LineageEdge::from_record(record) {
+        insert_edge(conn, &edge)?;
+    }
+    let mut term_stmt = conn.prepare_cached(
+        "INSERT OR IGNORE INTO mk_record_terms (term, memory_version_id) VALUES (?1, ?2)",
+    )?;
+    for term in record_terms(record) {
+        term_stmt.execute(params![term, id.to_string()])?;
+    }
+    Ok(())
+}
+
+fn insert_payload(conn: &Connection, id: MemoryVersionId, payload: &Payload) -> Result<()> {
+    let table = payload_table(payload.record_type());
+    match payload {
+        Payload::Constraint(c) => {
+            conn.prepare_cached(&format!(
+                "INSERT INTO {table} (memory_version_id, actor, action, resource, effect, note)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+            ))?
+            .execute(params![
+                id.to_string(),
+                c.scope.actor,
+                c.scope.action,
+                c.scope.resource,
+                c.effect.as_str(),
+                c.note,
+            ])?;
+        }
+        Payload::Decision(s) | Payload::Preference(s) | Payload::Event(s) | Payload::Outcome(s) => {
+            conn.prepare_cached(&format!(
+                "INSERT INTO {table} (memory_version_id, summary) VALUES (?1, ?2)"
+            ))?
+            .execute(params![id.to_string(), s.summary])?;
+        }
+    }
+    Ok(())
+}
+
+fn insert_edge(conn: &Connection, edge: &LineageEdge) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO mk_lineage_edges (from_version_id, to_version_id, relation, visible_from,
+            visible_from_nanos) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        edge.from.to_string(),
+        edge.to.to_string(),
+        edge.relation.as_str(),
+        edge.visible_from.to_string(),
+        nanos(edge.visible_from)?,
+    ])?;
+    Ok(())
+}
+
+pub(crate) fn link_exists(conn: &Connection, link: &Link) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT 1 FROM mk_memory_links WHERE from_version_id = ?1 AND to_version_id = ?2
+               AND relation = ?3 AND created_at_nanos = ?4 AND writer = ?5 AND justification = ?6",
+        )?
+        .query_row(
+            params![
+                link.from.to_string(),
+                link.to.to_string(),
+                link.relation.as_str(),
+                nanos(link.created_at)?,
+                link.writer,
+                link.justification,
+            ],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some())
+}
+
+/// Checks and appends one link inside an open transaction.
+pub(crate) fn insert_link(conn: &Connection, link: &Link) -> Result<()> {
+    link.validate()?;
+    for end in [link.from, link.to] {
+        if !record_exists(conn, end)? {
+            return Err(StoreError::UnknownLineageTarget { id: end });
+        }
+    }
+    let duplicate = || StoreError::DuplicateLink {
+        from: link.from,
+        to: link.to,
+        relation: link.relation,
+    };
+    if link_exists(conn, link)? {
+        return Err(duplicate());
+    }
+    conn.prepare_cached(
+        "INSERT INTO mk_memory_links (from_version_id, to_version_id, relation, writer,
+            justification, created_at, created_at_nanos) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        link.from.to_string(),
+        link.to.to_string(),
+        link.relation.as_str(),
+        link.writer,
+        link.justification,
+        link.created_at.to_string(),
+        nanos(link.created_at)?,
+    ])
+    .map_err(|e| {
+        if is_uniqueness_violation(&e) {
+            duplicate()
+        } else {
+            e.into()
+        }
+    })?;
+    insert_edge(conn, &LineageEdge::from_link(link))
+}

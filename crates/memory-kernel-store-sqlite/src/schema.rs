@@ -1,0 +1,256 @@
+//! The schema, as one forward-only list of migrations (MKR-025). Every table the store owns
+//! carries the `mk_` prefix, so the store's namespace (its migration table included) is shared
+//! with nothing else (SPEC §12), and tables of an older, unversioned layout never collide with
+//! it.
+//!
+//! Enum CHECK lists are generated from core's `ALL` constants, so the database accepts exactly
+//! the variants the domain defines (MKR-023).
+
+use memory_kernel_core::{Authority, Effect, RecordType, Relation, TruthStatus};
+
+/// The migration table: one row per applied version.
+pub const MIGRATIONS_TABLE: &str = "mk_schema_migrations";
+
+/// Tables of the unversioned layout that predates the migration table; their presence
+/// without [`MIGRATIONS_TABLE`] marks a legacy database (MKR-031).
+pub(crate) const LEGACY_TABLES: &[&str] = &[
+    "memory_records",
+    "memory_links",
+    "context_packages",
+    "schema_migrations",
+];
+
+/// Columns that must exist in `mk_memory_records` for a database to count as versioned.
+pub(crate) const VERSION_ID_COLUMNS: &[&str] = &["memory_version_id", "memory_id", "version"];
+
+/// The payload table of each record type (one per type, keyed by memory_version_id).
+#[must_use]
+pub const fn payload_table(record_type: RecordType) -> &'static str {
+    match record_type {
+        RecordType::Constraint => "mk_constraint_payloads",
+        RecordType::Decision => "mk_decision_payloads",
+        RecordType::Preference => "mk_preference_payloads",
+        RecordType::Event => "mk_event_payloads",
+        RecordType::Outcome => "mk_outcome_payloads",
+    }
+}
+
+/// One schema migration: applied once, in order, never edited after release.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Migration {
+    /// Version reached once this migration is applied (1-based, gap-free).
+    pub version: u32,
+    /// Short name recorded in the migration table.
+    pub name: &'static str,
+    /// The SQL, run as one batch inside the migration transaction.
+    pub sql: String,
+}
+
+/// Every migration this build knows, ascending. The last one's version is the target.
+#[must_use]
+pub fn migrations() -> Vec<Migration> {
+    vec![Migration {
+        version: 1,
+        name: "versioned_records",
+        sql: v1_sql(),
+    }]
+}
+
+/// The schema version this build needs.
+#[must_use]
+pub fn target_version() -> u32 {
+    migrations().last().map_or(0, |m| m.version)
+}
+
+/// `column IN ('a', 'b', ...)` over a closed set of wire spellings.
+fn check_in<'a>(column: &str, values: impl IntoIterator<Item = &'a str>) -> String {
+    let list: Vec<String> = values
+        .into_iter()
+        .map(|v| format!("'{}'", v.replace('\'', "''")))
+        .collect();
+    format!("{column} IN ({})", list.join(", "))
+}
+
+fn v1_sql() -> String {
+    let record_types = check_in("record_type", RecordType::ALL.iter().map(|v| v.as_str()));
+    let truth = check_in("truth_status", TruthStatus::ALL.iter().map(|v| v.as_str()));
+    let authority = check_in("authority", Authority::ALL.iter().map(|v| v.as_str()));
+    let effect = check_in("effect", Effect::ALL.iter().map(|v| v.as_str()));
+    let relation = check_in("relation", Relation::ALL.iter().map(|v| v.as_str()));
+    let mut sql = format!(
+        "
+CREATE TABLE {MIGRATIONS_TABLE} (
+    version    INTEGER PRIMARY KEY CHECK (version >= 1),
+    name       TEXT NOT NULL,
+    applied_at TEXT NOT NULL
+);
+
+CREATE TABLE mk_memory_records (
+    memory_version_id  TEXT PRIMARY KEY NOT NULL,
+    memory_id          TEXT NOT NULL,
+    version            INTEGER NOT NULL CHECK (version >= 1),
+    record_type        TEXT NOT NULL CHECK ({record_types}),
+    created_at         TEXT NOT NULL,
+    created_at_nanos   INTEGER NOT NULL,
+    effective_at       TEXT NOT NULL,
+    effective_at_nanos INTEGER NOT NULL,
+    truth_status       TEXT NOT NULL CHECK ({truth}),
+    authority          TEXT NOT NULL CHECK ({authority}),
+    confidence         REAL CHECK (confidence IS NULL OR (confidence >= 0.0 AND confidence <= 1.0)),
+    writer             TEXT NOT NULL CHECK (length(trim(writer)) > 0),
+    justification      TEXT NOT NULL CHECK (length(trim(justification)) > 0),
+    source_uri         TEXT NOT NULL CHECK (length(trim(source_uri)) > 0),
+    source_hash        TEXT,
+    evidence_json      TEXT NOT NULL CHECK (json_valid(evidence_json)),
+    supersedes_json    TEXT NOT NULL CHECK (json_valid(supersedes_json)),
+    contradicts_json   TEXT NOT NULL CHECK (json_valid(contradicts_json)),
+    UNIQUE (memory_id, version)
+) WITHOUT ROWID;
+CREATE INDEX mk_idx_records_created ON mk_memory_records (created_at_nanos, memory_version_id);
+CREATE INDEX mk_idx_records_type_visible
+    ON mk_memory_records (record_type, created_at_nanos, effective_at_nanos);
+
+CREATE TABLE mk_constraint_payloads (
+    memory_version_id TEXT PRIMARY KEY NOT NULL
+        REFERENCES mk_memory_records (memory_version_id),
+    actor    TEXT NOT NULL CHECK (length(actor) > 0 AND actor = lower(trim(actor))),
+    action   TEXT NOT NULL CHECK (length(action) > 0 AND action = lower(trim(action))),
+    resource TEXT NOT NULL CHECK (length(resource) > 0 AND resource = lower(trim(resource))),
+    effect   TEXT NOT NULL CHECK ({effect}),
+    note     TEXT
+) WITHOUT ROWID;
+CREATE INDEX mk_idx_constraint_scope ON mk_constraint_payloads (actor, action, resource);
+
+CREATE TABLE mk_memory_links (
+    link_id           INTEGER PRIMARY KEY,
+    from_version_id   TEXT NOT NULL REFERENCES mk_memory_records (memory_version_id),
+    to_version_id     TEXT NOT NULL REFERENCES mk_memory_records (memory_version_id),
+    relation          TEXT NOT NULL CHECK ({relation}),
+    writer            TEXT NOT NULL CHECK (length(trim(writer)) > 0),
+    justification     TEXT NOT NULL CHECK (length(trim(justification)) > 0),
+    created_at        TEXT NOT NULL,
+    created_at_nanos  INTEGER NOT NULL,
+    CHECK (from_version_id <> to_version_id),
+    UNIQUE (from_version_id, to_version_id, relation, created_at_nanos, writer, justification)
+);
+
+CREATE TABLE mk_lineage_edges (
+    edge_id            INTEGER PRIMARY KEY,
+    from_version_id    TEXT NOT NULL REFERENCES mk_memory_records (memory_version_id),
+    to_version_id      TEXT NOT NULL REFERENCES mk_memory_records (memory_version_id),
+    relation           TEXT NOT NULL CHECK ({relation}),
+    visible_from       TEXT NOT NULL,
+    visible_from_nanos INTEGER NOT NULL
+);
+CREATE INDEX mk_idx_edges_to ON mk_lineage_edges (to_version_id);
+CREATE INDEX mk_idx_edges_from ON mk_lineage_edges (from_version_id);
+
+CREATE TABLE mk_record_terms (
+    term              TEXT NOT NULL CHECK (length(term) >= 2),
+    memory_version_id TEXT NOT NULL REFERENCES mk_memory_records (memory_version_id),
+    PRIMARY KEY (term, memory_version_id)
+) WITHOUT ROWID;
+
+CREATE TABLE mk_context_packages (
+    context_package_id TEXT PRIMARY KEY NOT NULL CHECK (length(trim(context_package_id)) > 0),
+    kind               TEXT NOT NULL CHECK (length(trim(kind)) > 0),
+    package_json       TEXT NOT NULL CHECK (json_valid(package_json))
+);
+"
+    );
+    for record_type in RecordType::ALL
+        .iter()
+        .filter(|t| **t != RecordType::Constraint)
+    {
+        let table = payload_table(*record_type);
+        sql.push_str(&format!(
+            "
+CREATE TABLE {table} (
+    memory_version_id TEXT PRIMARY KEY NOT NULL
+        REFERENCES mk_memory_records (memory_version_id),
+    summary TEXT NOT NULL CHECK (length(trim(summary)) > 0)
+) WITHOUT ROWID;
+"
+        ));
+    }
+    sql.push_str(&record_view_sql());
+    for table in APPEND_ONLY_TABLES {
+        sql.push_str(&format!(
+            "
+CREATE TRIGGER mk_{table}_no_update BEFORE UPDATE ON {table}
+BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END;
+CREATE TRIGGER mk_{table}_no_delete BEFORE DELETE ON {table}
+BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END;
+"
+        ));
+    }
+    sql
+}
+
+/// Tables whose rows are never updated or deleted (MKR-002), enforced by triggers.
+const APPEND_ONLY_TABLES: &[&str] = &[
+    MIGRATIONS_TABLE,
+    "mk_memory_records",
+    "mk_constraint_payloads",
+    "mk_decision_payloads",
+    "mk_preference_payloads",
+    "mk_event_payloads",
+    "mk_outcome_payloads",
+    "mk_memory_links",
+    "mk_lineage_edges",
+    "mk_record_terms",
+    "mk_context_packages",
+];
+
+/// One view that reassembles a record from its row and its payload row, so every read
+/// query names the columns once. The summary comes from a `CASE` on the record type, which
+/// SQLite evaluates lazily: one payload lookup per row instead of one per payload table.
+fn record_view_sql() -> String {
+    let summaries: String = RecordType::ALL
+        .iter()
+        .filter(|t| **t != RecordType::Constraint)
+        .map(|t| {
+            format!(
+                "WHEN '{kind}' THEN (SELECT p.summary FROM {table} p \
+                 WHERE p.memory_version_id = r.memory_version_id)\n",
+                kind = t.as_str(),
+                table = payload_table(*t),
+            )
+        })
+        .collect();
+    format!(
+        "
+CREATE VIEW mk_record_rows AS
+SELECT r.memory_version_id, r.memory_id, r.version, r.record_type,
+       r.created_at, r.created_at_nanos, r.effective_at, r.effective_at_nanos,
+       r.truth_status, r.authority, r.confidence, r.writer, r.justification,
+       r.source_uri, r.source_hash, r.evidence_json, r.supersedes_json, r.contradicts_json,
+       c.actor, c.action, c.resource, c.effect, c.note,
+       CASE r.record_type {summaries} END AS summary
+FROM mk_memory_records r
+LEFT JOIN {constraints} c ON c.memory_version_id = r.memory_version_id;
+",
+        constraints = payload_table(RecordType::Constraint),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_gap_free_from_one() {
+        for (index, migration) in migrations().iter().enumerate() {
+            assert_eq!(migration.version as usize, index + 1);
+        }
+        assert_eq!(target_version(), 1);
+    }
+
+    #[test]
+    fn schema_builds_on_an_empty_database() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        for migration in migrations() {
+            conn.execute_batch(&migration.sql).unwrap();
+        }
+    }
+}

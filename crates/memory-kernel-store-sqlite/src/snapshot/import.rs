@@ -1,0 +1,366 @@
+//! Reading a snapshot: check the signature, the manifest and every digest, decrypt, parse and
+//! validate every item, and only then write everything in one transaction. Nothing is written
+//! to disk besides the database, so a refused import leaves no files behind.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::path::Path;
+
+use memory_kernel_core::{Link, MemoryId, MemoryRecord, MemoryVersionId};
+use rusqlite::Connection;
+use serde::de::DeserializeOwned;
+
+use super::crypto::{NONCE_LEN, SecretKey, decrypt, sha256_hex, verify};
+use super::manifest::{
+    DATA_FILES, ENCRYPTION_ALGORITHM, LINKS_FILE, MANIFEST_FILE, Manifest, PACKAGES_FILE,
+    RECORDS_FILE, SECURITY_FILE, SIGNATURE_FILE, SNAPSHOT_FORMAT, SecuritySidecar,
+};
+use super::{ImportOptions, ImportReport, SnapshotError};
+use crate::error::{Result, StoreError};
+use crate::packages::{StoredContextPackage, get_package, insert_package};
+use crate::queries::get_record;
+use crate::records::{insert_link, insert_record, link_exists};
+use crate::schema;
+use crate::store::Store;
+
+/// A snapshot's items, checked and parsed.
+struct Items {
+    records: Vec<MemoryRecord>,
+    links: Vec<Link>,
+    packages: Vec<StoredContextPackage>,
+}
+
+impl Store {
+    /// Imports a snapshot folder written by [`Store::export`]. Every check runs before the
+    /// first write, and all writes share one transaction: a refused or failed import leaves
+    /// the database exactly as it was.
+    ///
+    /// # Errors
+    /// [`SnapshotError`] variants for signature, digest, decryption, format and content
+    /// problems; [`StoreError::DuplicateRecord`], [`StoreError::DuplicateLink`] or
+    /// [`StoreError::DuplicateContextPackage`] for stored items when `skip_existing` is off;
+    /// any insert error (e.g. [`StoreError::UnknownLineageTarget`]); schema-gate and SQLite
+    /// errors.
+    pub fn import(&self, dir: impl AsRef<Path>, options: &ImportOptions) -> Result<ImportReport> {
+        let items = read_snapshot(dir.as_ref(), options)?;
+        self.write_tx(None, |tx| write_items(tx, items, options.skip_existing))
+    }
+}
+
+fn read_file(dir: &Path, name: &str) -> Result<Vec<u8>> {
+    let path = dir.join(name);
+    std::fs::read(&path).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            SnapshotError::MissingFile {
+                name: name.to_owned(),
+            }
+            .into()
+        } else {
+            StoreError::io("reading", path)(source)
+        }
+    })
+}
+
+fn read_optional(dir: &Path, name: &str) -> Result<Option<Vec<u8>>> {
+    match read_file(dir, name) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(StoreError::Snapshot(SnapshotError::MissingFile { .. })) => Ok(None),
+        Err(other) => Err(other),
+    }
+}
+
+fn read_snapshot(dir: &Path, options: &ImportOptions) -> Result<Items> {
+    let manifest_bytes = read_file(dir, MANIFEST_FILE)?;
+    match (read_optional(dir, SIGNATURE_FILE)?, &options.verify_key) {
+        (Some(signature), Some(key)) => {
+            let signature = String::from_utf8_lossy(&signature);
+            verify(key, &manifest_bytes, &signature)?;
+        }
+        (Some(_), None) => return Err(SnapshotError::VerifyKeyRequired.into()),
+        (None, _) if !options.allow_unsigned => return Err(SnapshotError::UnsignedRefused.into()),
+        (None, _) => {}
+    }
+    let manifest: Manifest = serde_json::from_slice(&manifest_bytes).map_err(|source| {
+        SnapshotError::MalformedManifest {
+            file: MANIFEST_FILE,
+            source,
+        }
+    })?;
+    check_manifest(&manifest)?;
+    let decryption = decryption(dir, &manifest, options.decrypt_key.as_ref())?;
+
+    let mut plaintexts = HashMap::new();
+    for entry in &manifest.files {
+        let bytes = read_file(dir, &entry.name)?;
+        if sha256_hex(&bytes) != entry.sha256 {
+            return Err(SnapshotError::DigestMismatch {
+                file: entry.name.clone(),
+            }
+            .into());
+        }
+        let plaintext = match &decryption {
+            Some((key, sidecar)) => {
+                let nonce = nonce_for(sidecar, &entry.name)?;
+                decrypt(key, &entry.name, &nonce, &bytes)?
+            }
+            None => bytes,
+        };
+        plaintexts.insert(entry.name.as_str(), (entry.count, plaintext));
+    }
+    let records: Vec<MemoryRecord> = parse_lines(&plaintexts, RECORDS_FILE)?;
+    for (index, record) in records.iter().enumerate() {
+        record
+            .validate()
+            .map_err(|source| SnapshotError::InvalidItem {
+                file: RECORDS_FILE,
+                line: index + 1,
+                source,
+            })?;
+    }
+    let links: Vec<Link> = parse_lines(&plaintexts, LINKS_FILE)?;
+    for (index, link) in links.iter().enumerate() {
+        link.validate()
+            .map_err(|source| SnapshotError::InvalidItem {
+                file: LINKS_FILE,
+                line: index + 1,
+                source,
+            })?;
+    }
+    let packages = parse_lines(&plaintexts, PACKAGES_FILE)?;
+    Ok(Items {
+        records,
+        links,
+        packages,
+    })
+}
+
+/// The format tag, the schema version and the file list must be exactly what this build
+/// writes.
+fn check_manifest(manifest: &Manifest) -> Result<()> {
+    if manifest.format != SNAPSHOT_FORMAT {
+        return Err(SnapshotError::UnsupportedFormat {
+            found: manifest.format.clone(),
+            expected: SNAPSHOT_FORMAT,
+        }
+        .into());
+    }
+    let supported = schema::target_version();
+    if manifest.schema_version > supported {
+        return Err(SnapshotError::SchemaTooNew {
+            found: manifest.schema_version,
+            supported,
+        }
+        .into());
+    }
+    let mut seen = HashSet::new();
+    for entry in &manifest.files {
+        if !DATA_FILES.contains(&entry.name.as_str()) || !seen.insert(entry.name.as_str()) {
+            return Err(SnapshotError::UnexpectedFile {
+                name: entry.name.clone(),
+            }
+            .into());
+        }
+    }
+    if let Some(missing) = DATA_FILES.iter().find(|name| !seen.contains(*name)) {
+        return Err(SnapshotError::MissingFile {
+            name: (*missing).to_owned(),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// The key and sidecar needed to decrypt, or `None` for a plaintext snapshot.
+fn decryption<'k>(
+    dir: &Path,
+    manifest: &Manifest,
+    key: Option<&'k SecretKey>,
+) -> Result<Option<(&'k SecretKey, SecuritySidecar)>> {
+    let Some(algorithm) = &manifest.encryption else {
+        return Ok(None);
+    };
+    if algorithm != ENCRYPTION_ALGORITHM {
+        return Err(invalid_security(format!("unknown algorithm {algorithm:?}")));
+    }
+    let key = key.ok_or(SnapshotError::DecryptKeyRequired)?;
+    let bytes = read_file(dir, SECURITY_FILE)?;
+    let sidecar: SecuritySidecar =
+        serde_json::from_slice(&bytes).map_err(|source| SnapshotError::MalformedManifest {
+            file: SECURITY_FILE,
+            source,
+        })?;
+    if sidecar.algorithm != ENCRYPTION_ALGORITHM {
+        return Err(invalid_security(format!(
+            "sidecar algorithm {:?} differs from the manifest",
+            sidecar.algorithm
+        )));
+    }
+    Ok(Some((key, sidecar)))
+}
+
+fn invalid_security(reason: String) -> StoreError {
+    SnapshotError::InvalidSecurityMetadata { reason }.into()
+}
+
+fn nonce_for(sidecar: &SecuritySidecar, file: &str) -> Result<[u8; NONCE_LEN]> {
+    let text = sidecar
+        .nonces
+        .get(file)
+        .ok_or_else(|| invalid_security(format!("no nonce for {file}")))?;
+    let mut nonce = [0u8; NONCE_LEN];
+    hex::decode_to_slice(text, &mut nonce)
+        .map_err(|_| invalid_security(format!("nonce for {file} is not {NONCE_LEN} hex bytes")))?;
+    Ok(nonce)
+}
+
+fn parse_lines<T: DeserializeOwned>(
+    plaintexts: &HashMap<&str, (u64, Vec<u8>)>,
+    file: &'static str,
+) -> Result<Vec<T>> {
+    let (expected, bytes) = plaintexts
+        .get(file)
+        .ok_or_else(|| SnapshotError::MissingFile {
+            name: file.to_owned(),
+        })?;
+    let mut items = Vec::new();
+    for (index, line) in bytes.split(|b| *b == b'\n').enumerate() {
+        if line.is_empty() {
+            continue;
+        }
+        let item = serde_json::from_slice(line).map_err(|source| SnapshotError::MalformedLine {
+            file,
+            line: index + 1,
+            source,
+        })?;
+        items.push(item);
+    }
+    let found = items.len() as u64;
+    if found != *expected {
+        return Err(SnapshotError::CountMismatch {
+            file: file.to_owned(),
+            expected: *expected,
+            found,
+        }
+        .into());
+    }
+    Ok(items)
+}
+
+/// Orders records so each comes after the records it names (lineage targets and its
+/// previous version) when those are in the snapshot too; otherwise file order is kept.
+/// Records caught in a cycle go last, where their insert fails with a typed error.
+fn dependency_order(records: Vec<MemoryRecord>) -> Vec<MemoryRecord> {
+    let position: HashMap<MemoryVersionId, usize> = records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.memory_version_id, i))
+        .collect();
+    let by_version: HashMap<(MemoryId, u32), usize> = records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| ((r.memory_id, r.version), i))
+        .collect();
+    let mut waiting_on = vec![0usize; records.len()];
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); records.len()];
+    for (i, record) in records.iter().enumerate() {
+        let previous = record
+            .version
+            .checked_sub(1)
+            .and_then(|v| by_version.get(&(record.memory_id, v)));
+        let targets = record
+            .supersedes
+            .iter()
+            .chain(&record.contradicts)
+            .filter_map(|id| position.get(id));
+        for &j in targets.chain(previous) {
+            if j != i {
+                waiting_on[i] += 1;
+                dependents[j].push(i);
+            }
+        }
+    }
+    let mut ready: BinaryHeap<Reverse<usize>> = (0..records.len())
+        .filter(|i| waiting_on[*i] == 0)
+        .map(Reverse)
+        .collect();
+    let mut order = Vec::with_capacity(records.len());
+    let mut placed = vec![false; records.len()];
+    while let Some(Reverse(i)) = ready.pop() {
+        order.push(i);
+        placed[i] = true;
+        for &d in &dependents[i] {
+            waiting_on[d] -= 1;
+            if waiting_on[d] == 0 {
+                ready.push(Reverse(d));
+            }
+        }
+    }
+    order.extend((0..records.len()).filter(|i| !placed[*i]));
+    let mut slots: Vec<Option<MemoryRecord>> = records.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| slots[i].take()).collect()
+}
+
+fn write_items(conn: &Connection, items: Items, skip_existing: bool) -> Result<ImportReport> {
+    let mut report = ImportReport::default();
+    for record in dependency_order(items.records) {
+        match get_record(conn, record.memory_version_id)? {
+            None => {
+                insert_record(conn, &record)?;
+                report.records_imported += 1;
+            }
+            Some(_) if !skip_existing => {
+                return Err(StoreError::DuplicateRecord {
+                    memory_version_id: record.memory_version_id,
+                });
+            }
+            Some(stored) if stored == record => report.records_skipped += 1,
+            Some(_) => {
+                return Err(SnapshotError::ConflictingRecord {
+                    memory_version_id: record.memory_version_id,
+                }
+                .into());
+            }
+        }
+    }
+    for link in &items.links {
+        if link_exists(conn, link)? {
+            if !skip_existing {
+                return Err(StoreError::DuplicateLink {
+                    from: link.from,
+                    to: link.to,
+                    relation: link.relation,
+                });
+            }
+            report.links_skipped += 1;
+        } else {
+            insert_link(conn, link)?;
+            report.links_imported += 1;
+        }
+    }
+    for package in &items.packages {
+        match get_package(conn, &package.context_package_id)? {
+            None => {
+                insert_package(
+                    conn,
+                    &package.context_package_id,
+                    &package.kind,
+                    &package.package_json,
+                )?;
+                report.packages_imported += 1;
+            }
+            Some(_) if !skip_existing => {
+                return Err(StoreError::DuplicateContextPackage {
+                    id: package.context_package_id.clone(),
+                });
+            }
+            Some(stored) if stored == package.package_json => report.packages_skipped += 1,
+            Some(_) => {
+                return Err(SnapshotError::ConflictingPackage {
+                    id: package.context_package_id.clone(),
+                }
+                .into());
+            }
+        }
+    }
+    Ok(report)
+}

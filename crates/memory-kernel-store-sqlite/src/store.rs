@@ -1,0 +1,268 @@
+//! The [`Store`] handle: one pool per database file, shared by every clone, plus the two
+//! disciplines every operation goes through — the schema gate and the deadline-checked write
+//! transaction.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Instant;
+
+use r2d2::Pool;
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+
+use crate::error::{Result, StoreError};
+use crate::migrations::{self, MigrationReport, SchemaStatus};
+use crate::pool::{self, Access};
+
+type SqlitePool = Pool<SqliteConnectionManager>;
+
+/// A MemoryKernel database. Cheap to clone; clones share one connection pool.
+///
+/// Operations hold a shared lock on the pool slot while they run, so [`Store::restore`] can
+/// take it exclusively, close every connection and swap the file underneath.
+#[derive(Clone)]
+pub struct Store {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    path: PathBuf,
+    access: Access,
+    /// `None` only after a failed pool rebuild; the next operation rebuilds it.
+    pool: RwLock<Option<SqlitePool>>,
+    /// Set once the schema has been seen current; data operations skip the check after.
+    schema_current: AtomicBool,
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.shared.path)
+            .field("read_only", &(self.shared.access == Access::ReadOnly))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    fn with_access(path: &Path, access: Access) -> Result<Self> {
+        let pool = pool::build_pool(path, access)?;
+        Ok(Self {
+            shared: Arc::new(Shared {
+                path: path.to_owned(),
+                access,
+                pool: RwLock::new(Some(pool)),
+                schema_current: AtomicBool::new(false),
+            }),
+        })
+    }
+
+    /// Opens the database read-write, creating the file when missing. Does not migrate: data
+    /// operations on an unmigrated file fail until [`Store::migrate`] runs.
+    ///
+    /// # Errors
+    /// [`StoreError::NotADatabase`] for a non-SQLite file; SQLite or pool errors.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        Self::with_access(path.as_ref(), Access::ReadWrite { create: true })
+    }
+
+    /// Opens an existing database read-write; never creates one.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when the file does not exist; otherwise as [`Store::open`].
+    pub fn open_existing(path: impl AsRef<Path>) -> Result<Self> {
+        Self::with_access(path.as_ref(), Access::ReadWrite { create: false })
+    }
+
+    /// Opens an existing database strictly read-only (`SQLITE_OPEN_READ_ONLY`, journal mode
+    /// left alone). Every read works; every write fails with [`StoreError::ReadOnly`]. The
+    /// file stays byte-identical.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when the file does not exist; otherwise as [`Store::open`].
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<Self> {
+        Self::with_access(path.as_ref(), Access::ReadOnly)
+    }
+
+    /// Reads the schema status of a file without creating or changing it. A missing file is
+    /// reported as [`StoreError::NotFound`], never created.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`], [`StoreError::NotADatabase`],
+    /// [`StoreError::UnknownSchemaVersion`], SQLite errors.
+    pub fn inspect(path: impl AsRef<Path>) -> Result<SchemaStatus> {
+        let conn = pool::open_connection(path.as_ref(), Access::ReadOnly)?;
+        migrations::read_status(&conn)
+    }
+
+    /// The plan `migrate` would apply to a file, read without creating or changing it.
+    ///
+    /// # Errors
+    /// As [`Store::inspect`].
+    pub fn plan_migration(path: impl AsRef<Path>) -> Result<MigrationReport> {
+        let conn = pool::open_connection(path.as_ref(), Access::ReadOnly)?;
+        migrations::plan(&conn)
+    }
+
+    /// The database file's path.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.shared.path
+    }
+
+    /// Whether the store was opened with [`Store::open_read_only`].
+    #[must_use]
+    pub fn is_read_only(&self) -> bool {
+        self.shared.access == Access::ReadOnly
+    }
+
+    /// The schema status (read-only).
+    ///
+    /// # Errors
+    /// [`StoreError::UnknownSchemaVersion`], [`StoreError::InconsistentMigrations`], SQLite
+    /// errors.
+    pub fn schema_status(&self) -> Result<SchemaStatus> {
+        self.with_conn(|conn| migrations::read_status(conn))
+    }
+
+    /// Applies pending migrations in one transaction, or with `dry_run` only reports the plan
+    /// (reads only). A legacy file is migrated by adding the current schema beside its old
+    /// tables, which are left untouched (see `docs/spec/migrations.md`).
+    ///
+    /// # Errors
+    /// [`StoreError::ReadOnly`] when applying through a read-only store;
+    /// [`StoreError::UnknownSchemaVersion`]; SQLite errors (the file is then unchanged).
+    pub fn migrate(&self, dry_run: bool) -> Result<MigrationReport> {
+        if dry_run {
+            return self.with_conn(|conn| migrations::plan(conn));
+        }
+        if self.is_read_only() {
+            return Err(StoreError::ReadOnly);
+        }
+        let report = self.with_conn(migrations::apply)?;
+        self.shared.schema_current.store(false, Ordering::Release);
+        Ok(report)
+    }
+
+    /// Runs `f` on a pooled connection, holding the pool slot shared.
+    pub(crate) fn with_conn<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+        {
+            let guard = self
+                .shared
+                .pool
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            if let Some(pool) = guard.as_ref() {
+                let mut conn = pool.get()?;
+                return f(&mut conn);
+            }
+        }
+        // A previous restore could not rebuild the pool; try again, exclusively.
+        let mut guard = self
+            .shared
+            .pool
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let pool = match guard.as_ref() {
+            Some(pool) => pool.clone(),
+            None => {
+                let pool = pool::build_pool(&self.shared.path, self.shared.access)?;
+                *guard = Some(pool.clone());
+                pool
+            }
+        };
+        let mut conn = pool.get()?;
+        f(&mut conn)
+    }
+
+    /// Like [`Store::with_conn`], but first requires a current schema (MKR-031).
+    pub(crate) fn with_current_conn<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T>,
+    ) -> Result<T> {
+        self.with_conn(|conn| {
+            if !self.shared.schema_current.load(Ordering::Acquire) {
+                migrations::read_status(conn)?.require_current()?;
+                self.shared.schema_current.store(true, Ordering::Release);
+            }
+            f(conn)
+        })
+    }
+
+    /// Runs `f` in one `BEGIN IMMEDIATE` transaction on a current schema. When `deadline` has
+    /// passed just before commit the transaction is rolled back and
+    /// [`StoreError::DeadlineExceeded`] returned, so a timed-out write never lands (SPEC §12).
+    pub(crate) fn write_tx<T>(
+        &self,
+        deadline: Option<Instant>,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
+        if self.is_read_only() {
+            return Err(StoreError::ReadOnly);
+        }
+        self.with_current_conn(|conn| {
+            if deadline_passed(deadline) {
+                return Err(StoreError::DeadlineExceeded);
+            }
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let value = f(&tx)?;
+            if deadline_passed(deadline) {
+                tx.rollback()?;
+                return Err(StoreError::DeadlineExceeded);
+            }
+            tx.commit()?;
+            Ok(value)
+        })
+    }
+
+    /// Takes the pool slot exclusively: no operation runs until the guard is dropped.
+    pub(crate) fn lock_exclusive(&self) -> std::sync::RwLockWriteGuard<'_, Option<SqlitePool>> {
+        self.shared
+            .pool
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Builds a fresh pool for the store's file (after a restore swapped it).
+    pub(crate) fn build_pool(&self) -> Result<SqlitePool> {
+        pool::build_pool(&self.shared.path, self.shared.access)
+    }
+
+    /// Forgets that the schema was seen current (the file changed underneath).
+    pub(crate) fn reset_schema_cache(&self) {
+        self.shared.schema_current.store(false, Ordering::Release);
+    }
+}
+
+fn deadline_passed(deadline: Option<Instant>) -> bool {
+    deadline.is_some_and(|d| Instant::now() >= d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_shareable<T: Clone + Send + Sync + 'static>() {}
+
+    #[test]
+    fn store_is_cloneable_and_shareable_across_threads() {
+        assert_shareable::<Store>();
+    }
+
+    #[test]
+    fn pooled_connections_carry_the_pragmas() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("db.sqlite3")).unwrap();
+        let (mode, foreign_keys, busy): (String, i64, i64) = store
+            .with_conn(|conn| {
+                Ok((
+                    conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?,
+                    conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?,
+                    conn.query_row("PRAGMA busy_timeout", [], |r| r.get(0))?,
+                ))
+            })
+            .unwrap();
+        assert_eq!((mode.as_str(), foreign_keys, busy), ("wal", 1, 5_000));
+    }
+}

@@ -1,0 +1,328 @@
+//! Schema status, migrations, legacy detection and the read-only guarantees (MKR-025,
+//! MKR-031, MKR-032, SPEC §12).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::path::Path;
+
+use memory_kernel_core::{Authority, Effect, RecordType, Relation, TruthStatus};
+use memory_kernel_store_sqlite::{
+    MIGRATE_COMMAND, RecordFilter, Store, StoreError, schema::MIGRATIONS_TABLE,
+};
+use rusqlite::Connection;
+use support::{RecordBuilder, dir_listing, link, migrated_store, temp_db};
+
+/// A file some older tool created: a `memory_records` table without version-id columns.
+fn write_legacy_file(path: &Path) {
+    let conn = Connection::open(path).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE memory_records (memory_id TEXT PRIMARY KEY, summary TEXT NOT NULL);
+         INSERT INTO memory_records VALUES ('01J0000000000000000000000A', 'old memory');",
+    )
+    .unwrap();
+}
+
+#[test]
+fn fresh_database_migrates_to_target() {
+    let (_dir, path) = temp_db();
+    let store = Store::open(&path).unwrap();
+    let before = store.schema_status().unwrap();
+    assert_eq!(before.current_version, 0);
+    assert_eq!(before.pending_versions, vec![1]);
+    assert!(!before.up_to_date && !before.inferred_from_legacy);
+
+    let report = store.migrate(false).unwrap();
+    assert!(!report.dry_run);
+    assert_eq!(report.would_apply_versions, vec![1]);
+    assert_eq!(report.after_version, Some(1));
+    assert_eq!(report.up_to_date, Some(true));
+
+    let after = store.schema_status().unwrap();
+    assert!(after.up_to_date);
+    assert!(after.pending_versions.is_empty());
+
+    let again = store.migrate(false).unwrap();
+    assert!(
+        again.would_apply_versions.is_empty(),
+        "migrating twice applies nothing"
+    );
+    let conn = Connection::open(&path).unwrap();
+    let applied_at: String = conn
+        .query_row(
+            &format!("SELECT applied_at FROM {MIGRATIONS_TABLE} WHERE version = 1"),
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(applied_at.ends_with('Z'));
+}
+
+#[test]
+fn every_connection_uses_wal_and_foreign_keys() {
+    let (_dir, path) = temp_db();
+    let _store = migrated_store(&path);
+    let conn = Connection::open(&path).unwrap();
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
+
+#[test]
+fn unmigrated_store_refuses_data_operations_naming_the_fix() {
+    let (_dir, path) = temp_db();
+    let store = Store::open(&path).unwrap();
+    let record = RecordBuilder::summary(RecordType::Decision, "ship it").build();
+    let err = store.insert_record(&record, None).unwrap_err();
+    assert!(matches!(
+        err,
+        StoreError::SchemaOutdated {
+            current: 0,
+            target: 1
+        }
+    ));
+    assert!(err.to_string().contains(MIGRATE_COMMAND));
+    let err = store.list_records(&RecordFilter::default()).unwrap_err();
+    assert!(matches!(err, StoreError::SchemaOutdated { .. }));
+}
+
+#[test]
+fn legacy_schema_is_refused_with_guidance_then_migrated() {
+    let (_dir, path) = temp_db();
+    write_legacy_file(&path);
+
+    let status = Store::inspect(&path).unwrap();
+    assert!(status.inferred_from_legacy);
+    assert_eq!(status.current_version, 0);
+    assert!(!status.up_to_date);
+
+    let store = Store::open(&path).unwrap();
+    let record = RecordBuilder::summary(RecordType::Event, "deploy").build();
+    let err = store.insert_record(&record, None).unwrap_err();
+    assert!(matches!(err, StoreError::LegacySchema), "{err:?}");
+    assert!(err.to_string().contains("run `mk db migrate`"), "{err}");
+    assert!(matches!(
+        store.list_records(&RecordFilter::default()).unwrap_err(),
+        StoreError::LegacySchema
+    ));
+
+    let plan = store.migrate(true).unwrap();
+    assert!(plan.inferred_from_legacy && plan.dry_run);
+    assert_eq!(plan.legacy_tables, vec!["memory_records".to_owned()]);
+
+    let report = store.migrate(false).unwrap();
+    assert!(report.inferred_from_legacy);
+    assert_eq!(report.up_to_date, Some(true));
+    store.insert_record(&record, None).unwrap();
+
+    // The legacy rows are preserved, untouched, beside the current schema.
+    let conn = Connection::open(&path).unwrap();
+    let old: String = conn
+        .query_row("SELECT summary FROM memory_records", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(old, "old memory");
+    assert!(!store.schema_status().unwrap().inferred_from_legacy);
+}
+
+#[test]
+fn future_schema_version_is_refused() {
+    let (_dir, path) = temp_db();
+    drop(migrated_store(&path));
+    let conn = Connection::open(&path).unwrap();
+    conn.execute(
+        &format!(
+            "INSERT INTO {MIGRATIONS_TABLE} VALUES (2, 'from_the_future', '2030-01-01T00:00:00Z')"
+        ),
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    assert!(matches!(
+        Store::inspect(&path).unwrap_err(),
+        StoreError::UnknownSchemaVersion {
+            found: 2,
+            supported: 1
+        }
+    ));
+    let store = Store::open(&path).unwrap();
+    assert!(matches!(
+        store.migrate(false).unwrap_err(),
+        StoreError::UnknownSchemaVersion { .. }
+    ));
+}
+
+/// Every read-only entry point, run against one file.
+fn run_read_only_operations(path: &Path, backup_dir: &Path) {
+    let _ = Store::inspect(path).unwrap();
+    let plan = Store::plan_migration(path).unwrap();
+    assert!(plan.dry_run);
+    let store = Store::open_read_only(path).unwrap();
+    let _ = store.schema_status().unwrap();
+    assert!(store.migrate(true).unwrap().dry_run);
+    assert!(matches!(
+        store.migrate(false).unwrap_err(),
+        StoreError::ReadOnly
+    ));
+    let _ = store.integrity_check().unwrap();
+    store.backup(backup_dir.join("copy.sqlite3")).unwrap();
+}
+
+#[test]
+fn read_only_operations_leave_an_unmigrated_file_byte_identical() {
+    for legacy in [false, true] {
+        let (dir, path) = temp_db();
+        if legacy {
+            write_legacy_file(&path);
+        } else {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('x');")
+                .unwrap();
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        let listing = dir_listing(dir.path());
+        let backups = tempfile::tempdir().unwrap();
+
+        run_read_only_operations(&path, backups.path());
+
+        assert_eq!(std::fs::read(&path).unwrap(), bytes, "legacy={legacy}");
+        assert_eq!(dir_listing(dir.path()), listing, "legacy={legacy}");
+        assert_eq!(dir_listing(backups.path()), vec!["copy.sqlite3"]);
+    }
+}
+
+#[test]
+fn read_only_operations_leave_a_migrated_file_byte_identical() {
+    let (_dir, path) = temp_db();
+    let store = migrated_store(&path);
+    store
+        .insert_record(
+            &RecordBuilder::summary(RecordType::Outcome, "done").build(),
+            None,
+        )
+        .unwrap();
+    drop(store);
+    let bytes = std::fs::read(&path).unwrap();
+    let backups = tempfile::tempdir().unwrap();
+    run_read_only_operations(&path, backups.path());
+    assert_eq!(std::fs::read(&path).unwrap(), bytes);
+}
+
+#[test]
+fn missing_file_is_reported_never_created() {
+    let (dir, path) = temp_db();
+    assert!(matches!(
+        Store::inspect(&path).unwrap_err(),
+        StoreError::NotFound { .. }
+    ));
+    assert!(matches!(
+        Store::plan_migration(&path).unwrap_err(),
+        StoreError::NotFound { .. }
+    ));
+    assert!(matches!(
+        Store::open_existing(&path).unwrap_err(),
+        StoreError::NotFound { .. }
+    ));
+    assert!(matches!(
+        Store::open_read_only(&path).unwrap_err(),
+        StoreError::NotFound { .. }
+    ));
+    assert!(dir_listing(dir.path()).is_empty());
+}
+
+#[test]
+fn a_file_that_is_not_a_database_is_named() {
+    let (_dir, path) = temp_db();
+    std::fs::write(
+        &path,
+        b"this is not sqlite, just some text long enough to be a header",
+    )
+    .unwrap();
+    assert!(matches!(
+        Store::inspect(&path).unwrap_err(),
+        StoreError::NotADatabase { .. }
+    ));
+    assert!(matches!(
+        Store::open(&path).unwrap_err(),
+        StoreError::NotADatabase { .. }
+    ));
+}
+
+#[test]
+fn check_constraints_accept_every_core_variant() {
+    let (_dir, path) = temp_db();
+    let store = migrated_store(&path);
+    let mut stored = Vec::new();
+    for truth in TruthStatus::ALL {
+        for authority in Authority::ALL {
+            for effect in Effect::ALL {
+                let record = RecordBuilder::constraint("user", "use", "disk", *effect)
+                    .truth(*truth)
+                    .authority(*authority)
+                    .build();
+                store.insert_record(&record, None).unwrap();
+                stored.push(record);
+            }
+        }
+    }
+    for record_type in RecordType::ALL
+        .iter()
+        .filter(|t| **t != RecordType::Constraint)
+    {
+        let record = RecordBuilder::summary(*record_type, "a summary").build();
+        store.insert_record(&record, None).unwrap();
+        stored.push(record);
+    }
+    for relation in Relation::ALL {
+        store
+            .insert_link(
+                &link(
+                    stored[1].memory_version_id,
+                    stored[0].memory_version_id,
+                    *relation,
+                    "2026-01-02T00:00:00Z",
+                ),
+                None,
+            )
+            .unwrap();
+    }
+    assert_eq!(store.all_records().unwrap().len(), stored.len());
+
+    // And the CHECKs refuse what core does not define.
+    drop(store);
+    let conn = Connection::open(&path).unwrap();
+    for (column, value) in [
+        ("truth_status", "rumoured"),
+        ("authority", "gossip"),
+        ("record_type", "memo"),
+    ] {
+        let sql = format!(
+            "INSERT INTO mk_memory_records SELECT 'X{column}', memory_id, version + 100, \
+             {sel_type}, created_at, created_at_nanos, effective_at, effective_at_nanos, \
+             {sel_truth}, {sel_authority}, confidence, writer, justification, source_uri, \
+             source_hash, evidence_json, supersedes_json, contradicts_json \
+             FROM mk_memory_records LIMIT 1",
+            sel_type = if column == "record_type" {
+                format!("'{value}'")
+            } else {
+                "record_type".into()
+            },
+            sel_truth = if column == "truth_status" {
+                format!("'{value}'")
+            } else {
+                "truth_status".into()
+            },
+            sel_authority = if column == "authority" {
+                format!("'{value}'")
+            } else {
+                "authority".into()
+            },
+        );
+        let err = conn.execute(&sql, []).unwrap_err();
+        assert_eq!(
+            err.sqlite_error().map(|e| e.extended_code),
+            Some(rusqlite::ffi::SQLITE_CONSTRAINT_CHECK),
+            "{column}"
+        );
+    }
+}

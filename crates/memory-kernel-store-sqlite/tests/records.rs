@@ -1,0 +1,338 @@
+//! Appending records, links and packages: the store's own rules, append-only enforcement,
+//! deadlines, ordering and concurrency.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use memory_kernel_core::{
+    Effect, MemoryId, MemoryVersionId, RecordType, Relation, ValidationError,
+};
+use memory_kernel_store_sqlite::{RecordFilter, Store, StoreError};
+use rusqlite::Connection;
+use support::{RecordBuilder, link, migrated_store, temp_db};
+
+#[test]
+fn record_round_trips_exactly() {
+    let (_dir, path) = temp_db();
+    let store = migrated_store(&path);
+    let first = RecordBuilder::constraint(" User ", "USE", "usb_drive", Effect::Deny)
+        .note("  keep the spaces  ")
+        .build();
+    store.insert_record(&first, None).unwrap();
+    let second = RecordBuilder::summary(RecordType::Preference, "  padded summary ")
+        .at("2026-01-02T00:00:00.123456Z")
+        .confidence(0.25)
+        .supersedes(first.memory_version_id)
+        .contradicts(first.memory_version_id)
+        .build();
+    store.insert_record(&second, None).unwrap();
+    assert_eq!(
+        store.get_record(first.memory_version_id).unwrap(),
+        Some(first.clone())
+    );
+    assert_eq!(
+        store.get_record(second.memory_version_id).unwrap(),
+        Some(second.clone())
+    );
+    assert_eq!(store.all_records().unwrap(), vec![first, second]);
+    assert_eq!(store.get_record(MemoryVersionId::generate()).unwrap(), None);
+}
+
+#[test]
+fn confidence_point_nine_round_trips_as_point_nine() {
+    let (_dir, path) = temp_db();
+    let store = migrated_store(&path);
+    let record = RecordBuilder::summary(RecordType::Decision, "ship")
+        .confidence(0.9)
+        .build();
+    store.insert_record(&record, None).unwrap();
+    let back = store.get_record(record.memory_version_id).unwrap().unwrap();
+    assert_eq!(back, record);
+    assert_eq!(back.confidence.map(|c| c.get()), Some(0.9_f32));
+    let json = serde_json::to_string(&back).unwrap();
+    assert!(json.contains(r#""confidence":0.9,"#), "{json}");
+    let conn = Connection::open(&path).unwrap();
+    let stored: f64 = conn
+        .query_row("SELECT confidence FROM mk_memory_records", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(stored.to_string(), "0.9");
+}
+
+#[test]
+fn append_only_triggers_block_update_and_delete() {
+    let (_dir, path) = temp_db();
+    let store = migrated_store(&path);
+    let record = RecordBuilder::summary(RecordType::Event, "it happened").build();
+    store.insert_record(&record, None).unwrap();
+    store.put_context_package("pkg-1", "ask", "{}").unwrap();
+    drop(store);
+    let conn = Connection::open(&path).unwrap();
+    for sql in [
+        "UPDATE mk_memory_records SET writer = 'mallory'",
+        "DELETE FROM mk_memory_records",
+        "UPDATE mk_event_payloads SET summary = 'nothing happened'",
+        "DELETE FROM mk_record_terms",
+        "DELETE FROM mk_context_packages",
+        "UPDATE mk_schema_migrations SET version = 7",
+    ] {
+        let err = conn.execute(sql, []).unwrap_err();
+        assert_eq!(
+            err.sqlite_error().map(|e| e.extended_code),
+            Some(rusqlite::ffi::SQLITE_CONSTRAINT_TRIGGER),
+            "{sql}"
+        );
+    }
+}
+
+#[test]
+fn versions_follow_one_another() {
+    let (_dir, path) = temp_db();
+    let store = migrated_store(&path);
+    let memory = MemoryId::generate();
+    assert_eq!(store.next_version(memory).unwrap(), 1);
+    let skipping = RecordBuilder::summary(RecordType::Decision, "v2 first")
+        .version_of(memory, 2)
+        .build();
+    assert!(matches!(
+        store.insert_record(&skipping, None).unwrap_err(),
+        StoreError::VersionConflict { expected: 1, got: 2, memory_id } if memory_id == memory
+    ));
+    let v1 = RecordBuilder::summary(RecordType::Decision, "v1")
+        .version_of(memory, 1)
+        .build();
+    store.insert_record(&v1, None).unwrap();
+    let again = RecordBuilder::summary(RecordType::Decision, "v1 again")
+        .version_of(memory, 1)
+        .build();
+    assert!(matches!(
+        store.insert_record(&again, None).unwrap_err(),
+        StoreError::VersionConflict {
+            expected: 2,
+            got: 1,
+            ..
+        }
+    ));
+    assert_eq!(store.next_version(memory).unwrap(), 2);
+    assert!(matches!(
+        store.insert_record(&v1, None).unwrap_err(),
+        StoreError::DuplicateRecord { memory_version_id } if memory_version_id == v1.memory_version_id
+    ));
+}
+
+#[test]
+fn lineage_targets_must_be_stored_versions() {
+    let (_dir, path) = temp_db();
+    let store = migrated_store(&path);
+    let stored = RecordBuilder::summary(RecordType::Decision, "base").build();
+    store.insert_record(&stored, None).unwrap();
+
+    let ghost = MemoryVersionId::generate();
+    let record = RecordBuilder::summary(RecordType::Decision, "next")
+        .supersedes(ghost)
+        .build();
+    assert!(matches!(
+        store.insert_record(&record, None).unwrap_err(),
+        StoreError::UnknownLineageTarget { id } if id == ghost
+    ));
+
+    // A memory_id where a memory_version_id belongs is simply an unknown version id.
+    let as_version: MemoryVersionId = stored.memory_id.to_string().parse().unwrap();
+    let record = RecordBuilder::summary(RecordType::Decision, "next")
+        .contradicts(as_version)
+        .build();
+    assert!(matches!(
+        store.insert_record(&record, None).unwrap_err(),
+        StoreError::UnknownLineageTarget { id } if id == as_version
+    ));
+
+    let dangling = link(
+        stored.memory_version_id,
+        ghost,
+        Relation::Supersedes,
+        "2026-01-02T00:00:00Z",
+    );
+    assert!(matches!(
+        store.insert_link(&dangling, None).unwrap_err(),
+        StoreError::UnknownLineageTarget { id } if id == ghost
+    ));
+}
+
+#[test]
+fn links_are_validated_and_not_duplicated() {
+    let (_dir, path) = temp_db();
+    let store = migrated_store(&path);
+    let a = RecordBuilder::summary(RecordType::Decision, "a").build();
+    let b = RecordBuilder::summary(RecordType::Decision, "b").build();
+    store.insert_records(&[a.clone(), b.clone()], None).unwrap();
+    let l = link(
+        b.memory_version_id,
+        a.memory_version_id,
+        Relation::Supersedes,
+        "2026-01-03T00:00:00Z",
+    );
+    store.insert_link(&l, None).unwrap();
+    assert!(matches!(
+        store.insert_link(&l, None).unwrap_err(),
+        StoreError::DuplicateLink { .. }
+    ));
+    let mut blank = l.clone();
+    blank.writer = "  ".to_owned();
+    assert!(matches!(
+        store.insert_link(&blank, None).unwrap_err(),
+        StoreError::Validation(ValidationError::EmptyField { field: "writer" })
+    ));
+    assert_eq!(store.all_links().unwrap(), vec![l]);
+}
+
+#[test]
+fn invalid_records_are_refused_by_core_rules() {
+    let (_dir, path) = temp_db();
+    let store = migrated_store(&path);
+    let mut record = RecordBuilder::summary(RecordType::Decision, "x").build();
+    record.provenance.source_hash = Some("sha256:ABC".to_owned());
+    assert!(matches!(
+        store.insert_record(&record, None).unwrap_err(),
+        StoreError::Validation(ValidationError::InvalidSourceHash { .. })
+    ));
+}
+
+#[test]
+fn a_passed_deadline_writes_nothing() {
+    let (_dir, path) = temp_db();
+    let store = migrated_store(&path);
+    let record = RecordBuilder::summary(RecordType::Decision, "late").build();
+    let deadline = Instant::now();
+    thread::sleep(Duration::from_millis(2));
+    assert!(matches!(
+        store.insert_record(&record, Some(deadline)).unwrap_err(),
+        StoreError::DeadlineExceeded
+    ));
+    assert!(store.all_records().unwrap().is_empty());
+    let later = Instant::now() + Duration::from_secs(60);
+    store.insert_record(&record, Some(later)).unwrap();
+    assert_eq!(store.all_records().unwrap().len(), 1);
+}
+
+#[test]
+fn a_batch_is_all_or_nothing() {
+    let (_dir, path) = temp_db();
+    let store = migrated_store(&path);
+    let good = RecordBuilder::summary(RecordType::Decision, "good").build();
+    let bad = RecordBuilder::summary(RecordType::Decision, "bad")
+        .supersedes(MemoryVersionId::generate())
+        .build();
+    assert!(store.insert_records(&[good, bad], None).is_err());
+    assert!(store.all_records().unwrap().is_empty());
+}
+
+#[test]
+fn listing_orders_by_instant_not_text() {
+    let (_dir, path) = temp_db();
+    let store = migrated_store(&path);
+    // As text ".5Z" sorts before "Z"; as instants it is half a second later.
+    let later = RecordBuilder::summary(RecordType::Event, "later")
+        .at("2026-01-01T00:00:00.5Z")
+        .build();
+    let earlier = RecordBuilder::summary(RecordType::Event, "earlier")
+        .at("2026-01-01T00:00:00Z")
+        .build();
+    let other = RecordBuilder::summary(RecordType::Decision, "other")
+        .at("2025-12-31T00:00:00Z")
+        .build();
+    store
+        .insert_records(&[later.clone(), earlier.clone(), other.clone()], None)
+        .unwrap();
+    assert_eq!(
+        store.all_records().unwrap(),
+        vec![other.clone(), earlier.clone(), later.clone()]
+    );
+    let events = store
+        .list_records(&RecordFilter {
+            record_type: Some(RecordType::Event),
+            ..RecordFilter::default()
+        })
+        .unwrap();
+    assert_eq!(events, vec![earlier.clone(), later]);
+    let limited = store
+        .list_records(&RecordFilter {
+            limit: Some(1),
+            ..RecordFilter::default()
+        })
+        .unwrap();
+    assert_eq!(limited, vec![other]);
+    let by_memory = store
+        .list_records(&RecordFilter {
+            memory_id: Some(earlier.memory_id),
+            ..RecordFilter::default()
+        })
+        .unwrap();
+    assert_eq!(by_memory, vec![earlier]);
+}
+
+#[test]
+fn context_packages_are_idempotent_by_id() {
+    let (_dir, path) = temp_db();
+    let store = migrated_store(&path);
+    let json = r#"{"b":1,"a":[0.9]}"#;
+    assert_eq!(
+        store.put_context_package("pkg-1", "ask", json).unwrap(),
+        json
+    );
+    // Same id again: the first copy is kept and returned, never a conflict.
+    assert_eq!(
+        store
+            .put_context_package("pkg-1", "ask", r#"{"other":true}"#)
+            .unwrap(),
+        json
+    );
+    assert_eq!(
+        store.get_context_package("pkg-1").unwrap().as_deref(),
+        Some(json)
+    );
+    assert_eq!(store.get_context_package("missing").unwrap(), None);
+    assert_eq!(store.all_context_packages().unwrap().len(), 1);
+}
+
+#[test]
+fn read_only_store_refuses_writes() {
+    let (_dir, path) = temp_db();
+    drop(migrated_store(&path));
+    let store = Store::open_read_only(&path).unwrap();
+    let record = RecordBuilder::summary(RecordType::Decision, "nope").build();
+    assert!(matches!(
+        store.insert_record(&record, None).unwrap_err(),
+        StoreError::ReadOnly
+    ));
+    assert!(store.all_records().unwrap().is_empty());
+}
+
+#[test]
+fn concurrent_writers_lose_nothing() {
+    const THREADS: usize = 8;
+    const PER_THREAD: usize = 500;
+    let (_dir, path) = temp_db();
+    let store = Arc::new(migrated_store(&path));
+    let handles: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let store = Arc::clone(&store);
+            thread::spawn(move || {
+                for i in 0..PER_THREAD {
+                    let record =
+                        RecordBuilder::summary(RecordType::Event, &format!("thread {t} write {i}"))
+                            .build();
+                    store.insert_record(&record, None).unwrap();
+                }
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle.join().unwrap();
+    }
+    assert_eq!(store.all_records().unwrap().len(), THREADS * PER_THREAD);
+    let report = store.integrity_check().unwrap();
+    assert!(report.is_healthy(), "{report:?}");
+}
