@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod drift;
 pub mod tidy;
 
 /// The workspace root: the parent of the `xtask/` directory this crate was built from.

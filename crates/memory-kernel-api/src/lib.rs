@@ -1,4 +1,33 @@
-//! MemoryKernel's stable application API (`api.v1`): one `MemoryKernel` handle over the store,
-//! with one typed error enum whose every variant maps to exactly one contract error code.
+//! MemoryKernel's stable application API (`api.v1`): one [`MemoryKernel`] handle over the
+//! store, with one typed error enum, [`ApiError`], whose every variant maps to exactly one
+//! contract [`ErrorCode`].
 //!
 //! The CLI and the HTTP service are thin surfaces over this crate; they never touch the store.
+
+#[cfg(feature = "contract-schemas")]
+pub mod contract_schemas;
+pub mod error;
+pub mod error_code;
+pub mod kernel;
+/// Backup, restore, integrity and snapshot operations.
+pub mod maintenance;
+pub mod request;
+mod store_error;
+
+pub use error::ApiError;
+pub use error_code::ErrorCode;
+pub use kernel::{Deadline, MemoryKernel};
+pub use request::{
+    AddConstraintRequest, AddSummaryRequest, AskRequest, LinkRequest, ListRequest, RecallRequest,
+};
+pub use store_error::Operation;
+
+/// The application API contract version, written once here; every surface reports it.
+pub const API_CONTRACT_VERSION: &str = "api.v1";
+
+pub use maintenance::{ExportRequest, FileCopyReport, ImportRequest};
+/// Types callers need from the lower layers, re-exported so surfaces depend on this crate.
+pub use memory_kernel_core::{ContextPackage, Link, MemoryRecord, ValidationError};
+pub use memory_kernel_store_sqlite::{
+    ExportReport, ImportReport, IntegrityReport, MigrationReport, SchemaStatus,
+};

@@ -1,0 +1,370 @@
+//! The `MemoryKernel` handle: every operation of the application API (SPEC §5), each one a
+//! short sequence of "validate in core, read or write through the store, resolve in core".
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Instant;
+
+use memory_kernel_core::package::QueryKind;
+use memory_kernel_core::record::Confidence;
+use memory_kernel_core::{
+    AskQuery, ConstraintPayload, ContextPackage, ExclusionMode, Link, MemoryId, MemoryRecord,
+    MemoryVersionId, Payload, Provenance, RecallQuery, Scope, Timestamp, ValidationError,
+};
+use memory_kernel_store_sqlite::{MigrationReport, RecordFilter, SchemaStatus, Store};
+
+use crate::error::ApiError;
+use crate::request::{
+    AddConstraintRequest, AddSummaryRequest, AskRequest, LinkRequest, ListRequest, RecallRequest,
+};
+use crate::store_error::{Operation, classify};
+
+/// A deadline an operation carries into its transaction: when it has passed before commit,
+/// the write rolls back and the operation fails with its default code (SPEC §12).
+pub type Deadline = Option<Instant>;
+
+/// The application API over one database file.
+#[derive(Clone)]
+pub struct MemoryKernel {
+    store: Store,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for MemoryKernel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryKernel")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+/// The fields every add request shares, borrowed from either request type.
+struct RecordFields<'a> {
+    memory_id: Option<&'a str>,
+    version: Option<u32>,
+    writer: &'a str,
+    justification: &'a str,
+    source_uri: &'a str,
+    source_hash: Option<&'a str>,
+    evidence: &'a [String],
+    confidence: Option<f64>,
+    truth_status: memory_kernel_core::TruthStatus,
+    authority: memory_kernel_core::Authority,
+    created_at: Option<&'a str>,
+    effective_at: Option<&'a str>,
+    supersedes: &'a [String],
+    contradicts: &'a [String],
+}
+
+macro_rules! record_fields {
+    ($req:expr) => {
+        RecordFields {
+            memory_id: $req.memory_id.as_deref(),
+            version: $req.version,
+            writer: &$req.writer,
+            justification: &$req.justification,
+            source_uri: &$req.source_uri,
+            source_hash: $req.source_hash.as_deref(),
+            evidence: &$req.evidence,
+            confidence: $req.confidence,
+            truth_status: $req.truth_status,
+            authority: $req.authority,
+            created_at: $req.created_at.as_deref(),
+            effective_at: $req.effective_at.as_deref(),
+            supersedes: &$req.supersedes,
+            contradicts: &$req.contradicts,
+        }
+    };
+}
+
+impl MemoryKernel {
+    /// Opens (creating when absent) the database at `path`. Does not migrate: operations on a
+    /// database whose schema is not current fail with `schema_unavailable`.
+    ///
+    /// # Errors
+    /// [`ApiError::SchemaUnavailable`] when the file cannot be opened as a database.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, ApiError> {
+        let path = path.as_ref().to_path_buf();
+        let store = Store::open(&path).map_err(|e| classify(Operation::Schema, e))?;
+        Ok(Self { store, path })
+    }
+
+    /// The schema status of the database at `path`, strictly read-only: a missing file is
+    /// reported, never created, and an existing file is left byte-identical.
+    ///
+    /// # Errors
+    /// [`ApiError::SchemaUnavailable`] when the file is missing or not a database.
+    pub fn inspect(path: impl AsRef<Path>) -> Result<SchemaStatus, ApiError> {
+        Store::inspect(path.as_ref()).map_err(|e| classify(Operation::Schema, e))
+    }
+
+    /// The migration plan for the database at `path`, without touching the file.
+    ///
+    /// # Errors
+    /// [`ApiError::SchemaUnavailable`] when the file is not a database.
+    pub fn migration_plan(path: impl AsRef<Path>) -> Result<MigrationReport, ApiError> {
+        Store::plan_migration(path.as_ref()).map_err(|e| classify(Operation::Migrate, e))
+    }
+
+    /// The store behind this handle (crate-internal: surfaces never reach the store).
+    pub(crate) const fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The database file this handle works on.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The schema status of the open database.
+    ///
+    /// # Errors
+    /// [`ApiError::SchemaUnavailable`] when it cannot be read.
+    pub fn schema_status(&self) -> Result<SchemaStatus, ApiError> {
+        self.store
+            .schema_status()
+            .map_err(|e| classify(Operation::Schema, e))
+    }
+
+    /// Applies pending migrations, or with `dry_run` reports what would be applied.
+    ///
+    /// # Errors
+    /// [`ApiError::MigrationFailed`] (or `schema_unavailable` for an unknown schema).
+    pub fn migrate(&self, dry_run: bool) -> Result<MigrationReport, ApiError> {
+        self.store
+            .migrate(dry_run)
+            .map_err(|e| classify(Operation::Migrate, e))
+    }
+
+    /// Adds a constraint record.
+    ///
+    /// # Errors
+    /// `validation_error` for a refused value, `write_conflict` for a taken version,
+    /// `schema_unavailable`, or `write_failed`.
+    pub fn add_constraint(
+        &self,
+        request: &AddConstraintRequest,
+        deadline: Deadline,
+    ) -> Result<MemoryRecord, ApiError> {
+        let payload = Payload::Constraint(ConstraintPayload {
+            scope: Scope::new(&request.actor, &request.action, &request.resource)?,
+            effect: request.effect,
+            note: request.note.clone(),
+        });
+        self.add_record(payload, &record_fields!(request), deadline)
+    }
+
+    /// Adds a decision, preference, event or outcome record.
+    ///
+    /// # Errors
+    /// As [`MemoryKernel::add_constraint`].
+    pub fn add_summary(
+        &self,
+        request: &AddSummaryRequest,
+        deadline: Deadline,
+    ) -> Result<MemoryRecord, ApiError> {
+        let payload = Payload::summary(request.record_type, &request.summary)?;
+        self.add_record(payload, &record_fields!(request), deadline)
+    }
+
+    fn add_record(
+        &self,
+        payload: Payload,
+        fields: &RecordFields<'_>,
+        deadline: Deadline,
+    ) -> Result<MemoryRecord, ApiError> {
+        let memory_id = fields
+            .memory_id
+            .map(MemoryId::from_str)
+            .transpose()?
+            .unwrap_or_else(MemoryId::generate);
+        let next = self
+            .store
+            .next_version(memory_id)
+            .map_err(|e| classify(Operation::Write, e))?;
+        let version = match fields.version {
+            Some(0) => return Err(ValidationError::VersionZero.into()),
+            Some(given) if given != next => {
+                return Err(ApiError::WriteConflict {
+                    message: format!(
+                        "version {given} requested for memory {memory_id}, but the next \
+                         version is {next}"
+                    ),
+                });
+            }
+            _ => next,
+        };
+        let created_at = parse_time(fields.created_at)?.unwrap_or_else(Timestamp::now);
+        let effective_at = parse_time(fields.effective_at)?.unwrap_or(created_at);
+        let record = MemoryRecord {
+            memory_version_id: MemoryVersionId::generate(),
+            memory_id,
+            version,
+            created_at,
+            effective_at,
+            truth_status: fields.truth_status,
+            authority: fields.authority,
+            confidence: fields.confidence.map(Confidence::new).transpose()?,
+            writer: fields.writer.trim().to_owned(),
+            justification: fields.justification.trim().to_owned(),
+            provenance: Provenance {
+                source_uri: fields.source_uri.trim().to_owned(),
+                source_hash: fields.source_hash.map(str::to_owned),
+                evidence: fields.evidence.to_vec(),
+            },
+            supersedes: parse_version_ids(fields.supersedes)?,
+            contradicts: parse_version_ids(fields.contradicts)?,
+            payload,
+        };
+        record.validate()?;
+        self.store
+            .insert_record(&record, deadline)
+            .map_err(|e| classify(Operation::Write, e))?;
+        Ok(record)
+    }
+
+    /// Links two stored versions (supersedes or contradicts).
+    ///
+    /// # Errors
+    /// `validation_error` for an unknown version id (a memory id is not a version id),
+    /// `schema_unavailable`, or `write_failed`.
+    pub fn add_link(&self, request: &LinkRequest, deadline: Deadline) -> Result<Link, ApiError> {
+        let link = Link {
+            from: MemoryVersionId::from_str(&request.from)?,
+            to: MemoryVersionId::from_str(&request.to)?,
+            relation: request.relation,
+            writer: request.writer.trim().to_owned(),
+            justification: request.justification.trim().to_owned(),
+            created_at: parse_time(request.created_at.as_deref())?.unwrap_or_else(Timestamp::now),
+        };
+        link.validate()?;
+        self.store
+            .insert_link(&link, deadline)
+            .map_err(|e| classify(Operation::Write, e))?;
+        Ok(link)
+    }
+
+    /// Lists stored records, ordered by creation instant.
+    ///
+    /// # Errors
+    /// `validation_error` for a bad memory id, `schema_unavailable`, or `query_failed`.
+    pub fn list(&self, request: &ListRequest) -> Result<Vec<MemoryRecord>, ApiError> {
+        let filter = RecordFilter {
+            record_type: request.record_type,
+            memory_id: request
+                .memory_id
+                .as_deref()
+                .map(MemoryId::from_str)
+                .transpose()?,
+            limit: request.limit,
+        };
+        self.store
+            .list_records(&filter)
+            .map_err(|e| classify(Operation::Query, e))
+    }
+
+    /// Answers a policy question and stores the context package so it can be shown later.
+    ///
+    /// # Errors
+    /// `validation_error` (blank or `*` triple, bad as_of), `schema_unavailable`, or
+    /// `query_failed`.
+    pub fn ask(
+        &self,
+        request: &AskRequest,
+        deadline: Deadline,
+    ) -> Result<ContextPackage, ApiError> {
+        let as_of = parse_time(request.as_of.as_deref())?.unwrap_or_else(Timestamp::now);
+        let query = AskQuery::from_triple(
+            request.text.clone(),
+            &request.actor,
+            &request.action,
+            &request.resource,
+            as_of,
+        )?;
+        let set = self
+            .store
+            .ask_candidates(query.scope(), as_of)
+            .map_err(|e| classify(Operation::Query, e))?;
+        let package = memory_kernel_core::ask(&set, &query);
+        self.remember(QueryKind::Ask, package, deadline)
+    }
+
+    /// Recalls records whose text overlaps the query and stores the context package.
+    ///
+    /// # Errors
+    /// `validation_error` (no terms, empty types, zero limit, bad as_of),
+    /// `schema_unavailable`, or `query_failed`.
+    pub fn recall(
+        &self,
+        request: &RecallRequest,
+        deadline: Deadline,
+    ) -> Result<ContextPackage, ApiError> {
+        let as_of = parse_time(request.as_of.as_deref())?.unwrap_or_else(Timestamp::now);
+        let exclusions = request.exclusions.unwrap_or_default();
+        let mut query = RecallQuery::new(request.text.clone(), as_of)?.with_exclusions(exclusions);
+        if let Some(types) = &request.record_types {
+            query = query.with_record_types(types.iter().copied())?;
+        }
+        if let Some(limit) = request.limit {
+            query = query.with_limit(limit)?;
+        }
+        let summary_only = exclusions == ExclusionMode::Summary;
+        let set = self
+            .store
+            .recall_candidates(query.terms(), query.record_types(), as_of, summary_only)
+            .map_err(|e| classify(Operation::Query, e))?;
+        let package = memory_kernel_core::recall(&set, &query);
+        self.remember(QueryKind::Recall, package, deadline)
+    }
+
+    /// Stores a package so `context show` returns it later. Idempotent: the id is derived
+    /// from the query and snapshot, so a stored copy with this id is this package.
+    /// A query whose deadline has passed stores nothing and reports the deadline instead.
+    fn remember(
+        &self,
+        kind: QueryKind,
+        package: ContextPackage,
+        deadline: Deadline,
+    ) -> Result<ContextPackage, ApiError> {
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(ApiError::DeadlineExceeded {
+                code: Operation::Query.default_code(),
+            });
+        }
+        self.store
+            .put_context_package(
+                &package.context_package_id,
+                kind.as_str(),
+                &package.to_canonical_json(),
+            )
+            .map_err(|e| classify(Operation::Query, e))?;
+        Ok(package)
+    }
+
+    /// Shows a stored context package by id.
+    ///
+    /// # Errors
+    /// `context_package_not_found`, `schema_unavailable`, or `context_lookup_failed`.
+    pub fn context_show(&self, id: &str) -> Result<ContextPackage, ApiError> {
+        let json = self
+            .store
+            .get_context_package(id)
+            .map_err(|e| classify(Operation::ContextLookup, e))?
+            .ok_or_else(|| ApiError::ContextPackageNotFound { id: id.to_owned() })?;
+        serde_json::from_str(&json).map_err(|e| ApiError::Internal {
+            message: format!("stored context package {id} does not parse: {e}"),
+        })
+    }
+}
+
+fn parse_time(value: Option<&str>) -> Result<Option<Timestamp>, ValidationError> {
+    value.map(Timestamp::from_str).transpose()
+}
+
+fn parse_version_ids(values: &[String]) -> Result<Vec<MemoryVersionId>, ValidationError> {
+    values
+        .iter()
+        .map(|v| MemoryVersionId::from_str(v))
+        .collect()
+}

@@ -1,0 +1,170 @@
+//! Maintenance operations: backup, restore and integrity reports (SPEC §4, MKR-034), and the
+//! snapshot export/import of the store, each mapped onto the API's one error type.
+
+use std::path::{Path, PathBuf};
+
+use memory_kernel_store_sqlite::{
+    ExportOptions, ExportReport, ImportOptions, ImportReport, IntegrityReport, SecretKey, Store,
+    read_key_file,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::error::ApiError;
+use crate::kernel::MemoryKernel;
+use crate::store_error::{Operation, classify};
+
+/// What a backup or restore did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileCopyReport {
+    /// The database file read from.
+    pub source: PathBuf,
+    /// The file written.
+    pub destination: PathBuf,
+    /// Size of the written file in bytes.
+    pub bytes: u64,
+}
+
+/// Key files for a snapshot export: each holds 64 hex digits (32 bytes).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExportRequest {
+    /// Sign the manifest (HMAC-SHA256) with the key in this file.
+    pub signing_key_file: Option<PathBuf>,
+    /// Encrypt the data files (ChaCha20-Poly1305) with the key in this file.
+    pub encrypt_key_file: Option<PathBuf>,
+}
+
+/// How a snapshot is checked and merged on import.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportRequest {
+    /// Verify a signed snapshot with the key in this file (required for signed snapshots).
+    pub verify_key_file: Option<PathBuf>,
+    /// Decrypt an encrypted snapshot with the key in this file.
+    pub decrypt_key_file: Option<PathBuf>,
+    /// Accept a snapshot that carries no signature.
+    pub allow_unsigned: bool,
+    /// Skip and count items already stored instead of refusing the import.
+    pub skip_existing: bool,
+}
+
+impl Default for ImportRequest {
+    fn default() -> Self {
+        Self {
+            verify_key_file: None,
+            decrypt_key_file: None,
+            allow_unsigned: false,
+            skip_existing: true,
+        }
+    }
+}
+
+impl MemoryKernel {
+    /// Exports every record, link and context package into the new folder `dir` (NDJSON plus a
+    /// manifest with a digest per file), optionally signed and encrypted. The export is
+    /// reproducible: the same content gives the same bytes (encryption nonces aside).
+    ///
+    /// # Errors
+    /// `validation_error` for an unreadable key file or a non-empty target folder;
+    /// `schema_unavailable`; `internal_error` for I/O.
+    pub fn export(
+        &self,
+        dir: impl AsRef<Path>,
+        request: &ExportRequest,
+    ) -> Result<ExportReport, ApiError> {
+        let options = ExportOptions {
+            signing_key: load_key(request.signing_key_file.as_deref())?,
+            encryption_key: load_key(request.encrypt_key_file.as_deref())?,
+            exported_at: None,
+        };
+        self.store()
+            .export(dir, &options)
+            .map_err(|e| classify(Operation::Maintenance, e))
+    }
+
+    /// Imports a snapshot folder in one transaction: digests, signature and every record are
+    /// checked first, and a failure leaves the database exactly as it was.
+    ///
+    /// # Errors
+    /// `validation_error` for a refused snapshot (unsigned without `allow_unsigned`, wrong
+    /// key, tampered file, invalid record); `write_conflict` for a differing duplicate;
+    /// `schema_unavailable`; `write_failed`.
+    pub fn import(
+        &self,
+        dir: impl AsRef<Path>,
+        request: &ImportRequest,
+    ) -> Result<ImportReport, ApiError> {
+        let options = ImportOptions {
+            verify_key: load_key(request.verify_key_file.as_deref())?,
+            decrypt_key: load_key(request.decrypt_key_file.as_deref())?,
+            allow_unsigned: request.allow_unsigned,
+            skip_existing: request.skip_existing,
+        };
+        self.store()
+            .import(dir, &options)
+            .map_err(|e| classify(Operation::Write, e))
+    }
+
+    /// Writes a consistent copy of the database at `db` to `dest` through SQLite's online
+    /// backup API. Read-only on `db` (an unmigrated file stays byte-identical); `dest` is
+    /// written to a temporary file and renamed, so it is never half-written.
+    ///
+    /// # Errors
+    /// `schema_unavailable` when `db` is missing or not a database; `internal_error` for I/O.
+    pub fn backup(
+        db: impl AsRef<Path>,
+        dest: impl AsRef<Path>,
+    ) -> Result<FileCopyReport, ApiError> {
+        let (db, dest) = (db.as_ref(), dest.as_ref());
+        let store = Store::open_read_only(db).map_err(|e| classify(Operation::Schema, e))?;
+        store
+            .backup(dest)
+            .map_err(|e| classify(Operation::Maintenance, e))?;
+        copy_report(db, dest)
+    }
+
+    /// Replaces this database's content with the backup at `source`, atomically: on any
+    /// failure the live database is unchanged.
+    ///
+    /// # Errors
+    /// `validation_error` when the source is not a current, healthy MemoryKernel database;
+    /// `write_failed` otherwise.
+    pub fn restore(&self, source: impl AsRef<Path>) -> Result<FileCopyReport, ApiError> {
+        let source = source.as_ref();
+        self.store()
+            .restore(source)
+            .map_err(|e| classify(Operation::Write, e))?;
+        copy_report(source, self.path())
+    }
+
+    /// SQLite's quick_check, foreign-key violations and the schema status.
+    ///
+    /// # Errors
+    /// `schema_unavailable` or `internal_error`.
+    pub fn integrity_check(&self) -> Result<IntegrityReport, ApiError> {
+        self.store()
+            .integrity_check()
+            .map_err(|e| classify(Operation::Maintenance, e))
+    }
+}
+
+fn load_key(path: Option<&Path>) -> Result<Option<SecretKey>, ApiError> {
+    path.map(|p| {
+        read_key_file(p).map_err(|e| ApiError::InvalidRequest {
+            message: e.to_string(),
+        })
+    })
+    .transpose()
+}
+
+fn copy_report(source: &Path, destination: &Path) -> Result<FileCopyReport, ApiError> {
+    let bytes = std::fs::metadata(destination)
+        .map_err(|e| ApiError::Internal {
+            message: format!("{}: {e}", destination.display()),
+        })?
+        .len();
+    Ok(FileCopyReport {
+        source: source.to_path_buf(),
+        destination: destination.to_path_buf(),
+        bytes,
+    })
+}

@@ -1,0 +1,85 @@
+//! Turns typed store failures into API errors. The store's variant decides when it carries
+//! meaning of its own (a conflict, a refused value, a stale schema); otherwise the operation
+//! decides, so a failed write is `write_failed` and a failed query is `query_failed`.
+
+use memory_kernel_store_sqlite::StoreError;
+
+use crate::error::ApiError;
+use crate::error_code::ErrorCode;
+
+/// The kind of operation a store call was part of; it fixes the default failure code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    /// Opening a database or reading its schema status.
+    Schema,
+    /// Applying migrations.
+    Migrate,
+    /// Adding records or links, importing, restoring.
+    Write,
+    /// Answering ask, recall or list.
+    Query,
+    /// Reading a stored context package.
+    ContextLookup,
+    /// Exporting, backing up or checking integrity.
+    Maintenance,
+}
+
+impl Operation {
+    /// The code of a failure that has no more specific meaning (and of a missed deadline).
+    #[must_use]
+    pub const fn default_code(self) -> ErrorCode {
+        match self {
+            Self::Schema => ErrorCode::SchemaUnavailable,
+            Self::Migrate => ErrorCode::MigrationFailed,
+            Self::Write => ErrorCode::WriteFailed,
+            Self::Query => ErrorCode::QueryFailed,
+            Self::ContextLookup => ErrorCode::ContextLookupFailed,
+            Self::Maintenance => ErrorCode::InternalError,
+        }
+    }
+}
+
+/// Classifies a store failure that happened during `operation`.
+pub(crate) fn classify(operation: Operation, error: StoreError) -> ApiError {
+    match error {
+        StoreError::Validation(e) => ApiError::Validation(e),
+        StoreError::UnknownLineageTarget { .. }
+        | StoreError::Snapshot(_)
+        | StoreError::RestoreSourceNotCurrent { .. }
+        | StoreError::RestoreSourceCorrupt { .. }
+        | StoreError::TimestampOutOfRange { .. } => ApiError::InvalidRequest {
+            message: error.to_string(),
+        },
+        StoreError::VersionConflict { .. }
+        | StoreError::DuplicateRecord { .. }
+        | StoreError::DuplicateLink { .. }
+        | StoreError::DuplicateContextPackage { .. } => ApiError::WriteConflict {
+            message: error.to_string(),
+        },
+        StoreError::NotFound { .. }
+        | StoreError::NotADatabase { .. }
+        | StoreError::LegacySchema
+        | StoreError::SchemaOutdated { .. }
+        | StoreError::UnknownSchemaVersion { .. }
+        | StoreError::InconsistentMigrations { .. } => ApiError::SchemaUnavailable {
+            message: error.to_string(),
+            status: None,
+        },
+        StoreError::DeadlineExceeded => ApiError::DeadlineExceeded {
+            code: operation.default_code(),
+        },
+        other => match operation {
+            Operation::Schema => ApiError::SchemaUnavailable {
+                message: other.to_string(),
+                status: None,
+            },
+            Operation::Migrate => ApiError::MigrationFailed(other),
+            Operation::Write => ApiError::WriteFailed(other),
+            Operation::Query => ApiError::QueryFailed(other),
+            Operation::ContextLookup => ApiError::ContextLookupFailed(other),
+            Operation::Maintenance => ApiError::Internal {
+                message: other.to_string(),
+            },
+        },
+    }
+}

@@ -1,0 +1,320 @@
+//! The application API end to end over a temporary database: each operation's success path
+//! and the contract code of each failure a caller can cause.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::{Duration, Instant};
+
+use memory_kernel_api::{
+    AddConstraintRequest, AddSummaryRequest, ApiError, AskRequest, ErrorCode, LinkRequest,
+    ListRequest, MemoryKernel, RecallRequest,
+};
+use memory_kernel_core::package::AnswerResult;
+use memory_kernel_core::{Authority, Effect, RecordType, Relation, TruthStatus};
+use tempfile::TempDir;
+
+fn migrated() -> (TempDir, MemoryKernel) {
+    let dir = TempDir::new().unwrap();
+    let kernel = MemoryKernel::open(dir.path().join("mk.sqlite3")).unwrap();
+    kernel.migrate(false).unwrap();
+    (dir, kernel)
+}
+
+fn constraint(effect: Effect) -> AddConstraintRequest {
+    AddConstraintRequest {
+        actor: "user".into(),
+        action: "use".into(),
+        resource: "usb_drive".into(),
+        effect,
+        note: None,
+        memory_id: None,
+        version: None,
+        writer: "security-team".into(),
+        justification: "removable media policy".into(),
+        source_uri: "file:///policy.md".into(),
+        source_hash: None,
+        evidence: vec![],
+        confidence: Some(0.9),
+        truth_status: TruthStatus::Asserted,
+        authority: Authority::Authoritative,
+        created_at: Some("2026-01-01T00:00:00Z".into()),
+        effective_at: None,
+        supersedes: vec![],
+        contradicts: vec![],
+    }
+}
+
+fn ask() -> AskRequest {
+    AskRequest {
+        text: "Am I allowed to use a USB drive?".into(),
+        actor: "User".into(),
+        action: " use ".into(),
+        resource: "usb_drive".into(),
+        as_of: Some("2026-06-01T00:00:00Z".into()),
+    }
+}
+
+fn code(result: Result<impl std::fmt::Debug, ApiError>) -> ErrorCode {
+    result.unwrap_err().code()
+}
+
+#[test]
+fn deny_constraint_answers_deny_and_the_package_is_stored() {
+    let (_dir, kernel) = migrated();
+    let record = kernel
+        .add_constraint(&constraint(Effect::Deny), None)
+        .unwrap();
+    assert_eq!(record.version, 1);
+    let package = kernel.ask(&ask(), None).unwrap();
+    assert_eq!(package.answer.result, AnswerResult::Deny);
+    assert_eq!(package.selected_items.len(), 1);
+    let again = kernel.ask(&ask(), None).unwrap();
+    assert_eq!(again.to_canonical_json(), package.to_canonical_json());
+    let shown = kernel.context_show(&package.context_package_id).unwrap();
+    assert_eq!(shown.to_canonical_json(), package.to_canonical_json());
+}
+
+#[test]
+fn confidence_keeps_its_decimal_form() {
+    let (_dir, kernel) = migrated();
+    kernel
+        .add_constraint(&constraint(Effect::Deny), None)
+        .unwrap();
+    let listed = kernel.list(&ListRequest::default()).unwrap();
+    let json = serde_json::to_string(&listed[0]).unwrap();
+    assert!(json.contains("\"confidence\":0.9"), "{json}");
+}
+
+#[test]
+fn versions_follow_the_memory_and_a_stale_version_conflicts() {
+    let (_dir, kernel) = migrated();
+    let first = kernel
+        .add_constraint(&constraint(Effect::Deny), None)
+        .unwrap();
+    let mut next = constraint(Effect::Allow);
+    next.memory_id = Some(first.memory_id.to_string());
+    next.supersedes = vec![first.memory_version_id.to_string()];
+    let second = kernel.add_constraint(&next, None).unwrap();
+    assert_eq!(second.version, 2);
+    assert_eq!(
+        kernel.ask(&ask(), None).unwrap().answer.result,
+        AnswerResult::Allow
+    );
+    next.version = Some(2);
+    assert_eq!(
+        code(kernel.add_constraint(&next, None)),
+        ErrorCode::WriteConflict
+    );
+}
+
+#[test]
+fn refused_values_are_validation_errors() {
+    let (_dir, kernel) = migrated();
+    type Mutation = fn(&mut AddConstraintRequest);
+    let cases: [(&str, Mutation); 6] = [
+        ("blank writer", |r| r.writer = "  ".into()),
+        ("confidence above one", |r| r.confidence = Some(1.5)),
+        ("non-UTC time", |r| {
+            r.created_at = Some("2026-01-01T00:00:00+02:00".into());
+        }),
+        ("bad source hash", |r| {
+            r.source_hash = Some("sha256:ABC".into())
+        }),
+        ("not a ULID", |r| r.supersedes = vec!["nope".into()]),
+        ("version zero", |r| r.version = Some(0)),
+    ];
+    for (name, mutate) in cases {
+        let mut request = constraint(Effect::Deny);
+        mutate(&mut request);
+        assert_eq!(
+            code(kernel.add_constraint(&request, None)),
+            ErrorCode::ValidationError,
+            "{name}"
+        );
+    }
+    assert!(kernel.list(&ListRequest::default()).unwrap().is_empty());
+}
+
+#[test]
+fn a_link_to_a_memory_id_is_refused() {
+    let (_dir, kernel) = migrated();
+    let record = kernel
+        .add_constraint(&constraint(Effect::Deny), None)
+        .unwrap();
+    let other = kernel
+        .add_constraint(&constraint(Effect::Allow), None)
+        .unwrap();
+    let link = LinkRequest {
+        from: other.memory_version_id.to_string(),
+        to: record.memory_id.to_string(),
+        relation: Relation::Supersedes,
+        writer: "w".into(),
+        justification: "j".into(),
+        created_at: None,
+    };
+    assert_eq!(
+        code(kernel.add_link(&link, None)),
+        ErrorCode::ValidationError
+    );
+}
+
+#[test]
+fn wildcard_in_a_question_is_refused() {
+    let (_dir, kernel) = migrated();
+    let mut request = ask();
+    request.resource = "*".into();
+    assert_eq!(code(kernel.ask(&request, None)), ErrorCode::ValidationError);
+}
+
+#[test]
+fn recall_selects_overlapping_summaries() {
+    let (_dir, kernel) = migrated();
+    let summary = AddSummaryRequest {
+        record_type: RecordType::Decision,
+        summary: "Adopt SQLite for local storage".into(),
+        memory_id: None,
+        version: None,
+        writer: "w".into(),
+        justification: "j".into(),
+        source_uri: "file:///adr.md".into(),
+        source_hash: None,
+        evidence: vec![],
+        confidence: None,
+        truth_status: TruthStatus::Asserted,
+        authority: Authority::Derived,
+        created_at: Some("2026-01-01T00:00:00Z".into()),
+        effective_at: None,
+        supersedes: vec![],
+        contradicts: vec![],
+    };
+    kernel.add_summary(&summary, None).unwrap();
+    let package = kernel
+        .recall(
+            &RecallRequest {
+                text: "which storage do we use".into(),
+                record_types: None,
+                as_of: Some("2026-02-01T00:00:00Z".into()),
+                limit: None,
+                exclusions: None,
+            },
+            None,
+        )
+        .unwrap();
+    assert_eq!(package.selected_items.len(), 1);
+}
+
+#[test]
+fn unknown_context_package_is_not_found() {
+    let (_dir, kernel) = migrated();
+    assert_eq!(
+        code(kernel.context_show("cp_00000000000000000000000000000000")),
+        ErrorCode::ContextPackageNotFound
+    );
+}
+
+#[test]
+fn an_unmigrated_database_is_schema_unavailable() {
+    let dir = TempDir::new().unwrap();
+    let kernel = MemoryKernel::open(dir.path().join("mk.sqlite3")).unwrap();
+    assert_eq!(
+        code(kernel.add_constraint(&constraint(Effect::Deny), None)),
+        ErrorCode::SchemaUnavailable
+    );
+    assert_eq!(code(kernel.ask(&ask(), None)), ErrorCode::SchemaUnavailable);
+}
+
+#[test]
+fn a_passed_deadline_commits_nothing() {
+    let (_dir, kernel) = migrated();
+    let past = Instant::now().checked_sub(Duration::from_millis(1));
+    let error = kernel
+        .add_constraint(&constraint(Effect::Deny), past)
+        .unwrap_err();
+    assert!(matches!(
+        error,
+        ApiError::DeadlineExceeded {
+            code: ErrorCode::WriteFailed
+        }
+    ));
+    assert!(kernel.list(&ListRequest::default()).unwrap().is_empty());
+    assert_eq!(code(kernel.ask(&ask(), past)), ErrorCode::QueryFailed);
+}
+
+#[test]
+fn read_only_operations_never_create_the_file() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("missing.sqlite3");
+    assert_eq!(
+        code(MemoryKernel::inspect(&path)),
+        ErrorCode::SchemaUnavailable
+    );
+    let _ = MemoryKernel::migration_plan(&path);
+    assert!(!path.exists());
+}
+
+#[test]
+fn read_only_operations_leave_an_unmigrated_file_byte_identical() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("fresh.sqlite3");
+    drop(MemoryKernel::open(&path).unwrap());
+    let before = std::fs::read(&path).unwrap();
+    let status = MemoryKernel::inspect(&path).unwrap();
+    assert!(!status.up_to_date);
+    let plan = MemoryKernel::migration_plan(&path).unwrap();
+    assert!(plan.dry_run);
+    MemoryKernel::backup(&path, dir.path().join("copy.sqlite3")).unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+}
+
+#[test]
+fn backup_then_restore_round_trips() {
+    let (dir, kernel) = migrated();
+    kernel
+        .add_constraint(&constraint(Effect::Deny), None)
+        .unwrap();
+    let copy = dir.path().join("backup.sqlite3");
+    MemoryKernel::backup(kernel.path(), &copy).unwrap();
+    kernel
+        .add_constraint(&constraint(Effect::Allow), None)
+        .unwrap();
+    kernel.restore(&copy).unwrap();
+    assert_eq!(kernel.list(&ListRequest::default()).unwrap().len(), 1);
+    assert!(kernel.integrity_check().unwrap().is_healthy());
+}
+
+#[test]
+fn export_then_import_into_a_fresh_database_reproduces_the_records() {
+    let (dir, kernel) = migrated();
+    kernel
+        .add_constraint(&constraint(Effect::Deny), None)
+        .unwrap();
+    let key = dir.path().join("sign.key");
+    std::fs::write(&key, "ab".repeat(32)).unwrap();
+    let snapshot = dir.path().join("snapshot");
+    let exported = kernel
+        .export(
+            &snapshot,
+            &memory_kernel_api::ExportRequest {
+                signing_key_file: Some(key.clone()),
+                encrypt_key_file: None,
+            },
+        )
+        .unwrap();
+    assert!(exported.signed);
+    let (_other_dir, other) = migrated();
+    let unsigned = memory_kernel_api::ImportRequest::default();
+    assert_eq!(
+        code(other.import(&snapshot, &unsigned)),
+        ErrorCode::ValidationError
+    );
+    let verified = memory_kernel_api::ImportRequest {
+        verify_key_file: Some(key),
+        ..memory_kernel_api::ImportRequest::default()
+    };
+    let report = other.import(&snapshot, &verified).unwrap();
+    assert_eq!(report.records_imported, 1);
+    assert_eq!(
+        other.list(&ListRequest::default()).unwrap(),
+        kernel.list(&ListRequest::default()).unwrap()
+    );
+}
