@@ -1,6 +1,52 @@
-//! `memory-kernel-service`: the MemoryKernel HTTP service, producer of the `service.v3`
-//! contract. It binds 127.0.0.1 by default and serves the application API over JSON envelopes.
+//! `memory-kernel-service`: serves the `service.v3` HTTP contract, or prints its documents
+//! (`openapi`, `contract`).
 
-fn main() {
-    println!("memory-kernel-service: the HTTP surface arrives with the service issue");
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use clap::Parser;
+use memory_kernel_service::config::{ServiceArgs, ServiceCommand};
+use memory_kernel_service::{contract, openapi, server};
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let args = ServiceArgs::parse();
+    let result = match args.command {
+        Some(ServiceCommand::Openapi) => openapi::yaml().and_then(|yaml| print(&yaml)),
+        Some(ServiceCommand::Contract) => {
+            serde_json::to_string_pretty(&contract::runtime_contract())
+                .map_err(anyhow::Error::from)
+                .and_then(|json| print(&format!("{json}\n")))
+        }
+        None => serve(&args.config),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("memory-kernel-service: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Writes a document to stdout; a closed pipe is an error, not a panic.
+fn print(text: &str) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    stdout.flush()?;
+    Ok(())
+}
+
+fn serve(config: &memory_kernel_service::ServiceConfig) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(server::serve(config))
 }

@@ -1,0 +1,164 @@
+//! Command-line flags (SPEC §7.1) and the settings the router runs with.
+
+use std::fs;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+
+/// Default `--operation-timeout-ms`.
+pub const DEFAULT_OPERATION_TIMEOUT_MS: u64 = 2500;
+/// Default `--max-body-bytes` (1 MiB).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The MemoryKernel HTTP service (`service.v3`): serves the application API over JSON
+/// envelopes on a local address.
+#[derive(Debug, Parser)]
+#[command(
+    name = "memory-kernel-service",
+    version,
+    args_conflicts_with_subcommands = true
+)]
+pub struct ServiceArgs {
+    /// Print a contract document instead of serving.
+    #[command(subcommand)]
+    pub command: Option<ServiceCommand>,
+    /// How to serve.
+    #[command(flatten)]
+    pub config: ServiceConfig,
+}
+
+/// Documents the binary prints without serving.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
+pub enum ServiceCommand {
+    /// Print the OpenAPI 3.1 document (YAML) generated from the endpoint table.
+    Openapi,
+    /// Print the runtime contract (JSON): versions, endpoints, error codes and statuses,
+    /// envelope policy, telemetry counters.
+    Contract,
+}
+
+/// Where and how to serve.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+pub struct ServiceConfig {
+    /// Database file. A file that does not exist is created and migrated at start; an
+    /// existing one with pending migrations is left alone unless `--migrate` is given.
+    #[arg(long, default_value = "./memory_kernel.sqlite3")]
+    pub db: PathBuf,
+    /// Address to listen on (`127.0.0.1:0` picks a free port). A non-loopback address
+    /// requires `--auth-token-file`.
+    #[arg(long, default_value = "127.0.0.1:4010")]
+    pub bind: SocketAddr,
+    /// Time budget of each operation, in milliseconds; past it the request fails with the
+    /// endpoint's default failure code and `details.timeout_ms`.
+    #[arg(long, default_value_t = DEFAULT_OPERATION_TIMEOUT_MS)]
+    pub operation_timeout_ms: u64,
+    /// Largest accepted request body, in bytes; larger bodies get 413.
+    #[arg(long, default_value_t = DEFAULT_MAX_BODY_BYTES)]
+    pub max_body_bytes: usize,
+    /// Apply pending migrations to an existing database at start.
+    #[arg(long)]
+    pub migrate: bool,
+    /// File holding a bearer token; every request except `GET /v1/health` must then send
+    /// `Authorization: Bearer <token>`.
+    #[arg(long)]
+    pub auth_token_file: Option<PathBuf>,
+}
+
+impl ServiceConfig {
+    /// The router settings these flags describe, reading the token file when given.
+    ///
+    /// # Errors
+    /// A non-loopback bind without a token file, or a token file that cannot be read or is
+    /// empty.
+    pub fn settings(&self) -> anyhow::Result<Settings> {
+        let auth_token = match &self.auth_token_file {
+            Some(path) => {
+                let text = fs::read_to_string(path)
+                    .with_context(|| format!("reading --auth-token-file {}", path.display()))?;
+                let token = text.trim();
+                if token.is_empty() {
+                    bail!("--auth-token-file {} is empty", path.display());
+                }
+                Some(token.to_owned())
+            }
+            None if !self.bind.ip().is_loopback() => bail!(
+                "refusing to listen on non-loopback address {} without --auth-token-file",
+                self.bind
+            ),
+            None => None,
+        };
+        Ok(Settings {
+            operation_timeout: Duration::from_millis(self.operation_timeout_ms),
+            max_body_bytes: self.max_body_bytes,
+            auth_token,
+        })
+    }
+}
+
+/// What the router needs besides the API handle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// Time budget of each operation.
+    pub operation_timeout: Duration,
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+    /// The bearer token every request except `GET /v1/health` must carry, when set.
+    pub auth_token: Option<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            operation_timeout: Duration::from_millis(DEFAULT_OPERATION_TIMEOUT_MS),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            auth_token: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> ServiceArgs {
+        let mut all = vec!["memory-kernel-service"];
+        all.extend_from_slice(args);
+        match ServiceArgs::try_parse_from(all) {
+            Ok(args) => args,
+            Err(error) => panic!("{error}"),
+        }
+    }
+
+    #[test]
+    fn defaults_follow_the_spec() {
+        let args = parse(&[]);
+        assert_eq!(args.command, None);
+        assert_eq!(args.config.db, PathBuf::from("./memory_kernel.sqlite3"));
+        assert_eq!(args.config.bind.to_string(), "127.0.0.1:4010");
+        assert_eq!(args.config.operation_timeout_ms, 2500);
+        assert_eq!(args.config.max_body_bytes, 1_048_576);
+        assert!(!args.config.migrate);
+        assert_eq!(args.config.settings().ok(), Some(Settings::default()));
+    }
+
+    #[test]
+    fn non_loopback_bind_needs_a_token_file() {
+        let args = parse(&["--bind", "0.0.0.0:4010"]);
+        let error = args.config.settings().err().map(|e| e.to_string());
+        assert_eq!(
+            error.as_deref(),
+            Some(
+                "refusing to listen on non-loopback address 0.0.0.0:4010 without --auth-token-file"
+            )
+        );
+    }
+
+    #[test]
+    fn subcommands_parse() {
+        assert_eq!(parse(&["openapi"]).command, Some(ServiceCommand::Openapi));
+        assert_eq!(parse(&["contract"]).command, Some(ServiceCommand::Contract));
+    }
+}

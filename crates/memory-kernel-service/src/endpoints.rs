@@ -1,0 +1,325 @@
+//! The endpoint table (SPEC §7.2): the one list the router mounts, the OpenAPI document
+//! describes and the runtime contract reports.
+
+use axum::http::StatusCode;
+use axum::routing::{MethodFilter, MethodRouter, on};
+use memory_kernel_api::ErrorCode::{
+    ContextLookupFailed, ContextPackageNotFound, InternalError, InvalidJson, MigrationFailed,
+    QueryFailed, SchemaUnavailable, ValidationError, WriteConflict, WriteFailed,
+};
+use memory_kernel_api::{ErrorCode, Operation};
+
+use crate::handlers::{context, db, memory, probes, query};
+use crate::state::AppState;
+
+/// The liveness probe; the one path that never requires the bearer token.
+pub const LIVENESS_PATH: &str = "/v1/health";
+/// The readiness probe.
+pub const READINESS_PATH: &str = "/v1/ready";
+/// The status of every successful response.
+pub const SUCCESS_STATUS: StatusCode = StatusCode::OK;
+
+/// The HTTP methods the service uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpMethod {
+    /// `GET`.
+    Get,
+    /// `POST`.
+    Post,
+}
+
+impl HttpMethod {
+    /// The method's name.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Post => "POST",
+        }
+    }
+
+    const fn filter(self) -> MethodFilter {
+        match self {
+            Self::Get => MethodFilter::GET,
+            Self::Post => MethodFilter::POST,
+        }
+    }
+}
+
+/// The JSON body an endpoint takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestBody {
+    /// `{dry_run}`.
+    Migrate,
+    /// The add-constraint request of the API.
+    AddConstraint,
+    /// The add-summary request of the API.
+    AddSummary,
+    /// The link request of the API.
+    Link,
+    /// `{text, actor, action, resource, as_of?}`.
+    Ask,
+    /// `{text, record_types?, as_of?, limit?, exclusions?}`.
+    Recall,
+}
+
+/// What a successful response carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseData {
+    /// Enveloped `{status: ok, timeout_ms, telemetry}`.
+    Health,
+    /// Enveloped `{status: ready, checks}`.
+    Ready,
+    /// The OpenAPI document itself, as YAML (not enveloped).
+    OpenApiYaml,
+    /// Enveloped schema status.
+    SchemaStatus,
+    /// Enveloped migration report.
+    Migration,
+    /// Enveloped stored record.
+    MemoryRecord,
+    /// Enveloped stored link.
+    Link,
+    /// Enveloped context package.
+    ContextPackage,
+}
+
+/// One endpoint of the service.
+#[derive(Debug, Clone, Copy)]
+pub struct Endpoint {
+    /// Stable operation id (OpenAPI `operationId`).
+    pub operation_id: &'static str,
+    /// The method.
+    pub method: HttpMethod,
+    /// The path, in axum and OpenAPI syntax (`{param}`).
+    pub path: &'static str,
+    /// One line saying what it does.
+    pub summary: &'static str,
+    /// The JSON body it takes, if any.
+    pub request_body: Option<RequestBody>,
+    /// What a success carries.
+    pub response: ResponseData,
+    /// The API operation it runs, whose default failure code a timeout reports.
+    pub operation: Option<Operation>,
+    /// Every contract code the endpoint itself can answer with, in canonical order (the
+    /// transport-level refusals of [`Endpoint::transport_statuses`] come on top).
+    pub error_codes: &'static [ErrorCode],
+    handler: fn(MethodFilter) -> MethodRouter<AppState>,
+}
+
+impl Endpoint {
+    /// The axum method router serving this endpoint.
+    pub fn method_router(&self) -> MethodRouter<AppState> {
+        (self.handler)(self.method.filter())
+    }
+
+    /// Whether the bearer token (when configured) is required.
+    #[must_use]
+    pub fn requires_auth(&self) -> bool {
+        self.path != LIVENESS_PATH
+    }
+
+    /// The code a timeout of this endpoint reports.
+    #[must_use]
+    pub fn timeout_code(&self) -> Option<ErrorCode> {
+        self.operation.map(Operation::default_code)
+    }
+
+    /// Transport-level statuses this endpoint can answer with (all carry `validation_error`):
+    /// 401 when a token is configured, 405 for another method, and for endpoints with a body
+    /// 413 (too large) and 415 (not `application/json`).
+    #[must_use]
+    pub fn transport_statuses(&self) -> Vec<StatusCode> {
+        let mut statuses = Vec::new();
+        if self.requires_auth() {
+            statuses.push(StatusCode::UNAUTHORIZED);
+        }
+        statuses.push(StatusCode::METHOD_NOT_ALLOWED);
+        if self.request_body.is_some() {
+            statuses.push(StatusCode::PAYLOAD_TOO_LARGE);
+            statuses.push(StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        }
+        statuses
+    }
+}
+
+const WRITE_CODES: &[ErrorCode] = &[
+    InvalidJson,
+    ValidationError,
+    WriteConflict,
+    WriteFailed,
+    SchemaUnavailable,
+    InternalError,
+];
+const QUERY_CODES: &[ErrorCode] = &[
+    InvalidJson,
+    ValidationError,
+    SchemaUnavailable,
+    QueryFailed,
+    InternalError,
+];
+
+/// Every endpoint, in the order of SPEC §7.2.
+pub const ENDPOINTS: [Endpoint; 11] = [
+    Endpoint {
+        operation_id: "health",
+        method: HttpMethod::Get,
+        path: LIVENESS_PATH,
+        summary: "Liveness: the process answers; includes the request counters",
+        request_body: None,
+        response: ResponseData::Health,
+        operation: None,
+        error_codes: &[],
+        handler: |m| on(m, probes::health),
+    },
+    Endpoint {
+        operation_id: "ready",
+        method: HttpMethod::Get,
+        path: READINESS_PATH,
+        summary: "Readiness: 200 when the database schema is current, else 503",
+        request_body: None,
+        response: ResponseData::Ready,
+        operation: Some(Operation::Schema),
+        error_codes: &[SchemaUnavailable, InternalError],
+        handler: |m| on(m, probes::ready),
+    },
+    Endpoint {
+        operation_id: "openapi",
+        method: HttpMethod::Get,
+        path: "/v1/openapi",
+        summary: "This OpenAPI document, as YAML",
+        request_body: None,
+        response: ResponseData::OpenApiYaml,
+        operation: None,
+        error_codes: &[InternalError],
+        handler: |m| on(m, probes::openapi),
+    },
+    Endpoint {
+        operation_id: "db_schema_version",
+        method: HttpMethod::Post,
+        path: "/v1/db/schema-version",
+        summary: "Schema status of the database (read-only)",
+        request_body: None,
+        response: ResponseData::SchemaStatus,
+        operation: Some(Operation::Schema),
+        error_codes: &[SchemaUnavailable, InternalError],
+        handler: |m| on(m, db::schema_version),
+    },
+    Endpoint {
+        operation_id: "db_migrate",
+        method: HttpMethod::Post,
+        path: "/v1/db/migrate",
+        summary: "Apply pending migrations, or report the plan with dry_run",
+        request_body: Some(RequestBody::Migrate),
+        response: ResponseData::Migration,
+        operation: Some(Operation::Migrate),
+        error_codes: &[
+            InvalidJson,
+            ValidationError,
+            SchemaUnavailable,
+            MigrationFailed,
+            InternalError,
+        ],
+        handler: |m| on(m, db::migrate),
+    },
+    Endpoint {
+        operation_id: "memory_add_constraint",
+        method: HttpMethod::Post,
+        path: "/v1/memory/add/constraint",
+        summary: "Add a constraint record (scoped allow or deny)",
+        request_body: Some(RequestBody::AddConstraint),
+        response: ResponseData::MemoryRecord,
+        operation: Some(Operation::Write),
+        error_codes: WRITE_CODES,
+        handler: |m| on(m, memory::add_constraint),
+    },
+    Endpoint {
+        operation_id: "memory_add_summary",
+        method: HttpMethod::Post,
+        path: "/v1/memory/add/summary",
+        summary: "Add a decision, preference, event or outcome record",
+        request_body: Some(RequestBody::AddSummary),
+        response: ResponseData::MemoryRecord,
+        operation: Some(Operation::Write),
+        error_codes: WRITE_CODES,
+        handler: |m| on(m, memory::add_summary),
+    },
+    Endpoint {
+        operation_id: "memory_link",
+        method: HttpMethod::Post,
+        path: "/v1/memory/link",
+        summary: "Link two stored versions (supersedes or contradicts)",
+        request_body: Some(RequestBody::Link),
+        response: ResponseData::Link,
+        operation: Some(Operation::Write),
+        error_codes: WRITE_CODES,
+        handler: |m| on(m, memory::link),
+    },
+    Endpoint {
+        operation_id: "query_ask",
+        method: HttpMethod::Post,
+        path: "/v1/query/ask",
+        summary: "Answer a policy question; the context package is stored",
+        request_body: Some(RequestBody::Ask),
+        response: ResponseData::ContextPackage,
+        operation: Some(Operation::Query),
+        error_codes: QUERY_CODES,
+        handler: |m| on(m, query::ask),
+    },
+    Endpoint {
+        operation_id: "query_recall",
+        method: HttpMethod::Post,
+        path: "/v1/query/recall",
+        summary: "Recall records matching free text; the context package is stored",
+        request_body: Some(RequestBody::Recall),
+        response: ResponseData::ContextPackage,
+        operation: Some(Operation::Query),
+        error_codes: QUERY_CODES,
+        handler: |m| on(m, query::recall),
+    },
+    Endpoint {
+        operation_id: "context_show",
+        method: HttpMethod::Get,
+        path: "/v1/context/{context_package_id}",
+        summary: "A stored context package by id",
+        request_body: None,
+        response: ResponseData::ContextPackage,
+        operation: Some(Operation::ContextLookup),
+        error_codes: &[
+            ValidationError,
+            ContextPackageNotFound,
+            SchemaUnavailable,
+            ContextLookupFailed,
+            InternalError,
+        ],
+        handler: |m| on(m, context::show),
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_codes_are_in_canonical_order_and_include_the_timeout_code() {
+        for endpoint in &ENDPOINTS {
+            let positions: Vec<usize> = endpoint
+                .error_codes
+                .iter()
+                .filter_map(|code| ErrorCode::ALL.iter().position(|c| c == code))
+                .collect();
+            assert!(positions.is_sorted(), "{}", endpoint.path);
+            if let Some(code) = endpoint.timeout_code() {
+                assert!(endpoint.error_codes.contains(&code), "{}", endpoint.path);
+            }
+        }
+    }
+
+    #[test]
+    fn paths_are_unique() {
+        let mut paths: Vec<&str> = ENDPOINTS.iter().map(|e| e.path).collect();
+        paths.sort_unstable();
+        paths.dedup();
+        assert_eq!(paths.len(), ENDPOINTS.len());
+    }
+}

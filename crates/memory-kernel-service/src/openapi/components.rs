@@ -1,0 +1,460 @@
+//! The component schemas of the OpenAPI document: envelopes, response data and request bodies,
+//! each written as the JSON object the wire carries. Enumerations come from the types that own
+//! them (`ErrorCode::ALL`, the core enums), so the document cannot list a value the service
+//! would refuse.
+
+use memory_kernel_api::{API_CONTRACT_VERSION, ErrorCode};
+use memory_kernel_core::{Authority, Effect, ExclusionMode, RecordType, Relation, TruthStatus};
+use serde_json::Value;
+use utoipa::openapi::schema::{AdditionalProperties, SchemaType};
+use utoipa::openapi::{ArrayBuilder, ObjectBuilder, Ref, RefOr, Schema, Type};
+
+use crate::SERVICE_CONTRACT_VERSION;
+use crate::endpoints::{RequestBody, ResponseData};
+use crate::telemetry::COUNTER_NAMES;
+
+/// The component name of the error envelope.
+pub const ERROR_ENVELOPE: &str = "ErrorEnvelope";
+
+/// A `$ref` to the component schema `name`.
+pub fn component(name: &str) -> RefOr<Schema> {
+    RefOr::Ref(Ref::from_schema_name(name))
+}
+
+/// Every component schema, by name.
+pub fn schemas() -> Vec<(String, RefOr<Schema>)> {
+    let mut all = vec![(ERROR_ENVELOPE.to_owned(), error_envelope().into())];
+    for data in DATA_KINDS {
+        if let Some(schema) = data_schema(data) {
+            all.push((data_name(data).to_owned(), schema));
+            all.push((envelope_name(data), success_envelope(data).into()));
+        }
+    }
+    for body in REQUEST_BODIES {
+        all.push((request_name(body).to_owned(), request_schema(body).into()));
+    }
+    all.extend([
+        ("TelemetryCounters".to_owned(), telemetry_counters().into()),
+        ("ReadinessChecks".to_owned(), readiness_checks().into()),
+    ]);
+    all
+}
+
+const DATA_KINDS: [ResponseData; 8] = [
+    ResponseData::Health,
+    ResponseData::Ready,
+    ResponseData::OpenApiYaml,
+    ResponseData::SchemaStatus,
+    ResponseData::Migration,
+    ResponseData::MemoryRecord,
+    ResponseData::Link,
+    ResponseData::ContextPackage,
+];
+
+const REQUEST_BODIES: [RequestBody; 6] = [
+    RequestBody::Migrate,
+    RequestBody::AddConstraint,
+    RequestBody::AddSummary,
+    RequestBody::Link,
+    RequestBody::Ask,
+    RequestBody::Recall,
+];
+
+/// The component name of a success data schema.
+pub const fn data_name(data: ResponseData) -> &'static str {
+    match data {
+        ResponseData::Health => "HealthData",
+        ResponseData::Ready => "ReadyData",
+        ResponseData::OpenApiYaml => "OpenApiYaml",
+        ResponseData::SchemaStatus => "SchemaStatus",
+        ResponseData::Migration => "MigrationReport",
+        ResponseData::MemoryRecord => "MemoryRecord",
+        ResponseData::Link => "LinkResult",
+        ResponseData::ContextPackage => "ContextPackage",
+    }
+}
+
+/// The component name of a success envelope.
+pub fn envelope_name(data: ResponseData) -> String {
+    format!("{}Envelope", data_name(data))
+}
+
+/// The component name of a request body schema.
+pub const fn request_name(body: RequestBody) -> &'static str {
+    match body {
+        RequestBody::Migrate => "MigrateRequest",
+        RequestBody::AddConstraint => "AddConstraintRequest",
+        RequestBody::AddSummary => "AddSummaryRequest",
+        RequestBody::Link => "LinkRequest",
+        RequestBody::Ask => "AskRequest",
+        RequestBody::Recall => "RecallRequest",
+    }
+}
+
+fn typed(schema_type: Type) -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(schema_type)
+}
+
+fn nullable(schema_type: Type) -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(SchemaType::from_iter([schema_type, Type::Null]))
+}
+
+fn constant(value: &str) -> ObjectBuilder {
+    typed(Type::String).enum_values(Some([value]))
+}
+
+fn one_of<'a>(values: impl IntoIterator<Item = &'a str>) -> ObjectBuilder {
+    typed(Type::String).enum_values(Some(values))
+}
+
+fn any() -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::AnyValue)
+        .into()
+}
+
+fn strings() -> ArrayBuilder {
+    ArrayBuilder::new().items(typed(Type::String))
+}
+
+fn count() -> ObjectBuilder {
+    typed(Type::Integer).minimum(Some(0))
+}
+
+/// Named property schemas.
+type Properties = Vec<(&'static str, RefOr<Schema>)>;
+
+/// An object with `required` and `optional` properties; closed unless `open`.
+fn object(required: Properties, optional: Properties, open: bool) -> ObjectBuilder {
+    let mut builder = typed(Type::Object);
+    for (name, schema) in required {
+        builder = builder.property(name, schema).required(name);
+    }
+    for (name, schema) in optional {
+        builder = builder.property(name, schema);
+    }
+    if open {
+        builder
+    } else {
+        builder.additional_properties(Some(AdditionalProperties::FreeForm(false)))
+    }
+}
+
+/// The non-2xx envelope: the code enum from `ErrorCode::ALL`; no `api_contract_version`, no
+/// `legacy_error` (the object is closed).
+fn error_envelope() -> ObjectBuilder {
+    let error = object(
+        vec![
+            ("code", one_of(ErrorCode::ALL.map(ErrorCode::as_str)).into()),
+            ("message", typed(Type::String).into()),
+        ],
+        vec![("details", typed(Type::Object).into())],
+        false,
+    );
+    object(
+        vec![
+            (
+                "service_contract_version",
+                constant(SERVICE_CONTRACT_VERSION).into(),
+            ),
+            ("error", error.into()),
+        ],
+        vec![],
+        false,
+    )
+    .description(Some("Every non-2xx response (service.v3)."))
+}
+
+fn success_envelope(data: ResponseData) -> ObjectBuilder {
+    object(
+        vec![
+            (
+                "service_contract_version",
+                constant(SERVICE_CONTRACT_VERSION).into(),
+            ),
+            (
+                "api_contract_version",
+                constant(API_CONTRACT_VERSION).into(),
+            ),
+            ("data", component(data_name(data))),
+        ],
+        vec![],
+        false,
+    )
+}
+
+fn data_schema(data: ResponseData) -> Option<RefOr<Schema>> {
+    let schema = match data {
+        ResponseData::OpenApiYaml => return None,
+        ResponseData::Health => object(
+            vec![
+                ("status", constant("ok").into()),
+                ("timeout_ms", count().into()),
+                ("telemetry", component("TelemetryCounters")),
+            ],
+            vec![],
+            false,
+        ),
+        ResponseData::Ready => object(
+            vec![
+                ("status", constant("ready").into()),
+                ("checks", component("ReadinessChecks")),
+            ],
+            vec![],
+            false,
+        ),
+        ResponseData::SchemaStatus => object(
+            vec![
+                ("current_version", count().into()),
+                ("target_version", count().into()),
+                (
+                    "pending_versions",
+                    ArrayBuilder::new().items(count()).into(),
+                ),
+                ("up_to_date", typed(Type::Boolean).into()),
+                ("inferred_from_legacy", typed(Type::Boolean).into()),
+            ],
+            vec![],
+            true,
+        ),
+        ResponseData::Migration => object(
+            vec![
+                ("dry_run", typed(Type::Boolean).into()),
+                ("current_version", count().into()),
+                ("target_version", count().into()),
+                (
+                    "would_apply_versions",
+                    ArrayBuilder::new().items(count()).into(),
+                ),
+                ("inferred_from_legacy", typed(Type::Boolean).into()),
+            ],
+            vec![
+                ("after_version", count().into()),
+                ("up_to_date", typed(Type::Boolean).into()),
+                ("legacy_tables", strings().into()),
+            ],
+            true,
+        ),
+        ResponseData::MemoryRecord => object(
+            [
+                "memory_version_id",
+                "memory_id",
+                "version",
+                "created_at",
+                "effective_at",
+                "truth_status",
+                "authority",
+                "writer",
+                "justification",
+                "provenance",
+                "supersedes",
+                "contradicts",
+                "record_type",
+                "payload",
+            ]
+            .map(|name| (name, any()))
+            .into(),
+            vec![],
+            true,
+        )
+        .description(Some(
+            "A stored record; the full schema is \
+             https://memorykernel.dev/contracts/integration/v1/memory-record.schema.json",
+        )),
+        ResponseData::Link => object(
+            vec![
+                ("from", typed(Type::String).into()),
+                ("to", typed(Type::String).into()),
+                (
+                    "relation",
+                    one_of(Relation::ALL.iter().map(|r| r.as_str())).into(),
+                ),
+                ("writer", typed(Type::String).into()),
+                ("justification", typed(Type::String).into()),
+                ("created_at", typed(Type::String).into()),
+            ],
+            vec![],
+            false,
+        ),
+        ResponseData::ContextPackage => object(
+            [
+                "context_package_id",
+                "generated_at",
+                "query",
+                "determinism",
+                "answer",
+                "selected_items",
+                "excluded_items",
+                "ordering_trace",
+            ]
+            .map(|name| (name, any()))
+            .into(),
+            vec![],
+            true,
+        )
+        .description(Some(
+            "A context package; the full schema is \
+             https://memorykernel.dev/contracts/integration/v1/context-package.schema.json",
+        )),
+    };
+    Some(schema.into())
+}
+
+fn telemetry_counters() -> ObjectBuilder {
+    object(
+        COUNTER_NAMES.map(|name| (name, count().into())).into(),
+        vec![],
+        false,
+    )
+}
+
+fn readiness_checks() -> ObjectBuilder {
+    object(
+        vec![
+            ("current_schema_version", count().into()),
+            ("target_schema_version", count().into()),
+            ("pending_migrations", count().into()),
+            ("inferred_from_legacy", typed(Type::Boolean).into()),
+        ],
+        vec![],
+        false,
+    )
+}
+
+fn nullable_string() -> RefOr<Schema> {
+    nullable(Type::String).into()
+}
+
+/// An optional RFC 3339 UTC instant with its default.
+fn timestamp(default: &str) -> RefOr<Schema> {
+    nullable(Type::String)
+        .description(Some(format!(
+            "RFC 3339 UTC (`Z` offset only); defaults to {default}"
+        )))
+        .into()
+}
+
+fn record_types<'a>(types: impl IntoIterator<Item = &'a RecordType>) -> ObjectBuilder {
+    one_of(types.into_iter().map(|t| t.as_str()))
+}
+
+/// The provenance, accountability and lineage fields every add request shares.
+fn shared_record_fields() -> (Properties, Properties) {
+    let required = vec![
+        ("writer", typed(Type::String).into()),
+        ("justification", typed(Type::String).into()),
+        ("source_uri", typed(Type::String).into()),
+        (
+            "truth_status",
+            one_of(TruthStatus::ALL.iter().map(|t| t.as_str())).into(),
+        ),
+        (
+            "authority",
+            one_of(Authority::ALL.iter().map(|a| a.as_str())).into(),
+        ),
+    ];
+    let optional = vec![
+        ("memory_id", nullable_string()),
+        (
+            "version",
+            nullable(Type::Integer)
+                .minimum(Some(1))
+                .description(Some("When given, must be the next version of memory_id"))
+                .into(),
+        ),
+        ("source_hash", nullable_string()),
+        ("evidence", strings().into()),
+        (
+            "confidence",
+            nullable(Type::Number)
+                .minimum(Some(0))
+                .maximum(Some(1))
+                .into(),
+        ),
+        ("created_at", timestamp("now")),
+        ("effective_at", timestamp("created_at")),
+        ("supersedes", strings().into()),
+        ("contradicts", strings().into()),
+    ];
+    (required, optional)
+}
+
+fn request_schema(body: RequestBody) -> ObjectBuilder {
+    let (mut required, mut optional) = match body {
+        RequestBody::AddConstraint | RequestBody::AddSummary => shared_record_fields(),
+        _ => (vec![], vec![]),
+    };
+    match body {
+        RequestBody::Migrate => required.push(("dry_run", typed(Type::Boolean).into())),
+        RequestBody::AddConstraint => {
+            required.extend([
+                ("actor", typed(Type::String).into()),
+                ("action", typed(Type::String).into()),
+                ("resource", typed(Type::String).into()),
+                (
+                    "effect",
+                    one_of(Effect::ALL.iter().map(|e| e.as_str())).into(),
+                ),
+            ]);
+            optional.push(("note", nullable_string()));
+        }
+        RequestBody::AddSummary => required.extend([
+            (
+                "record_type",
+                record_types(
+                    RecordType::ALL
+                        .iter()
+                        .filter(|t| **t != RecordType::Constraint),
+                )
+                .into(),
+            ),
+            ("summary", typed(Type::String).into()),
+        ]),
+        RequestBody::Link => {
+            required.extend([
+                ("from", typed(Type::String).into()),
+                ("to", typed(Type::String).into()),
+                (
+                    "relation",
+                    one_of(Relation::ALL.iter().map(|r| r.as_str())).into(),
+                ),
+                ("writer", typed(Type::String).into()),
+                ("justification", typed(Type::String).into()),
+            ]);
+            optional.push(("created_at", timestamp("now")));
+        }
+        RequestBody::Ask => {
+            required.extend(
+                ["text", "actor", "action", "resource"]
+                    .map(|name| (name, typed(Type::String).into())),
+            );
+            optional.push(("as_of", timestamp("now")));
+        }
+        RequestBody::Recall => {
+            required.push(("text", typed(Type::String).into()));
+            optional.extend([
+                (
+                    "record_types",
+                    ArrayBuilder::new()
+                        .schema_type(SchemaType::from_iter([Type::Array, Type::Null]))
+                        .items(record_types(RecordType::ALL))
+                        .into(),
+                ),
+                ("as_of", timestamp("now")),
+                ("limit", nullable(Type::Integer).minimum(Some(1)).into()),
+                ("exclusions", exclusion_modes().into()),
+            ]);
+        }
+    }
+    object(required, optional, false)
+}
+
+/// `full` or `summary` (spelled by serde, as the API reads them), or null.
+fn exclusion_modes() -> ObjectBuilder {
+    let values: Vec<Value> = [ExclusionMode::Full, ExclusionMode::Summary]
+        .iter()
+        .filter_map(|mode| serde_json::to_value(mode).ok())
+        .chain([Value::Null])
+        .collect();
+    nullable(Type::String).enum_values(Some(values))
+}

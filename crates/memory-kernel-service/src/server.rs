@@ -1,0 +1,100 @@
+//! Start-up and serving: open (and when new, create and migrate) the database, bind, serve
+//! until SIGINT or SIGTERM, then drain in-flight requests.
+
+use std::path::Path;
+
+use anyhow::Context;
+use memory_kernel_api::MemoryKernel;
+use tokio::net::TcpListener;
+
+use crate::config::ServiceConfig;
+use crate::state::AppState;
+
+/// Opens the database for serving. A file that does not exist is created and migrated; an
+/// existing one is migrated only when `migrate` is set (otherwise `/v1/ready` answers 503
+/// until it is).
+///
+/// # Errors
+/// When the file cannot be opened as a database or a migration fails.
+pub fn open_database(path: &Path, migrate: bool) -> anyhow::Result<MemoryKernel> {
+    let is_new = !path.exists();
+    let kernel =
+        MemoryKernel::open(path).with_context(|| format!("opening database {}", path.display()))?;
+    if is_new || migrate {
+        let report = kernel
+            .migrate(false)
+            .with_context(|| format!("migrating database {}", path.display()))?;
+        tracing::info!(
+            db = %path.display(),
+            created = is_new,
+            applied = ?report.would_apply_versions,
+            "database schema is current"
+        );
+    } else {
+        let status = kernel
+            .schema_status()
+            .with_context(|| format!("reading the schema of {}", path.display()))?;
+        if !status.up_to_date {
+            tracing::warn!(
+                db = %path.display(),
+                current = status.current_version,
+                target = status.target_version,
+                "database has pending migrations; /v1/ready answers 503 until they are applied \
+                 (restart with --migrate or POST /v1/db/migrate)"
+            );
+        }
+    }
+    Ok(kernel)
+}
+
+/// Serves `config` until a shutdown signal.
+///
+/// # Errors
+/// Invalid settings (see [`ServiceConfig::settings`]), a database that cannot be opened, an
+/// address that cannot be bound, or a server failure.
+pub async fn serve(config: &ServiceConfig) -> anyhow::Result<()> {
+    let settings = config.settings()?;
+    let db = config.db.clone();
+    let migrate = config.migrate;
+    let kernel = tokio::task::spawn_blocking(move || open_database(&db, migrate)).await??;
+    let listener = TcpListener::bind(config.bind)
+        .await
+        .with_context(|| format!("binding {}", config.bind))?;
+    let address = listener.local_addr()?;
+    tracing::info!("memory-kernel-service listening on http://{address}");
+    let app = crate::router(AppState::new(kernel, settings));
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving")?;
+    tracing::info!("memory-kernel-service stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT (Ctrl-C) or, on Unix, SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => tracing::info!("SIGINT received; shutting down"),
+        () = terminate => tracing::info!("SIGTERM received; shutting down"),
+    }
+}

@@ -1,0 +1,79 @@
+//! The router's one shared state.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use memory_kernel_api::{ApiError, Deadline, MemoryKernel, Operation};
+
+use crate::auth::BearerToken;
+use crate::config::Settings;
+use crate::deadline::{millis, run_with_deadline};
+use crate::error::ServiceError;
+use crate::telemetry::Telemetry;
+
+/// Shared by every handler and layer; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    kernel: MemoryKernel,
+    operation_timeout: Duration,
+    max_body_bytes: usize,
+    auth_token: Option<Arc<BearerToken>>,
+    telemetry: Arc<Telemetry>,
+}
+
+impl AppState {
+    /// State over an opened API handle with fresh telemetry.
+    #[must_use]
+    pub fn new(kernel: MemoryKernel, settings: Settings) -> Self {
+        Self {
+            kernel,
+            operation_timeout: settings.operation_timeout,
+            max_body_bytes: settings.max_body_bytes,
+            auth_token: settings
+                .auth_token
+                .map(|token| Arc::new(BearerToken::new(token))),
+            telemetry: Arc::new(Telemetry::default()),
+        }
+    }
+
+    /// Runs an API call on a blocking thread under the operation timeout; see
+    /// [`run_with_deadline`].
+    ///
+    /// # Errors
+    /// The mapped API failure, or a timeout with `operation`'s default code.
+    pub async fn run<T, F>(&self, operation: Operation, op: F) -> Result<T, ServiceError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&MemoryKernel, Deadline) -> Result<T, ApiError> + Send + 'static,
+    {
+        let kernel = self.kernel.clone();
+        run_with_deadline(self.operation_timeout, operation, move |deadline| {
+            op(&kernel, deadline)
+        })
+        .await
+    }
+
+    /// The operation timeout in milliseconds (reported by `/v1/health`).
+    #[must_use]
+    pub fn timeout_ms(&self) -> u64 {
+        millis(self.operation_timeout)
+    }
+
+    /// Largest accepted request body, in bytes.
+    #[must_use]
+    pub const fn max_body_bytes(&self) -> usize {
+        self.max_body_bytes
+    }
+
+    /// The bearer token requests must carry, when one is configured.
+    #[must_use]
+    pub fn auth_token(&self) -> Option<&BearerToken> {
+        self.auth_token.as_deref()
+    }
+
+    /// The request counters.
+    #[must_use]
+    pub fn telemetry(&self) -> Arc<Telemetry> {
+        Arc::clone(&self.telemetry)
+    }
+}

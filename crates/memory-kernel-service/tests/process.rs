@@ -1,0 +1,234 @@
+//! The real binary: start-up rules, the README flow over HTTP on an ephemeral port, graceful
+//! shutdown on SIGTERM, and the `openapi` / `contract` subcommands.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use memory_kernel_api::{ListRequest, MemoryKernel};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+const BIN: &str = env!("CARGO_BIN_EXE_memory-kernel-service");
+
+/// A running service and everything it wrote to stderr.
+struct Server {
+    child: Child,
+    address: String,
+    stderr: Arc<Mutex<Vec<String>>>,
+}
+
+impl Server {
+    fn start(args: &[&str]) -> Self {
+        let mut child = Command::new(BIN)
+            .args(["--bind", "127.0.0.1:0"])
+            .args(args)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = mpsc::channel();
+        let lines = BufReader::new(child.stderr.take().unwrap());
+        let sink = Arc::clone(&stderr);
+        thread::spawn(move || {
+            for line in lines.lines().map_while(Result::ok) {
+                if let Some(at) = line.find("listening on http://") {
+                    let address = line[at + "listening on http://".len()..].trim().to_owned();
+                    let _ = tx.send(address);
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let address = rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("no listening line: {:?}", stderr.lock().unwrap()));
+        Self {
+            child,
+            address,
+            stderr,
+        }
+    }
+
+    /// Sends one HTTP/1.1 request and returns the status and the JSON (or text) body.
+    fn call(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+        let mut stream = TcpStream::connect(&self.address).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let payload = body.map(Value::to_string).unwrap_or_default();
+        let content_type = if body.is_some() {
+            "Content-Type: application/json\r\n"
+        } else {
+            ""
+        };
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\n{content_type}Content-Length: {}\r\n\
+             Connection: close\r\n\r\n{payload}",
+            self.address,
+            payload.len()
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let (head, body) = response.split_once("\r\n\r\n").unwrap();
+        assert!(
+            !head
+                .to_ascii_lowercase()
+                .contains("transfer-encoding: chunked"),
+            "{head}"
+        );
+        let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+        let body = serde_json::from_str(body).unwrap_or_else(|_| Value::String(body.to_owned()));
+        (status, body)
+    }
+
+    fn terminate(mut self) -> (ExitStatus, Vec<String>) {
+        let pid = self.child.id().to_string();
+        let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(killed.success());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "no exit after SIGTERM");
+            thread::sleep(Duration::from_millis(50));
+        };
+        thread::sleep(Duration::from_millis(100));
+        let lines = self.stderr.lock().unwrap().clone();
+        (status, lines)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn db_in(dir: &TempDir) -> String {
+    dir.path()
+        .join("memory_kernel.sqlite3")
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[cfg(unix)]
+#[test]
+fn readme_flow_over_http_then_sigterm_leaves_an_intact_database() {
+    let dir = TempDir::new().unwrap();
+    let db = db_in(&dir);
+    let server = Server::start(&["--db", &db]);
+    assert!(server.address.starts_with("127.0.0.1:"));
+    assert!(
+        !server.address.ends_with(":0"),
+        "the actual port is printed"
+    );
+
+    let (status, ready) = server.call("GET", "/v1/ready", None);
+    assert_eq!((status, &ready["data"]["status"]), (200, &json!("ready")));
+    let constraint = json!({"actor": "user", "action": "use", "resource": "usb_drive",
+        "effect": "deny", "writer": "readme", "justification": "USB drives are banned",
+        "source_uri": "file:///policy.md", "truth_status": "asserted",
+        "authority": "authoritative", "confidence": 0.9});
+    let (status, record) = server.call("POST", "/v1/memory/add/constraint", Some(&constraint));
+    assert_eq!(status, 200, "{record:#}");
+    let ask = json!({"text": "Can the user use a USB drive?", "actor": "user",
+        "action": "use", "resource": "usb_drive"});
+    let (status, answer) = server.call("POST", "/v1/query/ask", Some(&ask));
+    assert_eq!(status, 200, "{answer:#}");
+    assert_eq!(answer["data"]["answer"]["result"], "deny");
+    let id = answer["data"]["context_package_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, shown) = server.call("GET", &format!("/v1/context/{id}"), None);
+    assert_eq!(status, 200);
+    assert_eq!(shown["data"], answer["data"]);
+    let (status, error) = server.call("POST", "/v1/query/ask", None);
+    assert_eq!(status, 400);
+    assert_eq!(error["error"]["code"], "invalid_json");
+    assert!(error.get("api_contract_version").is_none());
+
+    let (exit, stderr) = server.terminate();
+    assert!(exit.success(), "{exit:?}\n{stderr:#?}");
+    let access = stderr
+        .iter()
+        .find(|l| l.contains("path=/v1/query/ask") && l.contains("status=200"))
+        .unwrap_or_else(|| panic!("no access log line: {stderr:#?}"));
+    assert!(access.contains("method=POST") && access.contains("duration_ms="));
+    assert!(stderr.iter().any(|l| l.contains("SIGTERM received")));
+
+    let kernel = MemoryKernel::open(&db).unwrap();
+    assert!(kernel.schema_status().unwrap().up_to_date);
+    let records = kernel.list(&ListRequest::default()).unwrap();
+    assert_eq!(records.len(), 1);
+    assert_eq!(
+        records[0].memory_version_id.to_string(),
+        record["data"]["memory_version_id"].as_str().unwrap()
+    );
+    assert_eq!(kernel.context_show(&id).unwrap().context_package_id, id);
+}
+
+#[cfg(unix)]
+#[test]
+fn an_existing_unmigrated_database_is_migrated_only_with_the_flag() {
+    let dir = TempDir::new().unwrap();
+    let db = db_in(&dir);
+    std::fs::File::create(&db).unwrap();
+
+    let server = Server::start(&["--db", &db]);
+    let (status, body) = server.call("GET", "/v1/ready", None);
+    assert_eq!(status, 503, "{body:#}");
+    assert_eq!(body["error"]["code"], "schema_unavailable");
+    assert_eq!(body["error"]["details"]["current_schema_version"], 0);
+    assert!(server.terminate().0.success());
+    assert!(!MemoryKernel::inspect(&db).unwrap().up_to_date);
+
+    let server = Server::start(&["--db", &db, "--migrate"]);
+    let (status, body) = server.call("GET", "/v1/ready", None);
+    assert_eq!(status, 200, "{body:#}");
+    assert!(server.terminate().0.success());
+}
+
+#[test]
+fn a_non_loopback_bind_without_a_token_file_is_refused() {
+    let dir = TempDir::new().unwrap();
+    let db = db_in(&dir);
+    let output = Command::new(BIN)
+        .args(["--bind", "0.0.0.0:0", "--db", &db])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--auth-token-file"), "{stderr}");
+    assert!(
+        !Path::new(&db).exists(),
+        "refused before touching the database"
+    );
+}
+
+#[test]
+fn subcommands_print_the_generated_documents() {
+    let openapi = Command::new(BIN).arg("openapi").output().unwrap();
+    assert!(openapi.status.success());
+    assert_eq!(
+        String::from_utf8(openapi.stdout).unwrap(),
+        memory_kernel_service::openapi::yaml().unwrap()
+    );
+    let contract = Command::new(BIN).arg("contract").output().unwrap();
+    assert!(contract.status.success());
+    let printed: Value = serde_json::from_slice(&contract.stdout).unwrap();
+    assert_eq!(printed, memory_kernel_service::contract::runtime_contract());
+}
