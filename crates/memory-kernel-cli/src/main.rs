@@ -1,7 +1,63 @@
 //! `mk`: the MemoryKernel command-line interface (`cli.v1`). Every successful command prints
-//! JSON with `contract_version: "cli.v1"`; errors are a JSON object on stderr with a contract
-//! error code, exit code 2 for usage/validation errors and 1 for runtime failures.
+//! one JSON document with `contract_version: "cli.v1"` first; a failure prints a JSON object
+//! with a contract error code on stderr and exits 2 for usage/validation errors, 1 for
+//! anything else. The binary is thin glue over `memory-kernel-api`; it never touches the store.
 
-fn main() {
-    println!("mk: the command tree arrives with the API crate");
+mod cli;
+mod commands;
+mod failure;
+mod output;
+
+use std::io;
+use std::process::ExitCode;
+
+use clap::Parser;
+use clap::error::ErrorKind;
+use memory_kernel_api::ErrorCode;
+
+use crate::cli::Cli;
+use crate::failure::Failure;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error)
+            if matches!(
+                error.kind(),
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+            ) =>
+        {
+            // Help and version are answers, not failures: printed as clap formats them.
+            return match error.print() {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(_) => ExitCode::FAILURE,
+            };
+        }
+        Err(error) => return fail(&Failure::usage(&error)),
+    };
+    // The kernel lives only inside `run`, so it is dropped before the output is printed.
+    let result = commands::run(&cli.command, &cli.db).and_then(|output| {
+        let text = output.render(cli.pretty).map_err(|e| {
+            Failure::new(
+                ErrorCode::InternalError,
+                format!("cannot render output: {e}"),
+            )
+        })?;
+        output::write_line(io::stdout().lock(), &text).map_err(|e| {
+            Failure::new(
+                ErrorCode::InternalError,
+                format!("cannot write output: {e}"),
+            )
+        })
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => fail(&failure),
+    }
+}
+
+fn fail(failure: &Failure) -> ExitCode {
+    // Nothing more can be reported when stderr itself is closed; the exit code still is.
+    let _ = output::write_line(io::stderr().lock(), &failure.render());
+    ExitCode::from(failure.exit_code())
 }

@@ -1,0 +1,476 @@
+//! The `mk` command tree (clap derive). Every doc comment here is the `--help` text of its
+//! command or flag, so it says what the command does and shows an example.
+
+use std::error::Error;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use memory_kernel_core::{Authority, Effect, ExclusionMode, RecordType, Relation, TruthStatus};
+
+/// mk: a local, auditable memory store for AI agents (cli.v1)
+///
+/// Every command prints one JSON document on stdout whose first key is
+/// `"contract_version": "cli.v1"`. A failure prints `{"contract_version", "code", "message"}`
+/// on stderr and exits 2 for a usage or validation error, 1 for anything else.
+///
+/// Quick start:
+///   mk --db ./mk.sqlite3 db migrate
+///   mk --db ./mk.sqlite3 memory add constraint --actor user --action use \
+///     --resource usb_drive --effect deny --writer security-team \
+///     --justification "Removable media is banned" --source-uri file:///policy.md \
+///     --truth-status asserted --authority authoritative
+///   mk --db ./mk.sqlite3 query ask --text "Am I allowed to use a USB drive?" \
+///     --actor user --action use --resource usb_drive
+#[derive(Debug, Parser)]
+#[command(name = "mk", version, verbatim_doc_comment)]
+pub struct Cli {
+    /// The SQLite database file. Only `db migrate` and `db restore` create it.
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH",
+        default_value = "./memory_kernel.sqlite3",
+        display_order = 1000
+    )]
+    pub db: PathBuf,
+
+    /// Pretty-print the JSON output (compact by default).
+    // Global flags come after each command's own flags in `--help`.
+    #[arg(long, global = true, display_order = 1001)]
+    pub pretty: bool,
+
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The top-level command groups.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Database schema, migrations, snapshots, backups and integrity.
+    #[command(subcommand)]
+    Db(DbCommand),
+    /// Add, link and list memory records.
+    #[command(subcommand)]
+    Memory(MemoryCommand),
+    /// Ask policy questions and recall records; each answer is a stored context package.
+    #[command(subcommand)]
+    Query(QueryCommand),
+    /// Show stored context packages.
+    #[command(subcommand)]
+    Context(ContextCommand),
+}
+
+/// `mk db …`
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Report the schema status of the database, strictly read-only
+    ///
+    /// Never creates or changes the file: a missing file is reported as
+    /// `schema_unavailable`, not created.
+    ///
+    /// Example:
+    ///   mk --db ./mk.sqlite3 db schema-version
+    #[command(verbatim_doc_comment)]
+    SchemaVersion,
+    /// Apply pending schema migrations (creates the database when missing)
+    ///
+    /// With --dry-run, report the plan without creating or touching the file.
+    ///
+    /// Examples:
+    ///   mk --db ./mk.sqlite3 db migrate --dry-run
+    ///   mk --db ./mk.sqlite3 db migrate
+    #[command(verbatim_doc_comment)]
+    Migrate {
+        /// Only report what would be applied; the file is left byte-identical.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Export every record, link and context package to a snapshot folder
+    ///
+    /// Writes memory_records.ndjson, memory_links.ndjson, context_packages.ndjson and
+    /// manifest.json (counts and sha256 per file) into a new or empty folder. With a signing
+    /// key the manifest is signed (manifest.sig); with an encryption key the NDJSON files are
+    /// encrypted (manifest.security.json). Key files hold 32 bytes as 64 hex digits.
+    ///
+    /// Example:
+    ///   mk --db ./mk.sqlite3 db export --out ./snapshot --signing-key-file ./sign.key
+    #[command(verbatim_doc_comment)]
+    Export {
+        /// The snapshot folder to write.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Sign the manifest with this HMAC-SHA256 key file.
+        #[arg(long, value_name = "FILE")]
+        signing_key_file: Option<PathBuf>,
+        /// Encrypt the NDJSON files with this ChaCha20-Poly1305 key file.
+        #[arg(long, value_name = "FILE")]
+        encrypt_key_file: Option<PathBuf>,
+    },
+    /// Import a snapshot folder in one transaction
+    ///
+    /// Verifies digests and the signature (a signed snapshot needs --verify-key-file; an
+    /// unsigned one needs --allow-unsigned), decrypts, validates every record and commits
+    /// all or nothing. Records already stored are skipped and counted unless
+    /// --skip-existing false.
+    ///
+    /// Example:
+    ///   mk --db ./copy.sqlite3 db import --in ./snapshot --verify-key-file ./sign.key
+    #[command(verbatim_doc_comment)]
+    Import {
+        /// The snapshot folder to read.
+        #[arg(long = "in", value_name = "DIR")]
+        input: PathBuf,
+        /// Skip (and count) records that are already stored; `false` refuses them.
+        #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+        skip_existing: bool,
+        /// Verify the manifest signature with this key file.
+        #[arg(long, value_name = "FILE")]
+        verify_key_file: Option<PathBuf>,
+        /// Decrypt the NDJSON files with this key file.
+        #[arg(long, value_name = "FILE")]
+        decrypt_key_file: Option<PathBuf>,
+        /// Accept a snapshot that carries no signature.
+        #[arg(long)]
+        allow_unsigned: bool,
+    },
+    /// Copy the database to a backup file with SQLite's online backup
+    ///
+    /// Example:
+    ///   mk --db ./mk.sqlite3 db backup --out ./mk.backup.sqlite3
+    #[command(verbatim_doc_comment)]
+    Backup {
+        /// The backup file to write.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Replace the database with a backup file, atomically
+    ///
+    /// Example:
+    ///   mk --db ./mk.sqlite3 db restore --in ./mk.backup.sqlite3
+    #[command(verbatim_doc_comment)]
+    Restore {
+        /// The backup file to restore from.
+        #[arg(long = "in", value_name = "FILE")]
+        input: PathBuf,
+    },
+    /// Check the database: SQLite quick_check, foreign keys and schema status
+    ///
+    /// Example:
+    ///   mk --db ./mk.sqlite3 db integrity-check
+    #[command(verbatim_doc_comment)]
+    IntegrityCheck,
+}
+
+/// `mk memory …`
+#[derive(Debug, Subcommand)]
+pub enum MemoryCommand {
+    /// Add a record (a new memory, or a new version of one with --memory-id)
+    #[command(subcommand)]
+    Add(Box<AddCommand>),
+    /// Link two stored versions: `--from` supersedes or contradicts `--to`
+    ///
+    /// Both ends are memory_version_id values (a memory_id is refused).
+    ///
+    /// Example:
+    ///   mk memory link --from 01J0000000000000000000000B --to 01J0000000000000000000000A \
+    ///     --relation supersedes --writer alice --justification "Policy revised"
+    #[command(verbatim_doc_comment)]
+    Link(LinkArgs),
+    /// List stored records, oldest first
+    ///
+    /// Example:
+    ///   mk memory list --record-type constraint --limit 20
+    #[command(verbatim_doc_comment)]
+    List(ListArgs),
+}
+
+/// `mk memory add …`
+#[derive(Debug, Subcommand)]
+pub enum AddCommand {
+    /// Add a constraint: a scoped allow or deny answered by `query ask`
+    ///
+    /// `*` in --actor, --action or --resource matches anything.
+    ///
+    /// Example:
+    ///   mk memory add constraint --actor user --action use --resource usb_drive \
+    ///     --effect deny --writer security-team --justification "Removable media is banned" \
+    ///     --source-uri file:///policy.md --truth-status asserted --authority authoritative
+    #[command(verbatim_doc_comment)]
+    Constraint(ConstraintArgs),
+    /// Add a decision that was taken
+    ///
+    /// Example:
+    ///   mk memory add decision --summary "Backups go to the encrypted NAS" \
+    ///     --writer ops --justification "Agreed in the 2026-01 review" \
+    ///     --source-uri https://wiki.example/backups --truth-status asserted --authority derived
+    #[command(verbatim_doc_comment)]
+    Decision(SummaryArgs),
+    /// Add a stated preference
+    ///
+    /// Example:
+    ///   mk memory add preference --summary "Prefers short answers" --writer agent \
+    ///     --justification "Said so twice" --source-uri chat://session/42 \
+    ///     --truth-status inferred --confidence 0.7 --authority note
+    #[command(verbatim_doc_comment)]
+    Preference(SummaryArgs),
+    /// Add an event: something that happened
+    ///
+    /// Example:
+    ///   mk memory add event --summary "Laptop reimaged" --writer it --justification "Ticket 812" \
+    ///     --source-uri https://tickets.example/812 --truth-status observed --authority derived
+    #[command(verbatim_doc_comment)]
+    Event(SummaryArgs),
+    /// Add an outcome: the result of something
+    ///
+    /// Example:
+    ///   mk memory add outcome --summary "Restore drill succeeded" --writer ops \
+    ///     --justification "Drill log" --source-uri file:///drill.log --truth-status observed \
+    ///     --authority authoritative
+    #[command(verbatim_doc_comment)]
+    Outcome(SummaryArgs),
+}
+
+/// Flags of `memory add constraint`.
+#[derive(Debug, Args)]
+pub struct ConstraintArgs {
+    /// The acting party, e.g. `user` (`*` for any).
+    #[arg(long)]
+    pub actor: String,
+    /// The action, e.g. `use` (`*` for any).
+    #[arg(long)]
+    pub action: String,
+    /// The resource, e.g. `usb_drive` (`*` for any).
+    #[arg(long)]
+    pub resource: String,
+    /// Whether the constraint allows or denies the action.
+    #[arg(long, value_parser = wire_enum(Effect::ALL, Effect::as_str))]
+    pub effect: Effect,
+    /// An optional free-text note.
+    #[arg(long)]
+    pub note: Option<String>,
+    /// Provenance, accountability and lineage.
+    #[command(flatten)]
+    pub record: RecordFlags,
+}
+
+/// Flags of `memory add decision|preference|event|outcome`.
+#[derive(Debug, Args)]
+pub struct SummaryArgs {
+    /// The summary text (non-empty).
+    #[arg(long)]
+    pub summary: String,
+    /// Provenance, accountability and lineage.
+    #[command(flatten)]
+    pub record: RecordFlags,
+}
+
+/// Provenance, accountability and lineage flags shared by every `memory add` command.
+#[derive(Debug, Args)]
+pub struct RecordFlags {
+    /// Who is accountable for the record (required, non-empty).
+    #[arg(long)]
+    pub writer: String,
+    /// Why the record is written (required, non-empty).
+    #[arg(long)]
+    pub justification: String,
+    /// Where the claim comes from, a URI with a scheme (e.g. file:///policy.md).
+    #[arg(long, value_name = "URI")]
+    pub source_uri: String,
+    /// How the claim is known (inferred and speculative need --confidence).
+    #[arg(long, value_parser = wire_enum(TruthStatus::ALL, TruthStatus::as_str))]
+    pub truth_status: TruthStatus,
+    /// How much weight the source carries.
+    #[arg(long, value_parser = wire_enum(Authority::ALL, Authority::as_str))]
+    pub authority: Authority,
+    /// Add a new version of this memory (a ULID) instead of a new memory.
+    #[arg(long, value_name = "ULID")]
+    pub memory_id: Option<String>,
+    /// The expected version; refused unless it is the next version of --memory-id.
+    #[arg(long = "version", id = "record_version", value_name = "N")]
+    pub version: Option<u32>,
+    /// `sha256:` followed by 64 lowercase hex digits of the source.
+    #[arg(long, value_name = "sha256:HEX")]
+    pub source_hash: Option<String>,
+    /// An evidence reference (repeatable).
+    #[arg(long, value_name = "TEXT")]
+    pub evidence: Vec<String>,
+    /// Confidence in [0, 1], separate from --truth-status.
+    #[arg(long, value_name = "0..1")]
+    pub confidence: Option<f64>,
+    /// When the record was written, RFC 3339 UTC with `Z` (default: now).
+    #[arg(long, value_name = "RFC3339")]
+    pub created_at: Option<String>,
+    /// When the record takes effect, RFC 3339 UTC with `Z` (default: --created-at).
+    #[arg(long, value_name = "RFC3339")]
+    pub effective_at: Option<String>,
+    /// A memory_version_id this record replaces (repeatable).
+    #[arg(long, value_name = "VERSION_ID")]
+    pub supersedes: Vec<String>,
+    /// A memory_version_id this record contradicts (repeatable).
+    #[arg(long, value_name = "VERSION_ID")]
+    pub contradicts: Vec<String>,
+}
+
+/// Flags of `memory link`.
+#[derive(Debug, Args)]
+pub struct LinkArgs {
+    /// The claiming memory_version_id.
+    #[arg(long, value_name = "VERSION_ID")]
+    pub from: String,
+    /// The memory_version_id claimed about.
+    #[arg(long, value_name = "VERSION_ID")]
+    pub to: String,
+    /// How --from relates to --to.
+    #[arg(long, value_parser = wire_enum(Relation::ALL, Relation::as_str))]
+    pub relation: Relation,
+    /// Who is accountable for the link (required, non-empty).
+    #[arg(long)]
+    pub writer: String,
+    /// Why the link is written (required, non-empty).
+    #[arg(long)]
+    pub justification: String,
+    /// When the link was written, RFC 3339 UTC with `Z` (default: now).
+    #[arg(long, value_name = "RFC3339")]
+    pub created_at: Option<String>,
+}
+
+/// Flags of `memory list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only records of this type.
+    #[arg(long, value_parser = wire_enum(RecordType::ALL, RecordType::as_str))]
+    pub record_type: Option<RecordType>,
+    /// Only versions of this memory (a ULID).
+    #[arg(long, value_name = "ULID")]
+    pub memory_id: Option<String>,
+    /// At most this many records.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u32>,
+}
+
+/// `mk query …`
+#[derive(Debug, Subcommand)]
+pub enum QueryCommand {
+    /// Ask a policy question: may ACTOR do ACTION to RESOURCE?
+    ///
+    /// Resolves the matching constraints to allow, deny or inconclusive and prints the
+    /// context package: the answer, the records selected and excluded, and why. The package
+    /// is stored; `context show` returns it again by id.
+    ///
+    /// Example:
+    ///   mk query ask --text "Am I allowed to use a USB drive?" \
+    ///     --actor user --action use --resource usb_drive --as-of 2026-02-01T00:00:00Z
+    #[command(verbatim_doc_comment)]
+    Ask(AskArgs),
+    /// Recall the records whose text overlaps the query
+    ///
+    /// Searches decision, preference, event and outcome records unless --record-type is
+    /// given, and prints the stored context package.
+    ///
+    /// Example:
+    ///   mk query recall --text "usb backups" --record-type decision --limit 5 \
+    ///     --exclusions summary
+    #[command(verbatim_doc_comment)]
+    Recall(RecallArgs),
+}
+
+/// Flags of `query ask`.
+#[derive(Debug, Args)]
+pub struct AskArgs {
+    /// The question as asked, kept in the package.
+    #[arg(long)]
+    pub text: String,
+    /// The acting party (a concrete value, not `*`).
+    #[arg(long)]
+    pub actor: String,
+    /// The action (a concrete value, not `*`).
+    #[arg(long)]
+    pub action: String,
+    /// The resource (a concrete value, not `*`).
+    #[arg(long)]
+    pub resource: String,
+    /// Answer as of this instant, RFC 3339 UTC with `Z` (default: now).
+    #[arg(long, value_name = "RFC3339")]
+    pub as_of: Option<String>,
+}
+
+/// Flags of `query recall`.
+#[derive(Debug, Args)]
+pub struct RecallArgs {
+    /// Free text; its words are matched against record text.
+    #[arg(long)]
+    pub text: String,
+    /// A record type to search (repeatable; default: decision, preference, event, outcome).
+    #[arg(long, value_parser = wire_enum(RecordType::ALL, RecordType::as_str))]
+    pub record_type: Vec<RecordType>,
+    /// Answer as of this instant, RFC 3339 UTC with `Z` (default: now).
+    #[arg(long, value_name = "RFC3339")]
+    pub as_of: Option<String>,
+    /// At most this many selected items.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u32>,
+    /// `full` lists every excluded record; `summary` counts those without lexical overlap.
+    #[arg(long, value_enum)]
+    pub exclusions: Option<ExclusionsFlag>,
+}
+
+/// The `--exclusions` values. Core's [`ExclusionMode`] has no text parser, so the CLI names
+/// the two values here and maps them one to one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExclusionsFlag {
+    /// Every excluded record is listed.
+    Full,
+    /// Retracted and superseded records are listed; the rest are counted.
+    Summary,
+}
+
+impl From<ExclusionsFlag> for ExclusionMode {
+    fn from(flag: ExclusionsFlag) -> Self {
+        match flag {
+            ExclusionsFlag::Full => Self::Full,
+            ExclusionsFlag::Summary => Self::Summary,
+        }
+    }
+}
+
+/// `mk context …`
+#[derive(Debug, Subcommand)]
+pub enum ContextCommand {
+    /// Show a stored context package by id, exactly as ask or recall returned it
+    ///
+    /// Example:
+    ///   mk context show --context-package-id cp_0123456789abcdef0123456789abcdef
+    #[command(verbatim_doc_comment)]
+    Show {
+        /// The package id (`cp_` + 32 hex digits).
+        #[arg(long, value_name = "ID")]
+        context_package_id: String,
+    },
+}
+
+/// A value parser for one of core's wire enums: the allowed values (listed in `--help` and in
+/// the usage error for an unknown value) come from the enum's `ALL`, and the value is parsed
+/// with the enum's own `FromStr`, so the CLI accepts exactly what every other surface does.
+fn wire_enum<T>(all: &'static [T], name: fn(T) -> &'static str) -> impl TypedValueParser<Value = T>
+where
+    T: Copy + FromStr + Send + Sync + 'static,
+    T::Err: Error + Send + Sync + 'static,
+{
+    PossibleValuesParser::new(all.iter().map(|value| PossibleValue::new(name(*value))))
+        .try_map(|text| text.parse::<T>())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    #[test]
+    fn command_tree_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,110 @@
+//! `mk memory add|link|list`: write records and links, list what is stored.
+
+use std::path::Path;
+
+use memory_kernel_api::{AddConstraintRequest, AddSummaryRequest, LinkRequest, ListRequest};
+use memory_kernel_core::RecordType;
+
+use crate::cli::{AddCommand, ConstraintArgs, LinkArgs, ListArgs, MemoryCommand, SummaryArgs};
+use crate::failure::Failure;
+use crate::output::Output;
+
+/// Builds an add request: the payload fields given, plus every provenance, accountability and
+/// lineage field taken from the shared [`crate::cli::RecordFlags`] (written once, here).
+macro_rules! add_request {
+    ($request:ident { $($field:ident : $value:expr),+ $(,)? }, $flags:expr) => {{
+        let flags = $flags;
+        $request {
+            $($field: $value,)+
+            memory_id: flags.memory_id.clone(),
+            version: flags.version,
+            writer: flags.writer.clone(),
+            justification: flags.justification.clone(),
+            source_uri: flags.source_uri.clone(),
+            source_hash: flags.source_hash.clone(),
+            evidence: flags.evidence.clone(),
+            confidence: flags.confidence,
+            truth_status: flags.truth_status,
+            authority: flags.authority,
+            created_at: flags.created_at.clone(),
+            effective_at: flags.effective_at.clone(),
+            supersedes: flags.supersedes.clone(),
+            contradicts: flags.contradicts.clone(),
+        }
+    }};
+}
+
+/// Runs a `memory` command.
+///
+/// # Errors
+/// `validation_error` for a refused value, `write_conflict`, `schema_unavailable`,
+/// `write_failed` or `query_failed`.
+pub fn run(command: &MemoryCommand, db: &Path) -> Result<Output, Failure> {
+    let kernel = super::open_existing(db)?;
+    match command {
+        MemoryCommand::Add(add) => {
+            let record = match add.as_ref() {
+                AddCommand::Constraint(args) => {
+                    kernel.add_constraint(&constraint_request(args), None)?
+                }
+                AddCommand::Decision(args) => {
+                    kernel.add_summary(&summary_request(RecordType::Decision, args), None)?
+                }
+                AddCommand::Preference(args) => {
+                    kernel.add_summary(&summary_request(RecordType::Preference, args), None)?
+                }
+                AddCommand::Event(args) => {
+                    kernel.add_summary(&summary_request(RecordType::Event, args), None)?
+                }
+                AddCommand::Outcome(args) => {
+                    kernel.add_summary(&summary_request(RecordType::Outcome, args), None)?
+                }
+            };
+            Ok(Output::Record(Box::new(record)))
+        }
+        MemoryCommand::Link(args) => Ok(Output::Link(kernel.add_link(&link_request(args), None)?)),
+        MemoryCommand::List(args) => Ok(Output::Records(kernel.list(&list_request(args))?)),
+    }
+}
+
+fn constraint_request(args: &ConstraintArgs) -> AddConstraintRequest {
+    add_request!(
+        AddConstraintRequest {
+            actor: args.actor.clone(),
+            action: args.action.clone(),
+            resource: args.resource.clone(),
+            effect: args.effect,
+            note: args.note.clone(),
+        },
+        &args.record
+    )
+}
+
+fn summary_request(record_type: RecordType, args: &SummaryArgs) -> AddSummaryRequest {
+    add_request!(
+        AddSummaryRequest {
+            record_type: record_type,
+            summary: args.summary.clone(),
+        },
+        &args.record
+    )
+}
+
+fn link_request(args: &LinkArgs) -> LinkRequest {
+    LinkRequest {
+        from: args.from.clone(),
+        to: args.to.clone(),
+        relation: args.relation,
+        writer: args.writer.clone(),
+        justification: args.justification.clone(),
+        created_at: args.created_at.clone(),
+    }
+}
+
+fn list_request(args: &ListArgs) -> ListRequest {
+    ListRequest {
+        record_type: args.record_type,
+        memory_id: args.memory_id.clone(),
+        limit: args.limit,
+    }
+}

@@ -1,0 +1,43 @@
+//! `mk query ask|recall`: resolve a question into a stored context package.
+
+use std::path::Path;
+
+use memory_kernel_api::{AskRequest, RecallRequest};
+
+use crate::cli::{AskArgs, QueryCommand, RecallArgs};
+use crate::failure::Failure;
+use crate::output::Output;
+
+/// Runs a `query` command.
+///
+/// # Errors
+/// `validation_error` for a refused question, `schema_unavailable` or `query_failed`.
+pub fn run(command: &QueryCommand, db: &Path) -> Result<Output, Failure> {
+    let kernel = super::open_existing(db)?;
+    let package = match command {
+        QueryCommand::Ask(args) => kernel.ask(&ask_request(args), None)?,
+        QueryCommand::Recall(args) => kernel.recall(&recall_request(args), None)?,
+    };
+    Ok(Output::ContextPackage(Box::new(package)))
+}
+
+fn ask_request(args: &AskArgs) -> AskRequest {
+    AskRequest {
+        text: args.text.clone(),
+        actor: args.actor.clone(),
+        action: args.action.clone(),
+        resource: args.resource.clone(),
+        as_of: args.as_of.clone(),
+    }
+}
+
+fn recall_request(args: &RecallArgs) -> RecallRequest {
+    RecallRequest {
+        text: args.text.clone(),
+        // No --record-type means the default set, not an empty one (which core refuses).
+        record_types: (!args.record_type.is_empty()).then(|| args.record_type.clone()),
+        as_of: args.as_of.clone(),
+        limit: args.limit,
+        exclusions: args.exclusions.map(Into::into),
+    }
+}
