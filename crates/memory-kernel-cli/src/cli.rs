@@ -413,27 +413,8 @@ pub struct RecallArgs {
     #[arg(long, value_name = "N")]
     pub limit: Option<u32>,
     /// `full` lists every excluded record; `summary` counts those without lexical overlap.
-    #[arg(long, value_enum)]
-    pub exclusions: Option<ExclusionsFlag>,
-}
-
-/// The `--exclusions` values. Core's [`ExclusionMode`] has no text parser, so the CLI names
-/// the two values here and maps them one to one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ExclusionsFlag {
-    /// Every excluded record is listed.
-    Full,
-    /// Retracted and superseded records are listed; the rest are counted.
-    Summary,
-}
-
-impl From<ExclusionsFlag> for ExclusionMode {
-    fn from(flag: ExclusionsFlag) -> Self {
-        match flag {
-            ExclusionsFlag::Full => Self::Full,
-            ExclusionsFlag::Summary => Self::Summary,
-        }
-    }
+    #[arg(long, value_parser = wire_enum(ExclusionMode::ALL, ExclusionMode::as_str))]
+    pub exclusions: Option<ExclusionMode>,
 }
 
 /// `mk context …`

@@ -1,8 +1,6 @@
 //! The typed memory record (SPEC §2). A record is immutable once stored (MKR-002); a change
 //! is a new version of the same `memory_id`, linked to what it replaces.
 
-use std::fmt;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
@@ -16,7 +14,7 @@ macro_rules! wire_enum {
         $(#[$doc:meta])* $name:ident, $field:literal, [$($(#[$vdoc:meta])* $variant:ident = $text:literal),+ $(,)?]
     ) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, ::serde::Serialize, ::serde::Deserialize)]
         #[serde(rename_all = "snake_case")]
         pub enum $name {
             $($(#[$vdoc])* $variant),+
@@ -33,19 +31,19 @@ macro_rules! wire_enum {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }
 
-        impl FromStr for $name {
-            type Err = ValidationError;
+        impl ::std::str::FromStr for $name {
+            type Err = $crate::error::ValidationError;
 
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 match s {
                     $($text => Ok(Self::$variant),)+
-                    _ => Err(ValidationError::UnknownVariant {
+                    _ => Err($crate::error::ValidationError::UnknownVariant {
                         field: $field,
                         allowed: concat!($($text, ", "),+).trim_end_matches(", "),
                         value: s.to_owned(),
@@ -55,6 +53,7 @@ macro_rules! wire_enum {
         }
     };
 }
+pub(crate) use wire_enum;
 
 wire_enum!(
     /// The five record types (MKR-001).

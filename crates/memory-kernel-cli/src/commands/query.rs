@@ -38,6 +38,6 @@ fn recall_request(args: &RecallArgs) -> RecallRequest {
         record_types: (!args.record_type.is_empty()).then(|| args.record_type.clone()),
         as_of: args.as_of.clone(),
         limit: args.limit,
-        exclusions: args.exclusions.map(Into::into),
+        exclusions: args.exclusions,
     }
 }

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::ValidationError;
-use crate::record::{RecordType, Scope};
+use crate::record::{RecordType, Scope, wire_enum};
 use crate::terms::terms;
 use crate::timestamp::Timestamp;
 
@@ -93,18 +93,23 @@ impl AskQuery {
     }
 }
 
-/// How a recall package reports records it did not select (SPEC §3.2).
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum ExclusionMode {
-    /// Every excluded record is listed in `excluded_items`.
-    #[default]
-    Full,
-    /// Only retracted and superseded records are listed; the other reasons are counted in
-    /// `excluded_summary`.
-    Summary,
+wire_enum!(
+    /// How a recall package reports records it did not select (SPEC §3.2).
+    ExclusionMode, "exclusions", [
+        /// Every excluded record is listed in `excluded_items`.
+        Full = "full",
+        /// Only retracted and superseded records are listed; the other reasons are counted in
+        /// `excluded_summary`.
+        Summary = "summary",
+    ]
+);
+
+// `wire_enum!` owns the derive list, so the default is written out.
+#[allow(clippy::derivable_impls)]
+impl Default for ExclusionMode {
+    fn default() -> Self {
+        Self::Full
+    }
 }
 
 /// The record types recall searches when the query names none.
