@@ -1,7 +1,6 @@
 //! The typed memory record (SPEC §2). A record is immutable once stored (MKR-002); a change
 //! is a new version of the same `memory_id`, linked to what it replaces.
 
-
 use serde::{Deserialize, Serialize};
 
 use crate::error::ValidationError;
