@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 use memory_kernel_core::{Authority, Effect, ExclusionMode, RecordType, Relation, TruthStatus};
 
 /// mk: a local, auditable memory store for AI agents (cli.v1)
