@@ -14,6 +14,7 @@ use memory_kernel_core::{
 use memory_kernel_store_sqlite::{MigrationReport, RecordFilter, SchemaStatus, Store};
 
 use crate::error::ApiError;
+use crate::fault::FaultSlot;
 use crate::request::{
     AddConstraintRequest, AddSummaryRequest, AskRequest, LinkRequest, ListRequest, RecallRequest,
 };
@@ -28,6 +29,8 @@ pub type Deadline = Option<Instant>;
 pub struct MemoryKernel {
     store: Store,
     path: PathBuf,
+    /// The fault the next operation takes (feature `fault-injection`; empty otherwise).
+    faults: FaultSlot,
 }
 
 impl std::fmt::Debug for MemoryKernel {
@@ -86,7 +89,18 @@ impl MemoryKernel {
     pub fn open(path: impl AsRef<Path>) -> Result<Self, ApiError> {
         let path = path.as_ref().to_path_buf();
         let store = Store::open(&path).map_err(|e| classify(Operation::Schema, e))?;
-        Ok(Self { store, path })
+        Ok(Self {
+            store,
+            path,
+            faults: FaultSlot::new(),
+        })
+    }
+
+    /// Arms `fault` for the next operation of this handle or any clone of it (feature
+    /// `fault-injection`, for the surfaces' degraded-path tests; see [`crate::fault`]).
+    #[cfg(feature = "fault-injection")]
+    pub fn inject_fault(&self, fault: crate::fault::Fault) {
+        self.faults.arm(fault);
     }
 
     /// The schema status of the database at `path`, strictly read-only: a missing file is
@@ -122,6 +136,7 @@ impl MemoryKernel {
     /// # Errors
     /// [`ApiError::SchemaUnavailable`] when it cannot be read.
     pub fn schema_status(&self) -> Result<SchemaStatus, ApiError> {
+        self.faults.trigger(Operation::Schema)?;
         self.store
             .schema_status()
             .map_err(|e| classify(Operation::Schema, e))
@@ -132,6 +147,7 @@ impl MemoryKernel {
     /// # Errors
     /// [`ApiError::MigrationFailed`] (or `schema_unavailable` for an unknown schema).
     pub fn migrate(&self, dry_run: bool) -> Result<MigrationReport, ApiError> {
+        self.faults.trigger(Operation::Migrate)?;
         self.store
             .migrate(dry_run)
             .map_err(|e| classify(Operation::Migrate, e))
@@ -147,6 +163,7 @@ impl MemoryKernel {
         request: &AddConstraintRequest,
         deadline: Deadline,
     ) -> Result<MemoryRecord, ApiError> {
+        self.faults.trigger(Operation::Write)?;
         let payload = Payload::Constraint(ConstraintPayload {
             scope: Scope::new(&request.actor, &request.action, &request.resource)?,
             effect: request.effect,
@@ -164,6 +181,7 @@ impl MemoryKernel {
         request: &AddSummaryRequest,
         deadline: Deadline,
     ) -> Result<MemoryRecord, ApiError> {
+        self.faults.trigger(Operation::Write)?;
         let payload = Payload::summary(request.record_type, &request.summary)?;
         self.add_record(payload, &record_fields!(request), deadline)
     }
@@ -230,6 +248,7 @@ impl MemoryKernel {
     /// `validation_error` for an unknown version id (a memory id is not a version id),
     /// `schema_unavailable`, or `write_failed`.
     pub fn add_link(&self, request: &LinkRequest, deadline: Deadline) -> Result<Link, ApiError> {
+        self.faults.trigger(Operation::Write)?;
         let link = Link {
             from: MemoryVersionId::from_str(&request.from)?,
             to: MemoryVersionId::from_str(&request.to)?,
@@ -250,6 +269,7 @@ impl MemoryKernel {
     /// # Errors
     /// `validation_error` for a bad memory id, `schema_unavailable`, or `query_failed`.
     pub fn list(&self, request: &ListRequest) -> Result<Vec<MemoryRecord>, ApiError> {
+        self.faults.trigger(Operation::Query)?;
         let filter = RecordFilter {
             record_type: request.record_type,
             memory_id: request
@@ -274,6 +294,7 @@ impl MemoryKernel {
         request: &AskRequest,
         deadline: Deadline,
     ) -> Result<ContextPackage, ApiError> {
+        self.faults.trigger(Operation::Query)?;
         let as_of = parse_time(request.as_of.as_deref())?.unwrap_or_else(Timestamp::now);
         let query = AskQuery::from_triple(
             request.text.clone(),
@@ -300,6 +321,7 @@ impl MemoryKernel {
         request: &RecallRequest,
         deadline: Deadline,
     ) -> Result<ContextPackage, ApiError> {
+        self.faults.trigger(Operation::Query)?;
         let as_of = parse_time(request.as_of.as_deref())?.unwrap_or_else(Timestamp::now);
         let exclusions = request.exclusions.unwrap_or_default();
         let mut query = RecallQuery::new(request.text.clone(), as_of)?.with_exclusions(exclusions);
@@ -347,6 +369,7 @@ impl MemoryKernel {
     /// # Errors
     /// `context_package_not_found`, `schema_unavailable`, or `context_lookup_failed`.
     pub fn context_show(&self, id: &str) -> Result<ContextPackage, ApiError> {
+        self.faults.trigger(Operation::ContextLookup)?;
         let json = self
             .store
             .get_context_package(id)

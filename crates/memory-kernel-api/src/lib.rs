@@ -8,6 +8,7 @@
 pub mod contract_schemas;
 pub mod error;
 pub mod error_code;
+pub mod fault;
 pub mod kernel;
 /// Backup, restore, integrity and snapshot operations.
 pub mod maintenance;
@@ -16,6 +17,8 @@ mod store_error;
 
 pub use error::ApiError;
 pub use error_code::ErrorCode;
+#[cfg(feature = "fault-injection")]
+pub use fault::{Fault, FaultKind};
 pub use kernel::{Deadline, MemoryKernel};
 pub use request::{
     AddConstraintRequest, AddSummaryRequest, AskRequest, LinkRequest, ListRequest, RecallRequest,

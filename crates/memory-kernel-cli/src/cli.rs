@@ -61,6 +61,9 @@ pub enum Command {
     /// Show stored context packages.
     #[command(subcommand)]
     Context(ContextCommand),
+    /// Check a running MemoryKernel service.
+    #[command(subcommand)]
+    Service(ServiceCommand),
 }
 
 /// `mk db …`
@@ -429,6 +432,46 @@ pub enum ContextCommand {
         /// The package id (`cp_` + 32 hex digits).
         #[arg(long, value_name = "ID")]
         context_package_id: String,
+    },
+}
+
+/// `mk service …`
+#[derive(Debug, Subcommand)]
+pub enum ServiceCommand {
+    /// Read a running service's /metrics and check it against the SLO policy
+    ///
+    /// Fetches URL/metrics, derives per endpoint the requests, failure % (the service's own
+    /// failures: 5xx codes and timeouts; caller errors do not count), timeout % and p50/p95/p99
+    /// latency (interpolated inside the histogram buckets), checks them against the SLO
+    /// policy, and prints a table ending with `verdict: OK|WARNING|CRITICAL`. With --json it
+    /// prints `{"contract_version": "cli.v1", "service_metrics": …}`, the metrics artifact
+    /// (service-metrics.v1) under `service_metrics`. Needs no database; --db is ignored.
+    ///
+    /// Verdict: WARNING for any breach (a p95 over its budget, a timeout or failure rate over
+    /// its threshold, schema_unavailable per 1000 requests over its maximum); CRITICAL for a
+    /// failure-rate breach together with the schema_unavailable breach.
+    ///
+    /// Exit code: 0 OK, 3 WARNING, 4 CRITICAL (the report is printed either way); 1 when the
+    /// service cannot be read, 2 for a bad flag or policy file.
+    ///
+    /// Examples:
+    ///   mk service diagnostics --url http://127.0.0.1:4010
+    ///   mk service diagnostics --url http://127.0.0.1:4010 --json --policy ./slo.json
+    #[command(verbatim_doc_comment)]
+    Diagnostics {
+        /// The service's base URL (plain http://); /metrics is appended unless present.
+        #[arg(long, value_name = "URL")]
+        url: String,
+        /// Print the metrics artifact as JSON instead of the table.
+        #[arg(long)]
+        json: bool,
+        /// The SLO policy file (default: the checked-in
+        /// contracts/integration/v1/service-slo-policy.json, built into mk).
+        #[arg(long, value_name = "PATH")]
+        policy: Option<PathBuf>,
+        /// A file holding the service's bearer token (when it runs with --auth-token-file).
+        #[arg(long, value_name = "FILE")]
+        auth_token_file: Option<PathBuf>,
     },
 }
 

@@ -5,6 +5,7 @@
 
 mod cli;
 mod commands;
+mod diagnostics;
 mod failure;
 mod output;
 
@@ -37,6 +38,7 @@ fn main() -> ExitCode {
     };
     // The kernel lives only inside `run`, so it is dropped before the output is printed.
     let result = commands::run(&cli.command, &cli.db).and_then(|output| {
+        let exit_code = output.exit_code();
         let text = output.render(cli.pretty).map_err(|e| {
             Failure::new(
                 ErrorCode::InternalError,
@@ -48,10 +50,11 @@ fn main() -> ExitCode {
                 ErrorCode::InternalError,
                 format!("cannot write output: {e}"),
             )
-        })
+        })?;
+        Ok(exit_code)
     });
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(failure) => fail(&failure),
     }
 }

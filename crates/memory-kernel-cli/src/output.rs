@@ -10,6 +10,8 @@ use memory_kernel_api::{
 };
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
+use crate::diagnostics::{self, ServiceMetrics, Verdict};
+
 /// The CLI contract version, written once here; every output carries it (MKR-035).
 pub const CLI_CONTRACT_VERSION: &str = "cli.v1";
 
@@ -38,6 +40,13 @@ pub enum Output {
     Restore(FileCopyReport),
     /// `db integrity-check`.
     Integrity(IntegrityReport),
+    /// `service diagnostics`: the metrics artifact, printed as JSON (`json`) or as a table.
+    Diagnostics {
+        /// The artifact.
+        metrics: Box<ServiceMetrics>,
+        /// Print the JSON envelope rather than the table.
+        json: bool,
+    },
 }
 
 impl Output {
@@ -56,6 +65,21 @@ impl Output {
             Self::Backup(_) => "backup",
             Self::Restore(_) => "restore",
             Self::Integrity(_) => "integrity",
+            Self::Diagnostics { .. } => "service_metrics",
+        }
+    }
+
+    /// The process exit code of a successful command: 0, except for `service diagnostics`,
+    /// whose verdict decides (0 OK, 3 WARNING, 4 CRITICAL).
+    #[must_use]
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Diagnostics { metrics, .. } => match metrics.verdict {
+                Verdict::Ok => 0,
+                Verdict::Warning => 3,
+                Verdict::Critical => 4,
+            },
+            _ => 0,
         }
     }
 
@@ -64,6 +88,13 @@ impl Output {
     /// # Errors
     /// A serialization error (not expected for the API's types).
     pub fn render(&self, pretty: bool) -> serde_json::Result<String> {
+        if let Self::Diagnostics {
+            metrics,
+            json: false,
+        } = self
+        {
+            return Ok(diagnostics::render_table(metrics));
+        }
         if pretty {
             serde_json::to_string_pretty(self)
         } else {
@@ -88,6 +119,7 @@ impl Serialize for Output {
             Self::Import(data) => map.serialize_entry(key, data)?,
             Self::Backup(data) | Self::Restore(data) => map.serialize_entry(key, data)?,
             Self::Integrity(data) => map.serialize_entry(key, data)?,
+            Self::Diagnostics { metrics, .. } => map.serialize_entry(key, metrics)?,
         }
         map.end()
     }

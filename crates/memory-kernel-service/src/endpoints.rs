@@ -16,6 +16,8 @@ use crate::state::AppState;
 pub const LIVENESS_PATH: &str = "/v1/health";
 /// The readiness probe.
 pub const READINESS_PATH: &str = "/v1/ready";
+/// The Prometheus exposition of the request telemetry.
+pub const METRICS_PATH: &str = "/metrics";
 /// The status of every successful response.
 pub const SUCCESS_STATUS: StatusCode = StatusCode::OK;
 
@@ -72,6 +74,8 @@ pub enum ResponseData {
     Ready,
     /// The OpenAPI document itself, as YAML (not enveloped).
     OpenApiYaml,
+    /// The request telemetry in the Prometheus text format 0.0.4 (not enveloped).
+    PrometheusText,
     /// Enveloped schema status.
     SchemaStatus,
     /// Enveloped migration report.
@@ -160,7 +164,7 @@ const QUERY_CODES: &[ErrorCode] = &[
 ];
 
 /// Every endpoint, in the order of SPEC §7.2.
-pub const ENDPOINTS: [Endpoint; 11] = [
+pub const ENDPOINTS: [Endpoint; 12] = [
     Endpoint {
         operation_id: "health",
         method: HttpMethod::Get,
@@ -293,6 +297,17 @@ pub const ENDPOINTS: [Endpoint; 11] = [
             InternalError,
         ],
         handler: |m| on(m, context::show),
+    },
+    Endpoint {
+        operation_id: "metrics",
+        method: HttpMethod::Get,
+        path: METRICS_PATH,
+        summary: "Request counters and latency histograms per endpoint, as Prometheus text",
+        request_body: None,
+        response: ResponseData::PrometheusText,
+        operation: None,
+        error_codes: &[],
+        handler: |m| on(m, probes::metrics),
     },
 ];
 

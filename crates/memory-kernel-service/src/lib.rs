@@ -16,6 +16,7 @@ pub mod auth;
 pub mod body;
 pub mod config;
 pub mod contract;
+pub mod database_file;
 pub mod deadline;
 pub mod endpoints;
 pub mod envelope;

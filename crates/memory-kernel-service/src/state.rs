@@ -7,6 +7,7 @@ use memory_kernel_api::{ApiError, Deadline, MemoryKernel, Operation};
 
 use crate::auth::BearerToken;
 use crate::config::Settings;
+use crate::database_file;
 use crate::deadline::{millis, run_with_deadline};
 use crate::error::ServiceError;
 use crate::telemetry::Telemetry;
@@ -37,10 +38,11 @@ impl AppState {
     }
 
     /// Runs an API call on a blocking thread under the operation timeout; see
-    /// [`run_with_deadline`].
+    /// [`run_with_deadline`]. The database file is checked first ([`database_file::check`]).
     ///
     /// # Errors
-    /// The mapped API failure, or a timeout with `operation`'s default code.
+    /// The mapped API failure, `schema_unavailable` when the file is gone (or read-only for an
+    /// operation that writes), or a timeout with `operation`'s default code.
     pub async fn run<T, F>(&self, operation: Operation, op: F) -> Result<T, ServiceError>
     where
         T: Send + 'static,
@@ -48,6 +50,7 @@ impl AppState {
     {
         let kernel = self.kernel.clone();
         run_with_deadline(self.operation_timeout, operation, move |deadline| {
+            database_file::check(kernel.path(), operation)?;
             op(&kernel, deadline)
         })
         .await

@@ -3,6 +3,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "http/prometheus_text.rs"]
+mod prometheus_text;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
@@ -160,6 +163,14 @@ fn readme_flow_over_http_then_sigterm_leaves_an_intact_database() {
     assert_eq!(status, 400);
     assert_eq!(error["error"]["code"], "invalid_json");
     assert!(error.get("api_contract_version").is_none());
+    let (status, metrics) = server.call("GET", "/metrics", None);
+    assert_eq!(status, 200);
+    let families = prometheus_text::parse(metrics.as_str().unwrap()).unwrap();
+    let asked = families[0].value(
+        "mk_requests_total",
+        &[("endpoint", "/v1/query/ask"), ("code", "ok")],
+    );
+    assert_eq!(asked, Some(1.0));
 
     let (exit, stderr) = server.terminate();
     assert!(exit.success(), "{exit:?}\n{stderr:#?}");
@@ -217,6 +228,21 @@ fn a_non_loopback_bind_without_a_token_file_is_refused() {
         !Path::new(&db).exists(),
         "refused before touching the database"
     );
+}
+
+#[test]
+fn a_database_in_a_missing_directory_stops_the_start_naming_the_file() {
+    let dir = TempDir::new().unwrap();
+    let db = dir.path().join("gone").join("memory_kernel.sqlite3");
+    let output = Command::new(BIN)
+        .args(["--bind", "127.0.0.1:0", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(&*db.to_string_lossy()), "{stderr}");
+    assert!(!dir.path().join("gone").exists());
 }
 
 #[test]

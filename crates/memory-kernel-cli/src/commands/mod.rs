@@ -6,6 +6,7 @@ mod context;
 mod db;
 mod memory;
 mod query;
+mod service;
 
 use std::path::Path;
 
@@ -25,6 +26,7 @@ pub fn run(command: &Command, db: &Path) -> Result<Output, Failure> {
         Command::Memory(command) => memory::run(command, db),
         Command::Query(command) => query::run(command, db),
         Command::Context(command) => context::run(command, db),
+        Command::Service(command) => service::run(command),
     }
 }
 

@@ -1,4 +1,4 @@
-//! Liveness, readiness and the OpenAPI document.
+//! Liveness, readiness, the OpenAPI document and the Prometheus metrics.
 
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
@@ -9,14 +9,14 @@ use serde::Serialize;
 use crate::envelope::Success;
 use crate::error::{ReadinessChecks, ServiceError};
 use crate::state::AppState;
-use crate::telemetry::TelemetrySnapshot;
+use crate::telemetry::{self, TelemetryTotals};
 
 /// `GET /v1/health` data.
 #[derive(Debug, Serialize)]
 pub struct HealthData {
     status: &'static str,
     timeout_ms: u64,
-    telemetry: TelemetrySnapshot,
+    telemetry: TelemetryTotals,
 }
 
 /// `GET /v1/ready` data.
@@ -31,7 +31,7 @@ pub async fn health(State(state): State<AppState>) -> Success<HealthData> {
     Success(HealthData {
         status: "ok",
         timeout_ms: state.timeout_ms(),
-        telemetry: state.telemetry().snapshot(),
+        telemetry: state.telemetry().snapshot().totals(),
     })
 }
 
@@ -55,4 +55,13 @@ pub async fn openapi() -> Result<impl IntoResponse, ServiceError> {
     let yaml = crate::openapi::yaml()
         .map_err(|e| ServiceError::internal(format!("rendering the OpenAPI document: {e}")))?;
     Ok(([(CONTENT_TYPE, "application/yaml")], yaml))
+}
+
+/// `GET /metrics`: the request telemetry in the Prometheus text format; never touches the
+/// database.
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(CONTENT_TYPE, telemetry::CONTENT_TYPE)],
+        state.telemetry().snapshot().to_prometheus(),
+    )
 }

@@ -40,10 +40,11 @@ pub fn schemas() -> Vec<(String, RefOr<Schema>)> {
     all
 }
 
-const DATA_KINDS: [ResponseData; 8] = [
+const DATA_KINDS: [ResponseData; 9] = [
     ResponseData::Health,
     ResponseData::Ready,
     ResponseData::OpenApiYaml,
+    ResponseData::PrometheusText,
     ResponseData::SchemaStatus,
     ResponseData::Migration,
     ResponseData::MemoryRecord,
@@ -66,6 +67,7 @@ pub const fn data_name(data: ResponseData) -> &'static str {
         ResponseData::Health => "HealthData",
         ResponseData::Ready => "ReadyData",
         ResponseData::OpenApiYaml => "OpenApiYaml",
+        ResponseData::PrometheusText => "PrometheusText",
         ResponseData::SchemaStatus => "SchemaStatus",
         ResponseData::Migration => "MigrationReport",
         ResponseData::MemoryRecord => "MemoryRecord",
@@ -185,7 +187,7 @@ fn success_envelope(data: ResponseData) -> ObjectBuilder {
 
 fn data_schema(data: ResponseData) -> Option<RefOr<Schema>> {
     let schema = match data {
-        ResponseData::OpenApiYaml => return None,
+        ResponseData::OpenApiYaml | ResponseData::PrometheusText => return None,
         ResponseData::Health => object(
             vec![
                 ("status", constant("ok").into()),

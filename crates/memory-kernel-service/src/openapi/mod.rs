@@ -124,6 +124,17 @@ fn responses(endpoint: &Endpoint) -> utoipa::openapi::Responses {
                     .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
                     .build(),
             ),
+        ResponseData::PrometheusText => ResponseBuilder::new()
+            .description(
+                "Prometheus text exposition 0.0.4: mk_requests_total{endpoint,code}, \
+                 mk_request_duration_seconds (histogram), mk_timeouts_total{endpoint}",
+            )
+            .content(
+                crate::telemetry::CONTENT_TYPE,
+                ContentBuilder::new()
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                    .build(),
+            ),
         data => ResponseBuilder::new()
             .description("Success envelope")
             .content(

@@ -1,10 +1,13 @@
-//! In-process tests of the router: every endpoint's success, the error-code matrix, telemetry,
-//! and the generated contract documents against their checked-in and source-of-truth copies.
+//! In-process tests of the router: every endpoint's success, the error and degraded-dependency
+//! matrix, telemetry and `/metrics`, and the generated contract documents against their
+//! checked-in and source-of-truth copies.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod contract;
 mod endpoints;
 mod error_matrix;
+mod metrics;
+mod prometheus_text;
 mod support;
 mod telemetry;

@@ -3,6 +3,7 @@
 
 use std::fs;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -12,6 +13,7 @@ use http_body_util::BodyExt;
 use memory_kernel_api::contract_schemas::ContractSchemas;
 use memory_kernel_api::{AddConstraintRequest, AskRequest, LinkRequest, MemoryKernel};
 use memory_kernel_service::server::open_database;
+use memory_kernel_service::telemetry::Telemetry;
 use memory_kernel_service::{AppState, Settings, router};
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -21,6 +23,8 @@ use tower::ServiceExt;
 pub const TOKEN: &str = "s3cret-token";
 /// The body limit of [`Variant::TinyBodyLimit`].
 pub const TINY_BODY_LIMIT: usize = 256;
+/// The operation timeout of [`Variant::ShortTimeout`].
+pub const SHORT_TIMEOUT: Duration = Duration::from_millis(150);
 
 /// How a test service is set up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +39,9 @@ pub enum Variant {
     Token,
     /// Seeded, with a small `--max-body-bytes`.
     TinyBodyLimit,
+    /// Seeded, with a short operation timeout ([`SHORT_TIMEOUT`]) that a delayed operation
+    /// overruns.
+    ShortTimeout,
 }
 
 /// Ids of the records written before the test request runs.
@@ -52,18 +59,24 @@ pub struct Seed {
     pub context_package_id: String,
 }
 
-/// A router over its own temporary database.
+/// A router over its own temporary database (`<temp dir>/data/memory_kernel.sqlite3`).
 pub struct TestService {
     pub app: Router,
     pub seed: Seed,
     pub db: PathBuf,
-    _dir: TempDir,
+    /// The API handle the router serves (clones share its pool and its armed fault).
+    pub kernel: MemoryKernel,
+    /// The router's request counters.
+    pub telemetry: Arc<Telemetry>,
+    pub variant: Variant,
+    pub dir: TempDir,
 }
 
 impl TestService {
     pub fn start(variant: Variant) -> Self {
         let dir = TempDir::new().unwrap();
-        let db = dir.path().join("memory_kernel.sqlite3");
+        fs::create_dir(dir.path().join("data")).unwrap();
+        let db = dir.path().join("data").join("memory_kernel.sqlite3");
         if variant == Variant::Unmigrated {
             fs::File::create(&db).unwrap();
         }
@@ -78,14 +91,34 @@ impl TestService {
             Variant::ZeroTimeout => settings.operation_timeout = Duration::ZERO,
             Variant::Token => settings.auth_token = Some(TOKEN.to_owned()),
             Variant::TinyBodyLimit => settings.max_body_bytes = TINY_BODY_LIMIT,
+            Variant::ShortTimeout => settings.operation_timeout = SHORT_TIMEOUT,
             Variant::Migrated | Variant::Unmigrated => {}
         }
+        let state = AppState::new(kernel.clone(), settings);
         Self {
-            app: router(AppState::new(kernel, settings)),
+            telemetry: state.telemetry(),
+            app: router(state),
             seed,
             db,
-            _dir: dir,
+            kernel,
+            variant,
+            dir,
         }
+    }
+
+    /// Serves the same database with default settings from now on (a restart with a sane
+    /// configuration).
+    pub fn restart_with_defaults(&mut self) {
+        let state = AppState::new(self.kernel.clone(), Settings::default());
+        self.telemetry = state.telemetry();
+        self.app = router(state);
+        self.variant = Variant::Migrated;
+    }
+
+    /// Migrates the database and writes the seed records (for a service started unmigrated).
+    pub fn migrate_and_seed(&mut self) {
+        self.kernel.migrate(false).unwrap();
+        self.seed = seed(&self.kernel);
     }
 
     pub async fn send(&self, request: TestRequest) -> TestResponse {
