@@ -14,7 +14,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use xshell::Shell;
-use xtask::tidy;
+use xtask::{
+    boundaries, changed_areas, codegen, contracts, handoff, manifest, parity, rollback, tidy,
+};
 
 /// MemoryKernel's quality gates and release steps. `cargo xtask verify` runs every gate.
 #[derive(Debug, Parser)]
@@ -30,6 +32,15 @@ enum Command {
     Clippy(clippy::Clippy),
     Test(test::Test),
     Tidy(tidy::Tidy),
+    Codegen(codegen::Codegen),
+    Contracts(contracts::Contracts),
+    Manifest(manifest::Manifest),
+    Handoff(handoff::Handoff),
+    Parity(parity::Parity),
+    Boundaries(boundaries::Boundaries),
+    ChangedAreas(changed_areas::ChangedAreas),
+    Rollback(rollback::Rollback),
+    Slo(xtask::slo::Slo),
     Verify(verify::Verify),
 }
 
@@ -52,6 +63,15 @@ fn run(command: &Command) -> anyhow::Result<()> {
         Command::Clippy(args) => clippy::run(&sh, args),
         Command::Test(args) => test::run(&sh, args),
         Command::Tidy(args) => tidy::run(&sh, args),
+        Command::Codegen(args) => codegen::run(&sh, args),
+        Command::Contracts(args) => contracts::run(&sh, args),
+        Command::Manifest(args) => manifest::run(&sh, args),
+        Command::Handoff(args) => handoff::run(&sh, args),
+        Command::Parity(args) => parity::run(&sh, args),
+        Command::Boundaries(args) => boundaries::run(&sh, args, &verify::gate_list()),
+        Command::ChangedAreas(args) => changed_areas::run(&sh, args, &verify::gate_catalogue()),
+        Command::Rollback(args) => rollback::run(&sh, args),
+        Command::Slo(args) => xtask::slo::run(&sh, args),
         Command::Verify(args) => verify::run(&sh, args),
     }
 }

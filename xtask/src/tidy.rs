@@ -14,7 +14,9 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
-/// Check repository hygiene: no scripts, the root layout, line endings, whitespace, crate docs
+mod evidence;
+
+/// Check repository hygiene: scripts, layout, line endings, whitespace, docs, evidence paths
 ///
 /// Checks every file git tracks, plus untracked files that are not ignored (outside a git
 /// checkout: every file, skipping `target/` and `.git/`).
@@ -33,6 +35,11 @@ use xshell::{Shell, cmd};
 ///                        *.yml, *.toml: delete them.
 ///   crate-docs           Every crate under crates/ and xtask/ starts src/lib.rs (or
 ///                        src/main.rs) with a `//!` doc comment: say what the crate is for.
+///   evidence-paths       Evidence named in docs/implementation/*.md (code spans in a table
+///                        column headed `Evidence…`, or after an `Evidence:` label and in
+///                        its nested list) exists and is repo-relative; spans with
+///                        whitespace (commands) and URLs are not paths. Fix the path or
+///                        drop the reference (docs/spec/governance.md has the exact rule).
 ///
 /// Binary files (a NUL byte, or not UTF-8) are exempt from the text rules.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -52,6 +59,8 @@ pub enum Rule {
     TrailingWhitespace,
     /// A crate-level `//!` doc comment at the top of every crate root.
     CrateDocs,
+    /// Evidence paths in `docs/implementation/*.md` exist and are repo-relative.
+    EvidencePaths,
 }
 
 impl Rule {
@@ -63,6 +72,7 @@ impl Rule {
             Rule::LineEndings => "line-endings",
             Rule::TrailingWhitespace => "trailing-whitespace",
             Rule::CrateDocs => "crate-docs",
+            Rule::EvidencePaths => "evidence-paths",
         }
     }
 }
@@ -121,11 +131,20 @@ pub fn run(sh: &Shell, _args: &Tidy) -> Result<()> {
 /// # Errors
 /// Fails when the tree cannot be walked or a file cannot be read.
 pub fn check(root: &Path) -> Result<Vec<Violation>> {
-    let files = match git_files(root) {
-        Some(files) => files,
-        None => walk(root)?,
-    };
-    check_files(root, &files)
+    check_files(root, &repository_files(root)?)
+}
+
+/// The files tidy (and `cargo xtask boundaries`) check under `root`: git's view — tracked,
+/// plus untracked files that are not ignored — when `root` is the top of a checkout,
+/// otherwise every file of a walk that skips `target/` and `.git/`. Sorted, `/`-separated.
+///
+/// # Errors
+/// When the tree cannot be walked.
+pub fn repository_files(root: &Path) -> Result<Vec<String>> {
+    match git_files(root) {
+        Some(files) => Ok(files),
+        None => walk(root),
+    }
 }
 
 /// Checks the given files (paths relative to `root`, `/`-separated) against every rule and
@@ -152,6 +171,7 @@ pub fn check_files(root: &Path, files: &[String]) -> Result<Vec<Violation>> {
         if let Some(text) = text {
             line_endings(path, text, &mut violations);
             trailing_whitespace(path, text, &mut violations);
+            evidence::check(root, path, text, &mut violations);
         }
     }
     crate_docs(root, files, &mut violations)?;

@@ -65,10 +65,72 @@ pub(crate) const GATES: &[Gate] = &[
     },
     Gate {
         name: "tidy",
-        description: "repository hygiene (scripts, layout, line endings, whitespace, crate docs)",
+        description: "repository hygiene (scripts, layout, line endings, whitespace, crate docs, evidence paths)",
         run: |sh| xtask::tidy::run(sh, &xtask::tidy::Tidy {}),
     },
+    Gate {
+        name: "codegen",
+        description: "generated artifacts are current (cargo xtask codegen --check)",
+        run: |sh| xtask::codegen::run(sh, &xtask::codegen::Codegen { check: true }),
+    },
+    Gate {
+        name: "contracts",
+        description: "runtime contract, source of truth, OpenAPI copy, schemas and fixtures agree",
+        run: |sh| xtask::contracts::run(sh, &xtask::contracts::Contracts::default()),
+    },
+    Gate {
+        name: "manifest",
+        description: "producer contract manifest valid and aligned with the source of truth",
+        run: |sh| xtask::manifest::run(sh, &xtask::manifest::Manifest {}),
+    },
+    Gate {
+        name: "handoff",
+        description: "handoff payload rules, published copy current (cargo xtask handoff verify)",
+        run: |sh| {
+            let verify = xtask::handoff::HandoffCommand::Verify(xtask::handoff::Verify {});
+            xtask::handoff::run(sh, &xtask::handoff::Handoff { command: verify })
+        },
+    },
+    Gate {
+        name: "parity",
+        description: "consumer mirrors equal the canonical integration pack",
+        run: |sh| xtask::parity::run(sh, &xtask::parity::Parity::default()),
+    },
+    Gate {
+        name: "slo-policy",
+        description: "SLO policy valid, one p95 budget per endpoint, doc table current",
+        run: |sh| {
+            let check = xtask::slo::Slo {
+                check_policy: true,
+                ..xtask::slo::Slo::default()
+            };
+            xtask::slo::run(sh, &check)
+        },
+    },
+    Gate {
+        name: "boundaries",
+        description: "crate dependency edges, file ownership and consolidation doc tables (contracts/governance/)",
+        run: |sh| xtask::boundaries::run(sh, &xtask::boundaries::Boundaries {}, &gate_list()),
+    },
+    Gate {
+        name: "contracts-diff",
+        description: "contract changes since the newest vX.Y.Z tag follow docs/spec/versioning.md",
+        run: xtask::contracts::diff::gate,
+    },
 ];
+
+/// The gate names, in order (what `boundaries` checks required evidence against).
+pub(crate) fn gate_list() -> Vec<&'static str> {
+    GATES.iter().map(|gate| gate.name).collect()
+}
+
+/// Every gate as (name, description), in order (how `changed-areas` explains evidence).
+pub(crate) fn gate_catalogue() -> Vec<(&'static str, &'static str)> {
+    GATES
+        .iter()
+        .map(|gate| (gate.name, gate.description))
+        .collect()
+}
 
 /// `--skip` accepts exactly the gate names, so a typo is a usage error listing them.
 fn gate_names() -> PossibleValuesParser {

@@ -203,3 +203,35 @@ fn violations_are_sorted_by_path_then_line() {
         ]
     );
 }
+
+#[test]
+fn evidence_path_that_does_not_exist() {
+    assert_reported(&Case {
+        path: "docs/implementation/QUEUE.md",
+        contents: b"# Queue\n\n| item | evidence |\n|---|---|\n| a | `README.md`, `cargo xtask verify`, `docs/missing.md` |\n",
+        expected: &[("docs/implementation/QUEUE.md", Some(5), Rule::EvidencePaths)],
+    });
+}
+
+#[test]
+fn absolute_evidence_path() {
+    assert_reported(&Case {
+        path: "docs/implementation/QUEUE.md",
+        contents: b"# Queue\n\n- item\n  - Evidence: `/work/main/README.md`\n",
+        expected: &[("docs/implementation/QUEUE.md", Some(4), Rule::EvidencePaths)],
+    });
+}
+
+#[test]
+fn evidence_paths_outside_evidence_places_or_documents_are_not_checked() {
+    let fixture = clean_fixture();
+    let root = fixture.path();
+    // Prose and non-evidence columns may name anything; other folders are not evidence docs.
+    write(
+        root,
+        "docs/implementation/QUEUE.md",
+        "See `not/here.md`.\n\n| item | owner |\n|---|---|\n| `x/y.md` | z |\n\nEvidence: `README.md`, `crates/a/`\n",
+    );
+    write(root, "docs/spec/x.md", "Evidence: `missing.md`\n");
+    assert_eq!(tidy::check(root).unwrap(), Vec::<Violation>::new());
+}

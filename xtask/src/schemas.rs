@@ -1,0 +1,158 @@
+//! The contract JSON Schemas of a tree, loaded once and registered by `$id`.
+//!
+//! Every `*.json` file in a `schemas/` folder under `contracts/` is a contract schema. They
+//! are registered in one [`jsonschema::Registry`] under their `$id`, so a `$ref` from one
+//! schema to another resolves offline, exactly as a consumer pinning the files would resolve
+//! it. Draft 2020-12 throughout; `format` is not asserted (the schemas say what they mean
+//! with `pattern`).
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+
+use anyhow::{Context, Result, anyhow};
+use jsonschema::{Draft, Registry, Validator};
+use serde_json::Value;
+
+/// One schema file.
+#[derive(Debug, Clone)]
+pub struct SchemaFile {
+    /// Repo-relative path, `/`-separated.
+    pub path: String,
+    /// The parsed document, or why it does not parse.
+    pub document: std::result::Result<Value, String>,
+}
+
+impl SchemaFile {
+    /// The file name (`error-envelope.schema.json`).
+    #[must_use]
+    pub fn file_name(&self) -> &str {
+        self.path.rsplit('/').next().unwrap_or(&self.path)
+    }
+
+    /// The `$id`, when the document has a non-empty one.
+    #[must_use]
+    pub fn id(&self) -> Option<&str> {
+        self.document
+            .as_ref()
+            .ok()
+            .and_then(|document| document.get("$id"))
+            .and_then(Value::as_str)
+            .filter(|id| !id.trim().is_empty())
+    }
+}
+
+/// Every contract schema of a tree, and a registry of those that have a usable `$id`.
+pub struct ContractSchemas {
+    /// Every schema file, sorted by path.
+    pub files: Vec<SchemaFile>,
+    registry: std::result::Result<Registry<'static>, String>,
+}
+
+impl ContractSchemas {
+    /// Loads every schema under `root/contracts/`. A file that does not parse is kept (with
+    /// its parse error) so checks can report it; the registry holds the first file of each
+    /// distinct `$id`.
+    ///
+    /// # Errors
+    /// When `contracts/` cannot be walked or a file cannot be read.
+    pub fn load(root: &Path) -> Result<Self> {
+        let mut paths = Vec::new();
+        collect(root, "contracts", &mut paths)?;
+        paths.sort();
+        let mut files = Vec::new();
+        for path in paths {
+            let text = fs::read_to_string(root.join(&path))
+                .with_context(|| format!("cannot read {path}"))?;
+            let document = serde_json::from_str(&text).map_err(|error| error.to_string());
+            files.push(SchemaFile { path, document });
+        }
+        let mut seen = BTreeMap::new();
+        let mut resources = Vec::new();
+        for file in &files {
+            if let (Some(id), Ok(document)) = (file.id(), &file.document)
+                && seen.insert(id.to_owned(), ()).is_none()
+            {
+                resources.push((id.to_owned(), document.clone()));
+            }
+        }
+        let registry = Registry::new()
+            .draft(Draft::Draft202012)
+            .extend(resources)
+            .and_then(jsonschema::RegistryBuilder::prepare)
+            .map_err(|error| error.to_string());
+        Ok(Self { files, registry })
+    }
+
+    /// The schema file at repo-relative `path`.
+    #[must_use]
+    pub fn get(&self, path: &str) -> Option<&SchemaFile> {
+        self.files.iter().find(|file| file.path == path)
+    }
+
+    /// A validator for the schema at `path`, with every other contract schema resolvable by
+    /// `$id`.
+    ///
+    /// # Errors
+    /// When the file is unknown or unparsable, the registry could not be built, or the schema
+    /// does not compile (an unresolvable `$ref`, say).
+    pub fn validator(&self, path: &str) -> Result<Validator> {
+        let file = self
+            .get(path)
+            .ok_or_else(|| anyhow!("{path}: no such contract schema"))?;
+        let document = file
+            .document
+            .as_ref()
+            .map_err(|error| anyhow!("{path} is not JSON: {error}"))?;
+        let registry = self
+            .registry
+            .as_ref()
+            .map_err(|error| anyhow!("the contract schemas cannot be registered: {error}"))?;
+        jsonschema::options()
+            .with_draft(Draft::Draft202012)
+            .with_registry(registry)
+            .build(document)
+            .map_err(|error| anyhow!("{path} does not compile: {error}"))
+    }
+
+    /// Validates `instance` against the schema at `path`; `Ok` lists every violation as
+    /// `instance-path: message` (empty when valid).
+    ///
+    /// # Errors
+    /// When no validator can be built (see [`validator`](Self::validator)).
+    pub fn violations(&self, path: &str, instance: &Value) -> Result<Vec<String>> {
+        let validator = self.validator(path)?;
+        Ok(validator
+            .iter_errors(instance)
+            .map(|error| {
+                let at = error.instance_path().to_string();
+                format!("{}: {error}", if at.is_empty() { "/" } else { &at })
+            })
+            .collect())
+    }
+}
+
+/// Collects every `*.json` file whose parent folder is named `schemas`, under `dir`.
+fn collect(root: &Path, dir: &str, out: &mut Vec<String>) -> Result<()> {
+    let full = root.join(dir);
+    if !full.is_dir() {
+        return Ok(());
+    }
+    for entry in fs::read_dir(&full).with_context(|| format!("cannot list {dir}"))? {
+        let entry = entry.with_context(|| format!("cannot list {dir}"))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let path = format!("{dir}/{name}");
+        let kind = entry
+            .file_type()
+            .with_context(|| format!("cannot stat {path}"))?;
+        if kind.is_dir() {
+            collect(root, &path, out)?;
+        } else if kind.is_file()
+            && name.ends_with(".json")
+            && dir.rsplit('/').next() == Some("schemas")
+        {
+            out.push(path);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,164 @@
+//! Negative fixtures: the proof that every governance check fails when it should.
+//!
+//! Each case copies the governed files of the real repository into a temporary tree, proves
+//! (once) that the untouched copy passes every check against the real runtime truth, then
+//! applies one mutation and asserts that its check fails with its specific message. The
+//! checks take the tree root as a parameter, so nothing here touches the real repository.
+//!
+//! The runtime truth is the real one: `memory-kernel-service contract` and `openapi`, run
+//! once per test binary through the same `RuntimeTruth::fetch` the gates use.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod cases;
+mod tree;
+
+use std::path::Path;
+
+use serde_json::json;
+use xtask::findings::Findings;
+use xtask::{codegen, contracts, handoff, manifest, parity};
+
+use cases::CASES;
+use tree::{BASE_TAG, SOT, TRUST, changelog, edit_json, fixture_tree, git_base, mirror, truth};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Check {
+    Codegen,
+    Contracts,
+    Manifest,
+    Handoff,
+    Parity,
+    ContractsDiff,
+}
+
+const ALL_CHECKS: [Check; 6] = [
+    Check::Codegen,
+    Check::Contracts,
+    Check::Manifest,
+    Check::Handoff,
+    Check::Parity,
+    Check::ContractsDiff,
+];
+
+/// Runs one check; an `Err` counts as a failure with its message.
+fn run(check: Check, root: &Path) -> Result<Findings, String> {
+    let result = match check {
+        Check::Codegen => codegen::check(root, truth()),
+        Check::Contracts => contracts::check(root, truth()),
+        Check::Manifest => manifest::check(root),
+        Check::Handoff => handoff::check(root),
+        Check::Parity => parity::check(root, &[], false),
+        Check::ContractsDiff => contracts::diff::check(root, BASE_TAG),
+    };
+    result.map_err(|error| format!("{error:#}"))
+}
+
+#[test]
+fn the_table_has_at_least_25_cases_and_two_per_check() {
+    assert!(CASES.len() >= 25, "{} cases", CASES.len());
+    for check in ALL_CHECKS {
+        let count = CASES.iter().filter(|case| case.check == check).count();
+        assert!(count >= 2, "{check:?} has {count} cases");
+    }
+    let mut names: Vec<&str> = CASES.iter().map(|case| case.name).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), CASES.len(), "case names are unique");
+}
+
+#[test]
+fn the_untouched_copy_passes_every_check() {
+    let tree = fixture_tree();
+    for check in ALL_CHECKS
+        .into_iter()
+        .filter(|check| *check != Check::ContractsDiff)
+    {
+        let findings = run(check, tree.path()).unwrap_or_else(|error| panic!("{check:?}: {error}"));
+        assert!(findings.passed(), "{check:?}:\n{findings}");
+    }
+    // `contracts diff` needs history: the same tree, committed and tagged, unchanged since.
+    git_base(tree.path());
+    let findings = run(Check::ContractsDiff, tree.path()).unwrap();
+    assert!(findings.passed(), "ContractsDiff:\n{findings}");
+    assert!(
+        findings
+            .notes
+            .iter()
+            .any(|note| note.contains("no contract file changed")),
+        "{findings}"
+    );
+}
+
+#[test]
+fn an_exact_mirror_passes_parity() {
+    let tree = fixture_tree();
+    mirror(tree.path(), &["cargo test"]);
+    let findings = run(Check::Parity, tree.path()).unwrap();
+    assert!(findings.passed(), "{findings}");
+}
+
+#[test]
+fn a_breaking_change_with_a_version_bump_and_a_changelog_entry_passes() {
+    let tree = fixture_tree();
+    let root = tree.path();
+    git_base(root);
+    edit_json(root, TRUST, |v| {
+        v["properties"].as_object_mut().unwrap().remove("capped");
+        v["required"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|f| f != "capped");
+    });
+    edit_json(root, SOT, |v| {
+        v["integration_baseline"] = json!("integration/v2")
+    });
+    changelog(
+        root,
+        "integration/v2: trust-gate-attachment.schema.json drops `capped`.",
+    );
+    let findings = run(Check::ContractsDiff, root).unwrap();
+    assert!(findings.passed(), "{findings}");
+    assert!(
+        findings.notes.iter().any(|n| n.starts_with("breaking:")),
+        "{findings}"
+    );
+}
+
+#[test]
+fn every_mutation_fails_its_check_with_its_message() {
+    let mut failures = Vec::new();
+    for case in CASES {
+        let tree = fixture_tree();
+        if case.check == Check::ContractsDiff {
+            git_base(tree.path());
+        }
+        (case.mutate)(tree.path());
+        let text = match run(case.check, tree.path()) {
+            Ok(findings) if findings.passed() => {
+                failures.push(format!(
+                    "{}: {:?} passed\n{findings}",
+                    case.name, case.check
+                ));
+                continue;
+            }
+            Ok(findings) => findings.problems.join("\n"),
+            Err(error) => error,
+        };
+        for expected in case.expect {
+            if !text.contains(expected) {
+                failures.push(format!(
+                    "{}: {:?} failed without {expected:?}; it said:\n{text}",
+                    case.name, case.check
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases wrong:\n\n{}",
+        failures.len(),
+        CASES.len(),
+        failures.join("\n\n")
+    );
+}
