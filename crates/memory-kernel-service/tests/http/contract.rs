@@ -91,8 +91,7 @@ fn checked_in_openapi_copy_is_current() {
             .map(|(i, (a, b))| format!("line {}:\n- {a}\n+ {b}", i + 1))
             .collect();
         panic!(
-            "{} is stale ({} vs {} lines):\n{}\n\nfix with `cargo run -p memory-kernel-service \
-             -- openapi > contracts/openapi/service.v3.yaml`",
+            "{} is stale ({} vs {} lines):\n{}\n\nfix with `cargo xtask codegen`",
             path.display(),
             checked_in.lines().count(),
             generated.lines().count(),
