@@ -4,11 +4,11 @@
 use super::ordering::{ASK_TIE_BREAKERS, PrecedenceKey};
 use super::view::{LineageView, record_visible_at, snapshot_id_of_visible};
 use super::{
-    AskQuery, REASON_RETRACTED, REASON_SUPERSEDED, Ranked, RecordSet, active_reasons,
-    contradiction_reasons, excluded_items, item, ordering_trace, rule_scores, sort_ranked,
+    AskQuery, REASON_RETRACTED, REASON_SUPERSEDED, Ranked, RecordSet, excluded_items,
+    ordering_trace, selected_items, sort_ranked,
 };
 use crate::package::{
-    ASK_RULESET_VERSION, Answer, AnswerResult, ContextPackage, Determinism, ItemWhy, PackageQuery,
+    ASK_RULESET_VERSION, Answer, AnswerResult, ContextPackage, Determinism, PackageQuery,
     QueryKind, context_package_id,
 };
 use crate::record::{Effect, Scope, TruthStatus, WILDCARD};
@@ -81,26 +81,9 @@ pub fn ask(set: &RecordSet, query: &AskQuery) -> ContextPackage {
     sort_ranked(&mut selected);
 
     let answer = answer(&selected, &view);
-    let contradictions = contradiction_reasons(&selected, &view);
-    let selected_items = selected
-        .iter()
-        .zip(contradictions)
-        .enumerate()
-        .map(|(index, (ranked, contradicted))| {
-            let mut reasons = vec![format!(
-                "scope matches (specificity {} of 3)",
-                ranked.key.primary
-            )];
-            reasons.extend(active_reasons(ranked.record));
-            reasons.extend(contradicted);
-            let why = ItemWhy {
-                included: true,
-                reasons,
-                rule_scores: Some(rule_scores(&ranked.key, true)),
-            };
-            item(index, ranked.record, why)
-        })
-        .collect();
+    let selected_items = selected_items(&selected, &view, true, |ranked| {
+        format!("scope matches (specificity {} of 3)", ranked.key.primary)
+    });
 
     let scope = query.scope();
     let package_query = PackageQuery {

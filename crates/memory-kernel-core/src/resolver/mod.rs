@@ -181,6 +181,34 @@ pub(crate) fn contradiction_reasons(
     reasons
 }
 
+/// The selected items in rank order. Each item's reasons are the resolver's own match reason
+/// (`first_reason`), the active-status reasons and any contradiction; `scope_scores` picks the
+/// ask or recall form of the rule scores.
+pub(crate) fn selected_items(
+    selected: &[Ranked<'_>],
+    view: &LineageView,
+    scope_scores: bool,
+    mut first_reason: impl FnMut(&Ranked<'_>) -> String,
+) -> Vec<PackageItem> {
+    let contradictions = contradiction_reasons(selected, view);
+    selected
+        .iter()
+        .zip(contradictions)
+        .enumerate()
+        .map(|(index, (ranked, contradicted))| {
+            let mut reasons = vec![first_reason(ranked)];
+            reasons.extend(active_reasons(ranked.record));
+            reasons.extend(contradicted);
+            let why = ItemWhy {
+                included: true,
+                reasons,
+                rule_scores: Some(rule_scores(&ranked.key, scope_scores)),
+            };
+            item(index, ranked.record, why)
+        })
+        .collect()
+}
+
 /// One line per adjacent pair of selected items naming the key that ordered them.
 pub(crate) fn ordering_trace(selected: &[Ranked<'_>], primary_name: &str) -> Vec<String> {
     selected

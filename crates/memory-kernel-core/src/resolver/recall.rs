@@ -7,11 +7,10 @@ use super::ordering::{PrecedenceKey, RECALL_TIE_BREAKERS};
 use super::view::{LineageView, record_visible_at, snapshot_id_of_visible};
 use super::{
     ExclusionMode, REASON_BEYOND_LIMIT, REASON_NO_OVERLAP, REASON_RETRACTED, REASON_SUPERSEDED,
-    Ranked, RecallQuery, RecordSet, active_reasons, contradiction_reasons, excluded_items, item,
-    ordering_trace, rule_scores, sort_ranked,
+    Ranked, RecallQuery, RecordSet, excluded_items, ordering_trace, selected_items, sort_ranked,
 };
 use crate::package::{
-    Answer, AnswerResult, ContextPackage, Determinism, ItemWhy, PackageQuery, QueryKind,
+    Answer, AnswerResult, ContextPackage, Determinism, PackageQuery, QueryKind,
     RECALL_RULESET_VERSION, context_package_id,
 };
 use crate::record::TruthStatus;
@@ -97,27 +96,13 @@ pub fn recall(set: &RecordSet, query: &RecallQuery) -> ContextPackage {
     };
 
     let term_count = query.terms().len();
-    let contradictions = contradiction_reasons(&selected, &view);
-    let selected_items = selected
-        .iter()
-        .zip(contradictions)
-        .enumerate()
-        .map(|(index, (ranked, contradicted))| {
-            let found = matcher.matched(ranked.record).join(", ");
-            let mut reasons = vec![format!(
-                "lexical overlap: {} of {term_count} query terms ({found})",
-                ranked.key.primary
-            )];
-            reasons.extend(active_reasons(ranked.record));
-            reasons.extend(contradicted);
-            let why = ItemWhy {
-                included: true,
-                reasons,
-                rule_scores: Some(rule_scores(&ranked.key, false)),
-            };
-            item(index, ranked.record, why)
-        })
-        .collect();
+    let selected_items = selected_items(&selected, &view, false, |ranked| {
+        let found = matcher.matched(ranked.record).join(", ");
+        format!(
+            "lexical overlap: {} of {term_count} query terms ({found})",
+            ranked.key.primary
+        )
+    });
 
     let package_query = PackageQuery {
         text: query.text().to_owned(),
