@@ -240,7 +240,7 @@ pub fn write(root: &Path, truth: &RuntimeTruth) -> Result<(Vec<String>, Findings
             fs::create_dir_all(parent)
                 .with_context(|| format!("cannot create {}", parent.display()))?;
         }
-        fs::write(&full, &content).with_context(|| format!("cannot write {path}"))?;
+        crate::atomic_file::write(&full, content.as_bytes())?;
         written.push(path);
     }
     Ok((written, findings))

@@ -9,12 +9,10 @@
 
 pub mod payload;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
-use tempfile::NamedTempFile;
 use xshell::Shell;
 
 use crate::drift::Drift;
@@ -118,7 +116,7 @@ pub fn run(sh: &Shell, args: &Handoff) -> Result<()> {
                 );
             }
             match &generate.out {
-                Some(path) => write_atomically(path, &text),
+                Some(path) => crate::atomic_file::write(path, text.as_bytes()),
                 None => {
                     print!("{text}");
                     Ok(())
@@ -346,16 +344,4 @@ fn path_values(value: &Value, at: &str, out: &mut Vec<(String, String)>) {
             }
         }
     }
-}
-
-fn write_atomically(path: &Path, text: &str) -> Result<()> {
-    let dir = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    let context = || format!("cannot write {}", path.display());
-    let mut file = NamedTempFile::new_in(dir).with_context(context)?;
-    file.write_all(text.as_bytes()).with_context(context)?;
-    file.persist(path).with_context(context)?;
-    Ok(())
 }

@@ -10,6 +10,7 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
+pub mod atomic_file;
 pub mod boundaries;
 pub mod changed_areas;
 pub mod codegen;

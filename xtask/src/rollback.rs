@@ -11,12 +11,10 @@ pub mod runner;
 pub mod worktree;
 
 use std::fs;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
-use tempfile::NamedTempFile;
 use xshell::Shell;
 
 use crate::boundaries::governance::{Governance, StepId};
@@ -124,7 +122,7 @@ pub fn run(sh: &Shell, args: &Rollback) -> Result<()> {
     let report = rehearse(&root, &governance, &options, &runner)?;
     print!("{}", report::render_text(&report));
     if let Some(path) = &args.json {
-        write_json(path, &report)?;
+        crate::atomic_file::write_json(path, &report)?;
     }
     if !report.passed {
         bail!(
@@ -451,15 +449,3 @@ fn failure(what: &str, result: &runner::RunResult) -> String {
     }
 }
 
-fn write_json(path: &Path, report: &Report) -> Result<()> {
-    let dir = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    let context = || format!("cannot write the JSON report to {}", path.display());
-    let mut file = NamedTempFile::new_in(dir).with_context(context)?;
-    serde_json::to_writer_pretty(&mut file, report).with_context(context)?;
-    file.write_all(b"\n").with_context(context)?;
-    file.persist(path).with_context(context)?;
-    Ok(())
-}

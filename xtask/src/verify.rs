@@ -2,14 +2,12 @@
 //!
 //! The gates are one table, [`GATES`]; a later check becomes a gate by adding a row.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::builder::{PossibleValue, PossibleValuesParser};
 use serde::Serialize;
-use tempfile::NamedTempFile;
 use xshell::Shell;
 
 use crate::{clippy, fmt, test};
@@ -148,7 +146,7 @@ pub(crate) fn run(sh: &Shell, args: &Verify) -> Result<()> {
     print_summary(&outcomes);
     let report = Report::new(&outcomes);
     if let Some(path) = &args.json {
-        write_report(path, &report)?;
+        xtask::atomic_file::write_json(path, &report)?;
     }
     let failed: Vec<&str> = outcomes
         .iter()
@@ -326,21 +324,6 @@ impl Report {
     }
 }
 
-/// Writes the report to `path` atomically: a temporary file in the same directory, renamed
-/// over `path` only once it is complete.
-fn write_report(path: &Path, report: &Report) -> Result<()> {
-    let dir = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    let context = || format!("cannot write the JSON report to {}", path.display());
-    let mut file = NamedTempFile::new_in(dir).with_context(context)?;
-    serde_json::to_writer_pretty(&mut file, report).with_context(context)?;
-    file.write_all(b"\n").with_context(context)?;
-    file.persist(path).with_context(context)?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -413,7 +396,7 @@ mod tests {
         let outcomes = run_gates(&sh, FAKE_GATES, &[], false);
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("report.json");
-        write_report(&path, &Report::new(&outcomes)).unwrap();
+        xtask::atomic_file::write_json(&path, &Report::new(&outcomes)).unwrap();
         let json: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         assert_eq!(json["passed"], false);

@@ -1,12 +1,10 @@
 //! The load run's result: the metrics artifact written atomically under the target
 //! directory after validating against its schema, the per-endpoint table, and the verdict.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
-use tempfile::NamedTempFile;
 
 use super::{ARTIFACT_PATH, METRICS_SCHEMA_PATH};
 use crate::schemas::ContractSchemas;
@@ -24,11 +22,7 @@ pub fn write_artifact(root: &Path, target: &Path, metrics: &Value) -> Result<Pat
     let path = target.join(ARTIFACT_PATH);
     let dir = path.parent().context("the artifact path has no folder")?;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let mut file = NamedTempFile::new_in(dir).context("creating a temporary file")?;
-    let text = serde_json::to_string_pretty(metrics)?;
-    writeln!(file, "{text}").context("writing the artifact")?;
-    file.persist(&path)
-        .with_context(|| format!("writing {}", path.display()))?;
+    crate::atomic_file::write_json(&path, metrics)?;
     Ok(path)
 }
 
