@@ -448,4 +448,3 @@ fn failure(what: &str, result: &runner::RunResult) -> String {
         format!("{what}: {code}\n{tail}")
     }
 }
-
