@@ -11,7 +11,7 @@ use memory_kernel_core::{
     AskQuery, ConstraintPayload, ContextPackage, ExclusionMode, Link, MemoryId, MemoryRecord,
     MemoryVersionId, Payload, Provenance, RecallQuery, Scope, Timestamp, ValidationError,
 };
-use memory_kernel_store_sqlite::{MigrationReport, RecordFilter, SchemaStatus, Store};
+use memory_kernel_store_sqlite::{MigrationReport, RecordFilter, SchemaStatus, Store, StoreError};
 
 use crate::error::ApiError;
 use crate::fault::FaultSlot;
@@ -23,6 +23,10 @@ use crate::store_error::{Operation, classify};
 /// A deadline an operation carries into its transaction: when it has passed before commit,
 /// the write rolls back and the operation fails with its default code (SPEC §12).
 pub type Deadline = Option<Instant>;
+
+/// How often an add without a requested version retries after a concurrent writer of the same
+/// memory took the version it computed.
+const VERSION_RACE_RETRIES: usize = 16;
 
 /// The application API over one database file.
 #[derive(Clone)]
@@ -236,6 +240,21 @@ impl MemoryKernel {
             payload,
         };
         record.validate()?;
+        let mut record = record;
+        // Without a requested version, losing the race for `next` to a concurrent writer of
+        // the same memory is not the caller's conflict: take the following version and retry.
+        for _ in 0..VERSION_RACE_RETRIES {
+            match self.store.insert_record(&record, deadline) {
+                Err(StoreError::VersionConflict { expected, .. }) if fields.version.is_none() => {
+                    record.version = expected;
+                }
+                other => {
+                    return other
+                        .map(|()| record)
+                        .map_err(|e| classify(Operation::Write, e));
+                }
+            }
+        }
         self.store
             .insert_record(&record, deadline)
             .map_err(|e| classify(Operation::Write, e))?;

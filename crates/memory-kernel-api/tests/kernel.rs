@@ -318,3 +318,36 @@ fn export_then_import_into_a_fresh_database_reproduces_the_records() {
         kernel.list(&ListRequest::default()).unwrap()
     );
 }
+
+#[test]
+fn concurrent_adds_to_one_memory_without_a_version_all_land() {
+    let (_dir, kernel) = migrated();
+    let first = kernel
+        .add_constraint(&constraint(Effect::Deny), None)
+        .unwrap();
+    let memory_id = first.memory_id.to_string();
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let kernel = kernel.clone();
+            let memory_id = memory_id.clone();
+            std::thread::spawn(move || {
+                for _ in 0..5 {
+                    let mut next = constraint(Effect::Deny);
+                    next.memory_id = Some(memory_id.clone());
+                    kernel.add_constraint(&next, None).unwrap();
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    let mut versions: Vec<u32> = kernel
+        .list(&ListRequest::default())
+        .unwrap()
+        .iter()
+        .map(|r| r.version)
+        .collect();
+    versions.sort_unstable();
+    assert_eq!(versions, (1..=21).collect::<Vec<_>>());
+}
