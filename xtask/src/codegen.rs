@@ -37,6 +37,9 @@ use crate::runtime::RuntimeTruth;
 ///                                              and rollback-step blocks: the governance file
 ///                                              contracts/governance/boundaries.json
 ///   docs/implementation/PRODUCER_RELEASE_HANDOFF_LATEST.json  the stable handoff payload
+///   docs/implementation/RELEASE_EVIDENCE_BUNDLE_LATEST.json  the published release evidence
+///                                              summary: size and sha256 of every governed
+///                                              file (docs/spec/release-evidence.md)
 ///
 /// A block is the text between a line `<!-- generated:NAME -->` and the next line
 /// `<!-- /generated -->`; only its body is rewritten. Line endings are compared as LF.
@@ -136,6 +139,13 @@ pub const ARTIFACTS: &[Artifact] = &[
             Ok(text)
         }),
     },
+    // Last: it digests every governed file, the generated ones above as they are rendered.
+    Artifact {
+        path: crate::release_evidence::summary::SUMMARY_PATH,
+        target: Target::File(|root, truth, _| {
+            crate::release_evidence::summary::render_generated(root, truth)
+        }),
+    },
 ];
 
 /// Regenerates (or with `--check` checks) every artifact of the tree the shell is rooted at.
@@ -164,9 +174,22 @@ pub fn run(sh: &Shell, args: &Codegen) -> Result<()> {
 /// # Errors
 /// Never for a broken artifact (that is a problem); only for unexpected failures.
 pub fn expected(root: &Path, truth: &RuntimeTruth) -> Result<(Vec<(String, String)>, Findings)> {
+    expected_except(root, truth, "")
+}
+
+/// [`expected`] without the artifact at `skip`: how an artifact that digests the others (the
+/// published release evidence summary) sees them as they are about to be written.
+///
+/// # Errors
+/// As [`expected`].
+pub fn expected_except(
+    root: &Path,
+    truth: &RuntimeTruth,
+    skip: &str,
+) -> Result<(Vec<(String, String)>, Findings)> {
     let mut findings = Findings::new();
     let mut out = Vec::new();
-    for artifact in ARTIFACTS {
+    for artifact in ARTIFACTS.iter().filter(|artifact| artifact.path != skip) {
         match render(root, truth, artifact, &mut findings) {
             Ok(content) => out.push((artifact.path.to_owned(), content)),
             Err(error) => findings.problem(format!("{}: {error:#}", artifact.path)),

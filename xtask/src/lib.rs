@@ -3,9 +3,9 @@
 //! The `xtask` binary is the command-line surface; this library holds the checks that are
 //! worth testing on throw-away copies of a repository ([`tidy`] and the governance checks:
 //! [`codegen`], [`contracts`], [`manifest`], [`handoff`], [`parity`]; consolidation
-//! readiness: [`boundaries`], [`changed_areas`], [`rollback`]) and the one place
-//! that knows where the workspace root is ([`project_root`]). It is not a general-purpose
-//! library and depends on no product crate.
+//! readiness: [`boundaries`], [`changed_areas`], [`rollback`]; release evidence:
+//! [`release_evidence`]) and the one place that knows where the workspace root is
+//! ([`project_root`]). It is not a general-purpose library and depends on no product crate.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -23,6 +23,7 @@ pub mod handoff;
 pub mod manifest;
 pub mod pack;
 pub mod parity;
+pub mod release_evidence;
 pub mod rollback;
 pub mod runtime;
 pub mod schemas;

@@ -9,6 +9,7 @@ use anyhow::{Result, bail};
 use clap::builder::{PossibleValue, PossibleValuesParser};
 use serde::Serialize;
 use xshell::Shell;
+use xtask::release_evidence::document::{GateRun, GateStatus};
 
 use crate::{clippy, fmt, test};
 
@@ -115,7 +116,41 @@ pub(crate) const GATES: &[Gate] = &[
         description: "contract changes since the newest vX.Y.Z tag follow docs/spec/versioning.md",
         run: xtask::contracts::diff::gate,
     },
+    Gate {
+        name: "evidence-summary",
+        description: "docs/implementation/RELEASE_EVIDENCE_BUNDLE_LATEST.json lists the tree's governed files with their current sha256",
+        run: xtask::release_evidence::summary::gate,
+    },
 ];
+
+/// The gates `cargo xtask release-evidence` runs before it builds: every gate, in order,
+/// except fmt, clippy and test unless `full`; the first failure stops the run and the build.
+pub(crate) fn release_gates(sh: &Shell, full: bool) -> Result<Vec<GateRun>> {
+    let skip: Vec<String> = if full {
+        Vec::new()
+    } else {
+        ["fmt", "clippy", "test"].map(str::to_owned).to_vec()
+    };
+    let outcomes = run_gates(sh, GATES, &skip, false);
+    print_summary(&outcomes);
+    if let Some(failed) = outcomes.iter().find(|o| o.status == Status::Failed) {
+        bail!(
+            "gate `{}` failed, so no release evidence was written: fix it as its message above \
+             says, then re-run `cargo xtask release-evidence`",
+            failed.gate
+        );
+    }
+    Ok(outcomes
+        .iter()
+        .map(|outcome| GateRun {
+            gate: outcome.gate.to_owned(),
+            status: match outcome.status {
+                Status::Passed => GateStatus::Passed,
+                _ => GateStatus::Skipped,
+            },
+        })
+        .collect())
+}
 
 /// The gate names, in order (what `boundaries` checks required evidence against).
 pub(crate) fn gate_list() -> Vec<&'static str> {

@@ -10,8 +10,9 @@ use tempfile::TempDir;
 use xshell::{Shell, cmd};
 use xtask::runtime::RuntimeTruth;
 
-/// What the copy holds besides every generated artifact (`codegen::ARTIFACTS`): the
-/// contracts folder whole and the changelog.
+/// What the copy holds besides every generated artifact (`codegen::ARTIFACTS`) and the
+/// normative docs the release evidence summary digests (`release_evidence::artifacts::
+/// NORMATIVE_DOCS`): the contracts folder whole and the changelog.
 pub(crate) const GOVERNED: [&str; 2] = ["contracts", "CHANGELOG.md"];
 
 /// The tag the `contracts diff` cases compare with.
@@ -33,7 +34,8 @@ pub(crate) fn fixture_tree() -> TempDir {
     let artifacts = xtask::codegen::ARTIFACTS
         .iter()
         .map(|artifact| artifact.path);
-    for path in GOVERNED.into_iter().chain(artifacts) {
+    let docs = xtask::release_evidence::artifacts::NORMATIVE_DOCS;
+    for path in GOVERNED.into_iter().chain(artifacts).chain(docs) {
         let from = root.join(path);
         if from.exists() {
             copy(&from, &dir.path().join(path));
