@@ -163,9 +163,6 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
-    /// The connection pool could not hand out a connection.
-    #[error("connection pool: {0}")]
-    Pool(#[from] r2d2::Error),
     /// Any other SQLite failure.
     #[error("sqlite: {0}")]
     Sqlite(#[source] rusqlite::Error),

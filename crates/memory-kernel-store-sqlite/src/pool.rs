@@ -1,14 +1,20 @@
-//! Connections: one long-lived r2d2 pool per store, every connection configured the same way
+//! Connections: one long-lived pool per store, every connection configured the same way
 //! (MKR-024): WAL journal, foreign keys on, 5 s busy timeout.
+//!
+//! The pool is ours rather than r2d2's because connections must open and close on the caller's
+//! thread: a connection opened by a background thread can outlive the process's last use of
+//! the store, and SQLite only checkpoints the WAL and removes `-wal`/`-shm` when the last
+//! connection closes. Here, dropping the last handle closes every connection, so a short-lived
+//! process (the CLI) always leaves the database checkpointed.
 //!
 //! Read-only access opens with `SQLITE_OPEN_READ_ONLY` and never sets the journal mode,
 //! because switching a file to WAL is itself a write.
 
-use std::path::Path;
+use std::ops::{Deref, DerefMut};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
-use r2d2::Pool;
-use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OpenFlags};
 
 use crate::error::{Result, StoreError, open_error};
@@ -20,7 +26,7 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_millis(5_000);
 const PAGE_CACHE_KIB: i64 = -16 * 1024;
 
 /// Connections kept by one store.
-const POOL_SIZE: u32 = 8;
+const POOL_SIZE: usize = 8;
 
 /// How the store may touch its file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,15 +91,115 @@ pub(crate) fn open_connection(path: &Path, access: Access) -> Result<Connection>
     Ok(conn)
 }
 
-/// Builds the store's pool after one direct open has proved the file usable.
-pub(crate) fn build_pool(path: &Path, access: Access) -> Result<Pool<SqliteConnectionManager>> {
-    drop(open_connection(path, access)?);
-    let manager = SqliteConnectionManager::file(path)
-        .with_flags(access.flags())
-        .with_init(move |conn| configure(conn, access));
-    let pool = Pool::builder()
-        .max_size(POOL_SIZE)
-        .min_idle(Some(1))
-        .build(manager)?;
-    Ok(pool)
+/// The store's connections: at most [`POOL_SIZE`] open at once; a caller beyond that waits for
+/// one to be handed back.
+pub(crate) struct ConnectionPool {
+    path: PathBuf,
+    access: Access,
+    state: Mutex<PoolState>,
+    returned: Condvar,
+}
+
+struct PoolState {
+    idle: Vec<Connection>,
+    open: usize,
+}
+
+/// A shared pool handle.
+pub(crate) type SqlitePool = Arc<ConnectionPool>;
+
+/// Builds the store's pool, opening its first connection now so a missing or non-database
+/// file fails here rather than on first use.
+pub(crate) fn build_pool(path: &Path, access: Access) -> Result<SqlitePool> {
+    let first = open_connection(path, access)?;
+    Ok(Arc::new(ConnectionPool {
+        path: path.to_owned(),
+        access,
+        state: Mutex::new(PoolState {
+            idle: vec![first],
+            open: 1,
+        }),
+        returned: Condvar::new(),
+    }))
+}
+
+impl ConnectionPool {
+    /// An idle connection, a new one while fewer than [`POOL_SIZE`] are open, or the next one
+    /// handed back.
+    pub(crate) fn get(&self) -> Result<PooledConnection<'_>> {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            if let Some(conn) = state.idle.pop() {
+                return Ok(PooledConnection {
+                    conn: Some(conn),
+                    pool: self,
+                });
+            }
+            if state.open < POOL_SIZE {
+                state.open += 1;
+                drop(state);
+                return match open_connection(&self.path, self.access) {
+                    Ok(conn) => Ok(PooledConnection {
+                        conn: Some(conn),
+                        pool: self,
+                    }),
+                    Err(error) => {
+                        self.release_slot();
+                        Err(error)
+                    }
+                };
+            }
+            state = self
+                .returned
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    fn release_slot(&self) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.open -= 1;
+        self.returned.notify_one();
+    }
+
+    fn put_back(&self, conn: Connection) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.idle.push(conn);
+        self.returned.notify_one();
+    }
+}
+
+/// A connection on loan from the pool; handed back when dropped.
+pub(crate) struct PooledConnection<'a> {
+    conn: Option<Connection>,
+    pool: &'a ConnectionPool,
+}
+
+impl Deref for PooledConnection<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        // `conn` is `Some` until drop.
+        self.conn.as_ref().unwrap_or_else(|| unreachable!())
+    }
+}
+
+impl DerefMut for PooledConnection<'_> {
+    fn deref_mut(&mut self) -> &mut Connection {
+        self.conn.as_mut().unwrap_or_else(|| unreachable!())
+    }
+}
+
+impl Drop for PooledConnection<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            // A connection left inside a transaction (a panic mid-write) is not reused.
+            if conn.is_autocommit() {
+                self.pool.put_back(conn);
+            } else {
+                drop(conn);
+                self.pool.release_slot();
+            }
+        }
+    }
 }

@@ -8,15 +8,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Instant;
 
-use r2d2::Pool;
-use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use crate::error::{Result, StoreError};
 use crate::migrations::{self, MigrationReport, SchemaStatus};
-use crate::pool::{self, Access};
-
-type SqlitePool = Pool<SqliteConnectionManager>;
+use crate::pool::{self, Access, SqlitePool};
 
 /// A MemoryKernel database. Cheap to clone; clones share one connection pool.
 ///
