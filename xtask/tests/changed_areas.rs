@@ -91,7 +91,8 @@ fn a_service_contract_change_needs_openapi_contract_tests_and_manifest_or_handof
             "handoff",
             "parity",
             "slo-policy",
-            "contracts-diff"
+            "contracts-diff",
+            "evidence-summary"
         ]
     );
 }
