@@ -35,11 +35,7 @@ pub const NORMATIVE_DOCS: [&str; 4] = [
 pub const GOVERNED_FILES: [&str; 3] = [OPENAPI_PATH, PUBLISHED_HANDOFF_PATH, CHANGELOG_PATH];
 
 /// Files a release cannot do without: a tree lacking one has no evidence to give.
-const REQUIRED: [&str; 3] = [
-    MANIFEST_PATH,
-    SOURCE_OF_TRUTH_PATH,
-    "contracts/integration/v1/service-slo-policy.json",
-];
+const REQUIRED: [&str; 3] = [MANIFEST_PATH, SOURCE_OF_TRUTH_PATH, crate::slo::POLICY_PATH];
 
 /// One governed file and its content.
 #[derive(Debug, Clone, PartialEq, Eq)]
