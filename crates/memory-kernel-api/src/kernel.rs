@@ -9,7 +9,8 @@ use memory_kernel_core::package::QueryKind;
 use memory_kernel_core::record::Confidence;
 use memory_kernel_core::{
     AskQuery, ConstraintPayload, ContextPackage, ExclusionMode, Link, MemoryId, MemoryRecord,
-    MemoryVersionId, Payload, Provenance, RecallQuery, Scope, Timestamp, ValidationError,
+    MemoryVersionId, PackageBounds, Payload, Provenance, RecallQuery, Scope, Timestamp,
+    ValidationError,
 };
 use memory_kernel_store_sqlite::{MigrationReport, RecordFilter, SchemaStatus, Store, StoreError};
 
@@ -315,19 +316,25 @@ impl MemoryKernel {
     ) -> Result<ContextPackage, ApiError> {
         self.faults.trigger(Operation::Query)?;
         let as_of = parse_time(request.as_of.as_deref())?.unwrap_or_else(Timestamp::now);
+        let bounds = PackageBounds::new(
+            request.limit,
+            request.exclusion_limit,
+            request.exclusion_offset,
+        )?;
         let query = AskQuery::from_triple(
             request.text.clone(),
             &request.actor,
             &request.action,
             &request.resource,
             as_of,
-        )?;
+        )?
+        .with_bounds(bounds);
         let set = self
             .store
             .ask_candidates(query.scope(), as_of)
             .map_err(|e| classify(Operation::Query, e))?;
         let package = memory_kernel_core::ask(&set, &query);
-        self.remember(QueryKind::Ask, package, deadline)
+        self.remember(QueryKind::Ask, package, &set.records, deadline)
     }
 
     /// Recalls records whose text overlaps the query and stores the context package.
@@ -343,20 +350,24 @@ impl MemoryKernel {
         self.faults.trigger(Operation::Query)?;
         let as_of = parse_time(request.as_of.as_deref())?.unwrap_or_else(Timestamp::now);
         let exclusions = request.exclusions.unwrap_or_default();
-        let mut query = RecallQuery::new(request.text.clone(), as_of)?.with_exclusions(exclusions);
+        let bounds = PackageBounds::new(
+            request.limit,
+            request.exclusion_limit,
+            request.exclusion_offset,
+        )?;
+        let mut query = RecallQuery::new(request.text.clone(), as_of)?
+            .with_exclusions(exclusions)
+            .with_bounds(bounds);
         if let Some(types) = &request.record_types {
             query = query.with_record_types(types.iter().copied())?;
         }
-        if let Some(limit) = request.limit {
-            query = query.with_limit(limit)?;
-        }
-        let summary_only = exclusions == ExclusionMode::Summary;
+        let every_visible = exclusions == ExclusionMode::Full;
         let set = self
             .store
-            .recall_candidates(query.terms(), query.record_types(), as_of, summary_only)
+            .recall_candidates(query.terms(), query.record_types(), as_of, every_visible)
             .map_err(|e| classify(Operation::Query, e))?;
         let package = memory_kernel_core::recall(&set, &query);
-        self.remember(QueryKind::Recall, package, deadline)
+        self.remember(QueryKind::Recall, package, &set.records, deadline)
     }
 
     /// Stores a package so `context show` returns it later. Idempotent: the id is derived
@@ -366,6 +377,7 @@ impl MemoryKernel {
         &self,
         kind: QueryKind,
         package: ContextPackage,
+        records: &[MemoryRecord],
         deadline: Deadline,
     ) -> Result<ContextPackage, ApiError> {
         if deadline.is_some_and(|d| Instant::now() >= d) {
@@ -374,11 +386,7 @@ impl MemoryKernel {
             });
         }
         self.store
-            .put_context_package(
-                &package.context_package_id,
-                kind.as_str(),
-                &package.to_canonical_json(),
-            )
+            .put_context_package(&package, records, kind.as_str())
             .map_err(|e| classify(Operation::Query, e))?;
         Ok(package)
     }

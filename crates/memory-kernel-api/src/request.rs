@@ -104,7 +104,7 @@ pub struct LinkRequest {
 }
 
 /// A policy question over a normalised triple.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AskRequest {
     /// The question as asked, kept for the record.
@@ -118,10 +118,19 @@ pub struct AskRequest {
     /// RFC 3339 UTC instant to answer at; defaults to now.
     #[serde(default)]
     pub as_of: Option<String>,
+    /// Maximum number of selected items (1 to 1000, default 20).
+    #[serde(default)]
+    pub limit: Option<u32>,
+    /// How many exclusions are listed (0 to 1000, default 10); all are counted.
+    #[serde(default)]
+    pub exclusion_limit: Option<u32>,
+    /// Position of the first listed exclusion in the ranked exclusion list (default 0).
+    #[serde(default)]
+    pub exclusion_offset: Option<u32>,
 }
 
 /// A recall query over summary records.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RecallRequest {
     /// Free text; its terms are matched lexically.
@@ -132,12 +141,18 @@ pub struct RecallRequest {
     /// RFC 3339 UTC instant to answer at; defaults to now.
     #[serde(default)]
     pub as_of: Option<String>,
-    /// Maximum number of selected items.
+    /// Maximum number of selected items (1 to 1000, default 20).
     #[serde(default)]
     pub limit: Option<u32>,
-    /// `full` (default) lists every exclusion; `summary` counts most of them.
+    /// Which exclusions are listed: `nearest` (default), `full` or `summary`.
     #[serde(default)]
     pub exclusions: Option<ExclusionMode>,
+    /// How many exclusions are listed (0 to 1000, default 10); all are counted.
+    #[serde(default)]
+    pub exclusion_limit: Option<u32>,
+    /// Position of the first listed exclusion in the ranked exclusion list (default 0).
+    #[serde(default)]
+    pub exclusion_offset: Option<u32>,
 }
 
 /// Filters for listing records.

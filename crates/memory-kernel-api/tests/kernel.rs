@@ -51,6 +51,7 @@ fn ask() -> AskRequest {
         action: " use ".into(),
         resource: "usb_drive".into(),
         as_of: Some("2026-06-01T00:00:00Z".into()),
+        ..AskRequest::default()
     }
 }
 
@@ -194,8 +195,7 @@ fn recall_selects_overlapping_summaries() {
                 text: "which storage do we use".into(),
                 record_types: None,
                 as_of: Some("2026-02-01T00:00:00Z".into()),
-                limit: None,
-                exclusions: None,
+                ..RecallRequest::default()
             },
             None,
         )

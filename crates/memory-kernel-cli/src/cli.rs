@@ -398,6 +398,25 @@ pub struct AskArgs {
     /// Answer as of this instant, RFC 3339 UTC with `Z` (default: now).
     #[arg(long, value_name = "RFC3339")]
     pub as_of: Option<String>,
+    /// How large the package may grow.
+    #[command(flatten)]
+    pub bounds: BoundsArgs,
+}
+
+/// Flags that bound a context package, shared by `query ask` and `query recall`.
+#[derive(Debug, Args)]
+pub struct BoundsArgs {
+    /// At most this many selected items (1 to 1000; default 20).
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u32>,
+    /// List at most this many exclusions, best first (0 to 1000; default 10). Every exclusion
+    /// is still counted by reason in `excluded_summary`.
+    #[arg(long, value_name = "N")]
+    pub exclusion_limit: Option<u32>,
+    /// Start the listed exclusions at this position of the ranked list (default 0): page
+    /// through every exclusion with --exclusion-limit.
+    #[arg(long, value_name = "N")]
+    pub exclusion_offset: Option<u32>,
 }
 
 /// Flags of `query recall`.
@@ -412,12 +431,14 @@ pub struct RecallArgs {
     /// Answer as of this instant, RFC 3339 UTC with `Z` (default: now).
     #[arg(long, value_name = "RFC3339")]
     pub as_of: Option<String>,
-    /// At most this many selected items.
-    #[arg(long, value_name = "N")]
-    pub limit: Option<u32>,
-    /// `full` lists every excluded record; `summary` counts those without lexical overlap.
+    /// Which exclusions are listed: `nearest` (default) lists records that share a term but
+    /// were set aside; `full` also lists records sharing no term (scans every record);
+    /// `summary` lists none. All are counted in `excluded_summary`.
     #[arg(long, value_parser = wire_enum(ExclusionMode::ALL, ExclusionMode::as_str))]
     pub exclusions: Option<ExclusionMode>,
+    /// How large the package may grow.
+    #[command(flatten)]
+    pub bounds: BoundsArgs,
 }
 
 /// `mk context …`

@@ -78,8 +78,12 @@ pub enum ValidationError {
         /// The field's wire name.
         field: &'static str,
     },
-    /// A recall query whose text yields no terms of two characters or more (SPEC §3.2).
-    #[error("query text must contain at least one term of two or more letters, digits, `_` or `-`")]
+    /// A recall query whose text yields no terms: no word of two or more letters, digits, `_`
+    /// or `-`, and no CJK character (see `docs/spec/resolver.md`, "Terms").
+    #[error(
+        "query text must contain at least one term: a word of two or more letters, digits, `_` \
+         or `-`, or a CJK character"
+    )]
     NoQueryTerms,
     /// A recall query that names an empty list of record types; omit the field for the default.
     #[error("record_types must name at least one record type when given")]
@@ -87,6 +91,16 @@ pub enum ValidationError {
     /// A recall limit of zero: it would select nothing, so it is refused rather than guessed.
     #[error("limit must be at least 1 when given")]
     ZeroLimit,
+    /// A package size bound above its maximum: responses stay bounded by the request.
+    #[error("{field} must be at most {max}, got {value}")]
+    BoundTooLarge {
+        /// The field's wire name.
+        field: &'static str,
+        /// The largest accepted value.
+        max: u32,
+        /// The value given.
+        value: u32,
+    },
     /// An enum value outside its closed set.
     #[error("{field} must be one of {allowed}, got {value:?}")]
     UnknownVariant {

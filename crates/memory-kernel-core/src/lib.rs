@@ -22,5 +22,5 @@ pub use record::{
     Authority, Confidence, ConstraintPayload, Effect, Link, MemoryRecord, Payload, Provenance,
     RecordType, Relation, Scope, SummaryPayload, TruthStatus,
 };
-pub use resolver::{AskQuery, ExclusionMode, RecallQuery, RecordSet, ask, recall};
+pub use resolver::{AskQuery, ExclusionMode, PackageBounds, RecallQuery, RecordSet, ask, recall};
 pub use timestamp::Timestamp;

@@ -9,7 +9,8 @@ use sha2::{Digest, Sha256};
 
 use crate::ids::{MemoryId, MemoryVersionId};
 use crate::record::{
-    Authority, Confidence, ConstraintPayload, RecordType, SummaryPayload, TruthStatus,
+    Authority, Confidence, ConstraintPayload, MemoryRecord, Payload, RecordType, SummaryPayload,
+    TruthStatus,
 };
 use crate::resolver::ExclusionMode;
 use crate::timestamp::Timestamp;
@@ -17,7 +18,7 @@ use crate::timestamp::Timestamp;
 /// Ruleset version of policy `ask` packages.
 pub const ASK_RULESET_VERSION: &str = "ordering.v1";
 /// Ruleset version of `recall` packages.
-pub const RECALL_RULESET_VERSION: &str = "recall-ordering.v1";
+pub const RECALL_RULESET_VERSION: &str = "recall-ordering.v2";
 
 /// A resolver's complete, reproducible answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,12 +36,13 @@ pub struct ContextPackage {
     pub answer: Answer,
     /// Records used, in rank order.
     pub selected_items: Vec<PackageItem>,
-    /// Records set aside, ranked in their own sequence by the same order.
+    /// One page of the records set aside, ranked in their own sequence by the same order
+    /// (ranks are positions in the whole exclusion list).
     pub excluded_items: Vec<PackageItem>,
-    /// Recall with `exclusions: summary` only: counts of exclusions not listed, by reason.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub excluded_summary: Option<BTreeMap<String, u64>>,
-    /// One line per adjacent pair of selected items naming the key that ordered them.
+    /// Every exclusion counted by reason, listed or not; keys sorted.
+    pub excluded_summary: BTreeMap<String, u64>,
+    /// One line per adjacent pair among the first selected items naming the key that ordered
+    /// them; at most [`crate::resolver::MAX_TRACE_LINES`].
     pub ordering_trace: Vec<String>,
 }
 
@@ -73,12 +75,18 @@ pub struct PackageQuery {
     pub record_types: Option<Vec<RecordType>>,
     /// The instant the question was asked at.
     pub as_of: Timestamp,
-    /// Recall only, when requested: the cap on selected items.
+    /// The cap on selected items.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
-    /// Recall only, when not the default `full`.
+    /// Recall only: how exclusions are listed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exclusions: Option<ExclusionMode>,
+    /// How many exclusions are listed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exclusion_limit: Option<u32>,
+    /// The position of the first listed exclusion in the ranked exclusion list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exclusion_offset: Option<u32>,
 }
 
 /// What makes the package reproducible.
@@ -150,6 +158,35 @@ pub struct PackageItem {
     pub why: ItemWhy,
 }
 
+impl PackageItem {
+    /// The entry for `record` at 1-based `rank`: every field but `rank` and `why` is copied
+    /// from the record, so a stored package can name its records and be rebuilt exactly.
+    #[must_use]
+    pub fn from_record(rank: u32, record: &MemoryRecord, why: ItemWhy) -> Self {
+        let payload = match &record.payload {
+            Payload::Constraint(c) => ItemPayload::Constraint(c.clone()),
+            Payload::Decision(p)
+            | Payload::Preference(p)
+            | Payload::Event(p)
+            | Payload::Outcome(p) => ItemPayload::Summary(p.clone()),
+        };
+        Self {
+            rank,
+            memory_version_id: record.memory_version_id,
+            memory_id: record.memory_id,
+            record_type: record.record_type(),
+            version: record.version,
+            truth_status: record.truth_status,
+            confidence: record.confidence,
+            authority: record.authority,
+            effective_at: record.effective_at,
+            created_at: record.created_at,
+            payload,
+            why,
+        }
+    }
+}
+
 /// A copy of the record's payload: constraint scope and effect, or summary text.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -180,9 +217,12 @@ pub struct RuleScores {
     /// Ask: scope specificity, 0 to 3.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope_match: Option<u32>,
-    /// Recall: number of query terms found in the record.
+    /// Recall: number of distinct query terms found in the record.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lexical_match_count: Option<u32>,
+    /// Recall: the BM25 relevance the order used, in millionths' precision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relevance: Option<f64>,
     /// [`Authority::rank`].
     pub authority_rank: u8,
     /// [`TruthStatus::rank`].

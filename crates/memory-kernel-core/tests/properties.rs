@@ -212,7 +212,7 @@ proptest! {
     #[test]
     fn recall_ignores_input_order(
         ((records, edges), permuted, as_of) in shuffled(),
-        summary in any::<bool>(),
+        mode in prop::sample::select(ExclusionMode::ALL.to_vec()),
         limit in prop::option::of(1..4_u32),
     ) {
         let original = RecordSet { records, edges, unlisted_without_overlap: 0 };
@@ -220,9 +220,7 @@ proptest! {
             .unwrap()
             .with_record_types(RecordType::ALL.iter().copied())
             .unwrap();
-        if summary {
-            query = query.with_exclusions(ExclusionMode::Summary);
-        }
+        query = query.with_exclusions(mode);
         if let Some(limit) = limit {
             query = query.with_limit(limit).unwrap();
         }
@@ -253,8 +251,8 @@ proptest! {
 proptest! {
     #[test]
     fn term_matcher_agrees_with_term_intersection(
-        query_text in "[a-zA-Z_ .!-]{0,30}",
-        record_text in "[a-zA-Z_ .!é-]{1,40}",
+        query_text in "[a-zA-Z_ .!é会议-]{0,30}",
+        record_text in "[a-zA-Z_ .!é会议-]{1,40}",
     ) {
         let query_terms = memory_kernel_core::terms::terms(&query_text);
         prop_assume!(!record_text.trim().is_empty());
@@ -263,7 +261,7 @@ proptest! {
             .into_iter()
             .filter(|term| query_terms.contains(term))
             .collect();
-        let mut matcher = memory_kernel_core::terms::TermMatcher::new(&query_terms);
+        let matcher = memory_kernel_core::terms::TermMatcher::new(&query_terms);
         prop_assert_eq!(matcher.count(&record), expected.len());
         prop_assert_eq!(matcher.matched(&record), expected);
     }

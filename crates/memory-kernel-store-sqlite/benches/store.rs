@@ -110,7 +110,7 @@ fn candidates(c: &mut Criterion) {
         let (_dir, store) = seeded(size);
         let ask = store.ask_candidates(&scope, as_of).unwrap();
         let recall = store
-            .recall_candidates(&query_terms, &SUMMARY_TYPES, as_of, true)
+            .recall_candidates(&query_terms, &SUMMARY_TYPES, as_of, false)
             .unwrap();
         eprintln!(
             "size {size}: ask lists {} records; recall lists {}, counts {} unlisted",
@@ -128,7 +128,7 @@ fn candidates(c: &mut Criterion) {
                 b.iter(|| {
                     black_box(
                         store
-                            .recall_candidates(black_box(&query_terms), &SUMMARY_TYPES, as_of, true)
+                            .recall_candidates(black_box(&query_terms), &SUMMARY_TYPES, as_of, false)
                             .unwrap(),
                     )
                 });

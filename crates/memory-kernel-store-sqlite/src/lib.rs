@@ -26,7 +26,7 @@ mod store;
 pub use error::{MIGRATE_COMMAND, Result, StoreError};
 pub use integrity::{ForeignKeyViolation, IntegrityReport};
 pub use migrations::{MigrationReport, SchemaStatus};
-pub use packages::StoredContextPackage;
+pub use packages::{PruneReport, StoredContextPackage};
 pub use pool::BUSY_TIMEOUT;
 pub use queries::RecordFilter;
 pub use snapshot::{

@@ -191,6 +191,9 @@ pub(crate) fn apply(conn: &mut Connection) -> Result<MigrationReport> {
         .filter(|m| report.would_apply_versions.contains(&m.version))
     {
         tx.execute_batch(&migration.sql)?;
+        if let Some(backfill) = migration.backfill {
+            backfill(&tx)?;
+        }
         tx.execute(
             &format!(
                 "INSERT INTO {MIGRATIONS_TABLE} (version, name, applied_at) VALUES (?1, ?2, ?3)"

@@ -96,12 +96,12 @@ impl Store {
         })
     }
 
-    /// Recall candidates (SPEC §3.2) of `record_types`, visible at `as_of`, plus the lineage
-    /// edges touching them. With `summary_only`, only records sharing at least one of
-    /// `terms` are fetched (through the term index), and the other visible records of those
-    /// types are counted into `unlisted_without_overlap` (the resolver reports them all as
-    /// "no lexical overlap", retracted or superseded ones included). Without it, every visible
-    /// record of those types is fetched.
+    /// Recall candidates of `record_types`, visible at `as_of`, plus the lineage edges
+    /// touching them. Only records sharing at least one of `terms` are fetched (through the
+    /// term index), and the other visible records of those types are counted into
+    /// `unlisted_without_overlap` (the resolver reports them all as "no lexical overlap",
+    /// retracted or superseded ones included). With `every_visible` (the `full` exclusion
+    /// mode, which lists them), every visible record of those types is fetched.
     ///
     /// `terms` must already be normalised with `memory_kernel_core::terms::terms`.
     ///
@@ -112,8 +112,9 @@ impl Store {
         terms: &[String],
         record_types: &[RecordType],
         as_of: Timestamp,
-        summary_only: bool,
+        every_visible: bool,
     ) -> Result<RecordSet> {
+        let summary_only = !every_visible;
         let as_of = nanos(as_of)?;
         let types: Vec<&str> = record_types.iter().map(|t| t.as_str()).collect();
         let types = to_json(&types)?;
@@ -161,7 +162,7 @@ pub(crate) fn ask_sql() -> String {
 fn recall_summary_sql() -> String {
     format!(
         "WITH listed(id) AS ( \
-           SELECT DISTINCT t.memory_version_id FROM mk_record_terms t \
+           SELECT DISTINCT t.memory_version_id FROM mk_recall_terms t \
            WHERE t.term IN (SELECT value FROM json_each(?3))) \
          SELECT {RECORD_COLUMNS} FROM listed CROSS JOIN mk_record_rows v \
            ON v.memory_version_id = listed.id \

@@ -11,6 +11,7 @@ use memory_kernel_core::{
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::{Result, StoreError, extended_code, is_uniqueness_violation};
+use crate::rows::{RECORD_COLUMNS, collect, record_from_row};
 use crate::schema::payload_table;
 use crate::store::Store;
 
@@ -179,11 +180,28 @@ pub(crate) fn insert_record(conn: &Connection, record: &MemoryRecord) -> Result<
     for edge in LineageEdge::from_record(record) {
         insert_edge(conn, &edge)?;
     }
+    insert_terms(conn, record)
+}
+
+/// Indexes a record's recall terms (core's rules, so the index finds what recall counts).
+fn insert_terms(conn: &Connection, record: &MemoryRecord) -> Result<()> {
     let mut term_stmt = conn.prepare_cached(
-        "INSERT OR IGNORE INTO mk_record_terms (term, memory_version_id) VALUES (?1, ?2)",
+        "INSERT OR IGNORE INTO mk_recall_terms (term, memory_version_id) VALUES (?1, ?2)",
     )?;
+    let id = record.memory_version_id.to_string();
     for term in record_terms(record) {
-        term_stmt.execute(params![term, id.to_string()])?;
+        term_stmt.execute(params![term, id])?;
+    }
+    Ok(())
+}
+
+/// Migration 2's backfill: indexes every stored record under the current term rules.
+pub(crate) fn backfill_recall_terms(conn: &Connection) -> Result<()> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {RECORD_COLUMNS} FROM mk_record_rows v ORDER BY v.memory_version_id"
+    ))?;
+    for record in collect(stmt.query([])?, record_from_row)? {
+        insert_terms(conn, &record)?;
     }
     Ok(())
 }

@@ -35,8 +35,12 @@ pub const fn payload_table(record_type: RecordType) -> &'static str {
     }
 }
 
+/// A step of a migration that needs code, not only SQL (e.g. re-deriving an index with core's
+/// rules); it runs inside the migration transaction, after the migration's SQL.
+pub type Backfill = fn(&rusqlite::Connection) -> crate::error::Result<()>;
+
 /// One schema migration: applied once, in order, never edited after release.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Migration {
     /// Version reached once this migration is applied (1-based, gap-free).
     pub version: u32,
@@ -44,16 +48,71 @@ pub struct Migration {
     pub name: &'static str,
     /// The SQL, run as one batch inside the migration transaction.
     pub sql: String,
+    /// Code run after the SQL, inside the same transaction.
+    pub backfill: Option<Backfill>,
 }
 
 /// Every migration this build knows, ascending. The last one's version is the target.
 #[must_use]
 pub fn migrations() -> Vec<Migration> {
-    vec![Migration {
-        version: 1,
-        name: "versioned_records",
-        sql: v1_sql(),
-    }]
+    vec![
+        Migration {
+            version: 1,
+            name: "versioned_records",
+            sql: v1_sql(),
+            backfill: None,
+        },
+        Migration {
+            version: 2,
+            name: "unicode_terms_and_compact_packages",
+            sql: v2_sql(),
+            backfill: Some(crate::records::backfill_recall_terms),
+        },
+    ]
+}
+
+/// The recall term index under core's Unicode term rules, and context packages as derived,
+/// prunable data in a compact form (see `docs/spec/context-package.md`, "Storage").
+fn v2_sql() -> String {
+    let mut sql = String::from(
+        "
+DROP TABLE mk_record_terms;
+CREATE TABLE mk_recall_terms (
+    term              TEXT NOT NULL CHECK (length(term) >= 1),
+    memory_version_id TEXT NOT NULL REFERENCES mk_memory_records (memory_version_id),
+    PRIMARY KEY (term, memory_version_id)
+) WITHOUT ROWID;
+
+CREATE TABLE mk_stored_packages (
+    context_package_id TEXT PRIMARY KEY NOT NULL CHECK (length(trim(context_package_id)) > 0),
+    kind               TEXT NOT NULL CHECK (length(trim(kind)) > 0),
+    encoding           TEXT NOT NULL CHECK (encoding IN ('json', 'compact-deflate.v1')),
+    stored_at_nanos    INTEGER NOT NULL,
+    body               BLOB NOT NULL
+);
+CREATE INDEX mk_idx_packages_stored ON mk_stored_packages (stored_at_nanos);
+INSERT INTO mk_stored_packages (context_package_id, kind, encoding, stored_at_nanos, body)
+    SELECT context_package_id, kind, 'json', 0, CAST(package_json AS BLOB)
+    FROM mk_context_packages;
+DROP TABLE mk_context_packages;
+-- Packages are derived data: pruning may delete them, nothing may rewrite one.
+CREATE TRIGGER mk_mk_stored_packages_no_update BEFORE UPDATE ON mk_stored_packages
+BEGIN SELECT RAISE(ABORT, 'mk_stored_packages is append-only'); END;
+",
+    );
+    sql.push_str(&append_only_triggers("mk_recall_terms"));
+    sql
+}
+
+fn append_only_triggers(table: &str) -> String {
+    format!(
+        "
+CREATE TRIGGER mk_{table}_no_update BEFORE UPDATE ON {table}
+BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END;
+CREATE TRIGGER mk_{table}_no_delete BEFORE DELETE ON {table}
+BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END;
+"
+    )
 }
 
 /// The schema version this build needs.
@@ -174,21 +233,15 @@ CREATE TABLE {table} (
         ));
     }
     sql.push_str(&record_view_sql());
-    for table in APPEND_ONLY_TABLES {
-        sql.push_str(&format!(
-            "
-CREATE TRIGGER mk_{table}_no_update BEFORE UPDATE ON {table}
-BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END;
-CREATE TRIGGER mk_{table}_no_delete BEFORE DELETE ON {table}
-BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END;
-"
-        ));
+    for table in V1_APPEND_ONLY_TABLES {
+        sql.push_str(&append_only_triggers(table));
     }
     sql
 }
 
-/// Tables whose rows are never updated or deleted (MKR-002), enforced by triggers.
-const APPEND_ONLY_TABLES: &[&str] = &[
+/// Tables of version 1 whose rows are never updated or deleted (MKR-002), enforced by
+/// triggers. Version 2 replaced the term index and the package table (see [`v2_sql`]).
+const V1_APPEND_ONLY_TABLES: &[&str] = &[
     MIGRATIONS_TABLE,
     "mk_memory_records",
     "mk_constraint_payloads",
@@ -243,7 +296,7 @@ mod tests {
         for (index, migration) in migrations().iter().enumerate() {
             assert_eq!(migration.version as usize, index + 1);
         }
-        assert_eq!(target_version(), 1);
+        assert_eq!(target_version(), 2);
     }
 
     #[test]
@@ -251,6 +304,9 @@ mod tests {
         let conn = rusqlite::Connection::open_in_memory().unwrap();
         for migration in migrations() {
             conn.execute_batch(&migration.sql).unwrap();
+            if let Some(backfill) = migration.backfill {
+                backfill(&conn).unwrap();
+            }
         }
     }
 }

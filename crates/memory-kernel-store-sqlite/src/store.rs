@@ -12,6 +12,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use crate::error::{Result, StoreError};
 use crate::migrations::{self, MigrationReport, SchemaStatus};
+use crate::packages::PackageQueue;
 use crate::pool::{self, Access, SqlitePool};
 
 /// A MemoryKernel database. Cheap to clone; clones share one connection pool.
@@ -30,6 +31,8 @@ struct Shared {
     pool: RwLock<Option<SqlitePool>>,
     /// Set once the schema has been seen current; data operations skip the check after.
     schema_current: AtomicBool,
+    /// Context packages handed over by queries and not yet committed.
+    packages: PackageQueue,
 }
 
 impl fmt::Debug for Store {
@@ -50,6 +53,7 @@ impl Store {
                 access,
                 pool: RwLock::new(Some(pool)),
                 schema_current: AtomicBool::new(false),
+                packages: PackageQueue::default(),
             }),
         })
     }
@@ -226,6 +230,11 @@ impl Store {
     }
 
     /// Forgets that the schema was seen current (the file changed underneath).
+    /// The queue of context packages not yet committed, shared by every clone.
+    pub(crate) fn package_queue(&self) -> &PackageQueue {
+        &self.shared.packages
+    }
+
     pub(crate) fn reset_schema_cache(&self) {
         self.shared.schema_current.store(false, Ordering::Release);
     }

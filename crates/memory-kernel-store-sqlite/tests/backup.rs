@@ -6,7 +6,7 @@ mod support;
 use memory_kernel_core::{Effect, RecordType, Relation};
 use memory_kernel_store_sqlite::{Store, StoreError};
 use rusqlite::Connection;
-use support::{RecordBuilder, dir_listing, link, migrated_store, temp_db};
+use support::{RecordBuilder, dir_listing, link, migrated_store, stored_ask, temp_db};
 
 fn seed(store: &Store) {
     let a = RecordBuilder::constraint("user", "use", "disk", Effect::Allow).build();
@@ -26,9 +26,7 @@ fn seed(store: &Store) {
             None,
         )
         .unwrap();
-    store
-        .put_context_package("pkg-1", "ask", r#"{"answer":"allow"}"#)
-        .unwrap();
+    stored_ask(store, "may I?");
 }
 
 #[test]
@@ -42,7 +40,7 @@ fn backup_then_restore_reproduces_the_store() {
 
     let backup = dir.path().join("backup.sqlite3");
     store.backup(&backup).unwrap();
-    assert_eq!(Store::inspect(&backup).unwrap().current_version, 1);
+    assert_eq!(Store::inspect(&backup).unwrap().current_version, 2);
 
     // Diverge, then restore: the later write disappears, everything else is back.
     let clone = store.clone();
@@ -147,13 +145,13 @@ fn integrity_report_covers_quick_check_foreign_keys_and_schema() {
     let conn = Connection::open(&path).unwrap();
     conn.execute_batch(
         "PRAGMA foreign_keys = OFF;
-         INSERT INTO mk_record_terms (term, memory_version_id) VALUES ('ghost', 'NO-SUCH-VERSION');",
+         INSERT INTO mk_recall_terms (term, memory_version_id) VALUES ('ghost', 'NO-SUCH-VERSION');",
     )
     .unwrap();
     drop(conn);
     let report = Store::open(&path).unwrap().integrity_check().unwrap();
     assert_eq!(report.foreign_key_violations.len(), 1);
-    assert_eq!(report.foreign_key_violations[0].table, "mk_record_terms");
+    assert_eq!(report.foreign_key_violations[0].table, "mk_recall_terms");
     assert_eq!(report.foreign_key_violations[0].parent, "mk_memory_records");
     assert!(!report.is_healthy());
 }

@@ -158,7 +158,7 @@ fn ask_candidates_refuse_a_wildcard_query() {
 }
 
 #[test]
-fn recall_summary_mode_fetches_overlap_and_counts_the_rest() {
+fn recall_fetches_overlap_and_counts_the_rest() {
     let (_dir, path) = temp_db();
     let store = migrated_store(&path);
     let hit = RecordBuilder::summary(RecordType::Decision, "Use the USB drive").build();
@@ -198,7 +198,7 @@ fn recall_summary_mode_fetches_overlap_and_counts_the_rest() {
     let types = [RecordType::Decision, RecordType::Event, RecordType::Outcome];
     let as_of = ts("2026-06-01T00:00:00Z");
     let summary = store
-        .recall_candidates(&query, &types, as_of, true)
+        .recall_candidates(&query, &types, as_of, false)
         .unwrap();
     assert_eq!(
         ids(&summary.records),
@@ -212,14 +212,14 @@ fn recall_summary_mode_fetches_overlap_and_counts_the_rest() {
     assert_eq!(summary.edges[0].to, superseded_miss.memory_version_id);
 
     let full = store
-        .recall_candidates(&query, &types, as_of, false)
+        .recall_candidates(&query, &types, as_of, true)
         .unwrap();
     assert_eq!(full.records.len(), 6);
     assert_eq!(full.unlisted_without_overlap, 0);
 
     // Before the successor existed, only `hit` overlapped among the five visible records.
     let early = store
-        .recall_candidates(&query, &types, ts("2026-01-01T12:00:00Z"), true)
+        .recall_candidates(&query, &types, ts("2026-01-01T12:00:00Z"), false)
         .unwrap();
     assert_eq!(ids(&early.records), ids(&[hit]));
     assert!(early.edges.is_empty());

@@ -8,10 +8,11 @@ use std::path::Path;
 
 use memory_kernel_core::{Authority, Effect, RecordType, Relation, TruthStatus};
 use memory_kernel_store_sqlite::{
-    MIGRATE_COMMAND, RecordFilter, Store, StoreError, schema::MIGRATIONS_TABLE,
+    MIGRATE_COMMAND, RecordFilter, Store, StoreError,
+    schema::{MIGRATIONS_TABLE, target_version},
 };
 use rusqlite::Connection;
-use support::{RecordBuilder, dir_listing, link, migrated_store, temp_db};
+use support::{RecordBuilder, dir_listing, link, migrated_store, temp_db, ts};
 
 /// A file some older tool created: a `memory_records` table without version-id columns.
 fn write_legacy_file(path: &Path) {
@@ -29,13 +30,14 @@ fn fresh_database_migrates_to_target() {
     let store = Store::open(&path).unwrap();
     let before = store.schema_status().unwrap();
     assert_eq!(before.current_version, 0);
-    assert_eq!(before.pending_versions, vec![1]);
+    let all: Vec<u32> = (1..=target_version()).collect();
+    assert_eq!(before.pending_versions, all);
     assert!(!before.up_to_date && !before.inferred_from_legacy);
 
     let report = store.migrate(false).unwrap();
     assert!(!report.dry_run);
-    assert_eq!(report.would_apply_versions, vec![1]);
-    assert_eq!(report.after_version, Some(1));
+    assert_eq!(report.would_apply_versions, all);
+    assert_eq!(report.after_version, Some(target_version()));
     assert_eq!(report.up_to_date, Some(true));
 
     let after = store.schema_status().unwrap();
@@ -79,7 +81,7 @@ fn unmigrated_store_refuses_data_operations_naming_the_fix() {
         err,
         StoreError::SchemaOutdated {
             current: 0,
-            target: 1
+            target: 2
         }
     ));
     assert!(err.to_string().contains(MIGRATE_COMMAND));
@@ -132,7 +134,7 @@ fn future_schema_version_is_refused() {
     let conn = Connection::open(&path).unwrap();
     conn.execute(
         &format!(
-            "INSERT INTO {MIGRATIONS_TABLE} VALUES (2, 'from_the_future', '2030-01-01T00:00:00Z')"
+            "INSERT INTO {MIGRATIONS_TABLE} VALUES (3, 'from_the_future', '2030-01-01T00:00:00Z')"
         ),
         [],
     )
@@ -141,8 +143,8 @@ fn future_schema_version_is_refused() {
     assert!(matches!(
         Store::inspect(&path).unwrap_err(),
         StoreError::UnknownSchemaVersion {
-            found: 2,
-            supported: 1
+            found: 3,
+            supported: 2
         }
     ));
     let store = Store::open(&path).unwrap();
@@ -325,4 +327,43 @@ fn check_constraints_accept_every_core_variant() {
             "{column}"
         );
     }
+}
+
+#[test]
+fn version_2_reindexes_terms_and_keeps_stored_packages() {
+    let (_dir, path) = temp_db();
+    let conn = Connection::open(&path).unwrap();
+    let v1 = &memory_kernel_store_sqlite::schema::migrations()[0];
+    conn.execute_batch(&v1.sql).unwrap();
+    conn.execute_batch(&format!(
+        "INSERT INTO {MIGRATIONS_TABLE} VALUES (1, 'versioned_records', '2026-01-01T00:00:00Z');
+         INSERT INTO mk_memory_records VALUES ('01J00000000000000000000001',
+             '01J00000000000000000000002', 1, 'decision', '2026-01-01T00:00:00Z',
+             1767225600000000000, '2026-01-01T00:00:00Z', 1767225600000000000, 'asserted',
+             'authoritative', NULL, 'w', 'j', 'file:///x', NULL, '[]', '[]', '[]');
+         INSERT INTO mk_decision_payloads VALUES ('01J00000000000000000000001',
+             'Meet at the Café');
+         INSERT INTO mk_record_terms VALUES ('caf', '01J00000000000000000000001');
+         INSERT INTO mk_context_packages VALUES ('cp_old', 'ask', '{{\"kept\":\"as is\"}}');"
+    ))
+    .unwrap();
+    drop(conn);
+    let store = Store::open(&path).unwrap();
+    let report = store.migrate(false).unwrap();
+    assert_eq!(report.would_apply_versions, vec![2]);
+    // The package of an older build is served verbatim, and the record is found by the
+    // accent-folded term under the new rules.
+    assert_eq!(
+        store.get_context_package("cp_old").unwrap().as_deref(),
+        Some(r#"{"kept":"as is"}"#)
+    );
+    let set = store
+        .recall_candidates(
+            &memory_kernel_core::terms::terms("cafe"),
+            &[RecordType::Decision],
+            ts("2026-06-01T00:00:00Z"),
+            false,
+        )
+        .unwrap();
+    assert_eq!(set.records.len(), 1);
 }

@@ -68,15 +68,15 @@ fn append_only_triggers_block_update_and_delete() {
     let store = migrated_store(&path);
     let record = RecordBuilder::summary(RecordType::Event, "it happened").build();
     store.insert_record(&record, None).unwrap();
-    store.put_context_package("pkg-1", "ask", "{}").unwrap();
+    support::stored_recall(&store, "happened");
     drop(store);
     let conn = Connection::open(&path).unwrap();
     for sql in [
         "UPDATE mk_memory_records SET writer = 'mallory'",
         "DELETE FROM mk_memory_records",
         "UPDATE mk_event_payloads SET summary = 'nothing happened'",
-        "DELETE FROM mk_record_terms",
-        "DELETE FROM mk_context_packages",
+        "DELETE FROM mk_recall_terms",
+        "UPDATE mk_stored_packages SET kind = 'forged'",
         "UPDATE mk_schema_migrations SET version = 7",
     ] {
         let err = conn.execute(sql, []).unwrap_err();
@@ -273,28 +273,105 @@ fn listing_orders_by_instant_not_text() {
     assert_eq!(by_memory, vec![earlier]);
 }
 
+fn seeded_for_packages(path: &std::path::Path, count: usize) -> Store {
+    let store = migrated_store(path);
+    let records: Vec<_> = (0..count)
+        .map(|i| {
+            RecordBuilder::summary(
+                RecordType::Decision,
+                &format!("deploy service {} to region {} on friday", i % 7, i % 13),
+            )
+            .build()
+        })
+        .collect();
+    store.insert_records(&records, None).unwrap();
+    store
+}
+
+fn package_rows(path: &std::path::Path) -> i64 {
+    Connection::open(path)
+        .unwrap()
+        .query_row("SELECT COUNT(*) FROM mk_stored_packages", [], |r| r.get(0))
+        .unwrap()
+}
+
 #[test]
-fn context_packages_are_idempotent_by_id() {
+fn stored_packages_come_back_byte_identical_and_once() {
     let (_dir, path) = temp_db();
-    let store = migrated_store(&path);
-    let json = r#"{"b":1,"a":[0.9]}"#;
-    assert_eq!(
-        store.put_context_package("pkg-1", "ask", json).unwrap(),
-        json
+    let store = seeded_for_packages(&path, 50);
+    let recall = support::stored_recall(&store, "deploy friday region");
+    let ask = support::stored_ask(&store, "may I?");
+    for package in [&recall, &ask] {
+        assert_eq!(
+            store
+                .get_context_package(&package.context_package_id)
+                .unwrap()
+                .unwrap(),
+            package.to_canonical_json()
+        );
+    }
+    assert_eq!(package_rows(&path), 2);
+    // The same query again is already stored: nothing is written, so even a read-only handle
+    // accepts it.
+    let read_only = Store::open_read_only(&path).unwrap();
+    read_only.put_context_package(&recall, &[], "recall").unwrap();
+    store.put_context_package(&recall, &[], "recall").unwrap();
+    assert_eq!(package_rows(&path), 2);
+    assert_eq!(store.get_context_package("cp_missing").unwrap(), None);
+    let exported = store.all_context_packages().unwrap();
+    assert_eq!(exported.len(), 2);
+    assert!(
+        exported
+            .iter()
+            .any(|p| p.package_json == recall.to_canonical_json())
     );
-    // Same id again: the first copy is kept and returned, never a conflict.
+}
+
+#[test]
+fn a_stored_package_costs_about_a_kilobyte() {
+    let (_dir, path) = temp_db();
+    let store = seeded_for_packages(&path, 2_000);
+    for i in 0..50 {
+        support::stored_recall(&store, &format!("deploy service {} friday", i % 7));
+        support::stored_recall(&store, &format!("region {i} friday"));
+    }
+    let average: f64 = Connection::open(&path)
+        .unwrap()
+        .query_row("SELECT avg(length(body)) FROM mk_stored_packages", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert!(average <= 1024.0, "average stored package is {average} bytes");
+}
+
+#[test]
+fn pruning_removes_packages_and_nothing_else() {
+    let (_dir, path) = temp_db();
+    let store = seeded_for_packages(&path, 30);
+    let package = support::stored_recall(&store, "deploy friday");
+    let records = store.all_records().unwrap();
+    let links = store.all_links().unwrap();
+    let before = store.integrity_check().unwrap();
+
+    let kept = store
+        .prune_context_packages(support::ts("2000-01-01T00:00:00Z"))
+        .unwrap();
+    assert_eq!((kept.pruned_packages, kept.remaining_packages), (0, 1));
+    let report = store
+        .prune_context_packages(memory_kernel_core::Timestamp::now())
+        .unwrap();
+    assert_eq!((report.pruned_packages, report.remaining_packages), (1, 0));
     assert_eq!(
         store
-            .put_context_package("pkg-1", "ask", r#"{"other":true}"#)
+            .get_context_package(&package.context_package_id)
             .unwrap(),
-        json
+        None
     );
-    assert_eq!(
-        store.get_context_package("pkg-1").unwrap().as_deref(),
-        Some(json)
-    );
-    assert_eq!(store.get_context_package("missing").unwrap(), None);
-    assert_eq!(store.all_context_packages().unwrap().len(), 1);
+    assert_eq!(store.all_records().unwrap(), records);
+    assert_eq!(store.all_links().unwrap(), links);
+    assert_eq!(store.integrity_check().unwrap(), before);
+    // Re-running the query at the same as_of stores the same package again.
+    assert_eq!(support::stored_recall(&store, "deploy friday"), package);
 }
 
 #[test]

@@ -13,7 +13,9 @@ use memory_kernel_store_sqlite::{
     read_key_file,
 };
 use sha2::{Digest, Sha256};
-use support::{RecordBuilder, dir_listing, link, migrated_store, temp_db, ts};
+use support::{
+    RecordBuilder, dir_listing, link, migrated_store, stored_ask, stored_recall, temp_db, ts,
+};
 use tempfile::TempDir;
 
 const SIGNING_KEY: [u8; 32] = [0x11; 32];
@@ -54,12 +56,8 @@ fn seeded_store() -> (TempDir, Store) {
             None,
         )
         .unwrap();
-    store
-        .put_context_package("pkg-b", "recall", r#"{"z":1,"a":"ü"}"#)
-        .unwrap();
-    store
-        .put_context_package("pkg-a", "ask", r#"{"answer":{"result":"deny"}}"#)
-        .unwrap();
+    stored_recall(&store, "USB policy");
+    stored_ask(&store, "may I use it?");
     (dir, store)
 }
 

@@ -28,6 +28,9 @@ fn ask_request(args: &AskArgs) -> AskRequest {
         action: args.action.clone(),
         resource: args.resource.clone(),
         as_of: args.as_of.clone(),
+        limit: args.bounds.limit,
+        exclusion_limit: args.bounds.exclusion_limit,
+        exclusion_offset: args.bounds.exclusion_offset,
     }
 }
 
@@ -37,7 +40,9 @@ fn recall_request(args: &RecallArgs) -> RecallRequest {
         // No --record-type means the default set, not an empty one (which core refuses).
         record_types: (!args.record_type.is_empty()).then(|| args.record_type.clone()),
         as_of: args.as_of.clone(),
-        limit: args.limit,
+        limit: args.bounds.limit,
         exclusions: args.exclusions,
+        exclusion_limit: args.bounds.exclusion_limit,
+        exclusion_offset: args.bounds.exclusion_offset,
     }
 }

@@ -4,8 +4,8 @@
 use super::ordering::{ASK_TIE_BREAKERS, PrecedenceKey};
 use super::view::{LineageView, record_visible_at, snapshot_id_of_visible};
 use super::{
-    AskQuery, REASON_RETRACTED, REASON_SUPERSEDED, Ranked, RecordSet, excluded_items,
-    ordering_trace, selected_items, sort_ranked,
+    AskQuery, Exclusions, PrimaryScore, REASON_BEYOND_LIMIT, REASON_RETRACTED, REASON_SUPERSEDED,
+    Ranked, RecordSet, ordering_trace, selected_items,
 };
 use crate::package::{
     ASK_RULESET_VERSION, Answer, AnswerResult, ContextPackage, Determinism, PackageQuery,
@@ -53,7 +53,7 @@ pub fn ask(set: &RecordSet, query: &AskQuery) -> ContextPackage {
     let as_of = query.as_of();
     let view = LineageView::at(set, as_of);
     let mut selected = Vec::new();
-    let mut excluded = Vec::new();
+    let mut excluded = Exclusions::default();
     let mut visible = Vec::with_capacity(set.records.len());
     for record in &set.records {
         if !record_visible_at(record, as_of) {
@@ -71,19 +71,30 @@ pub fn ask(set: &RecordSet, query: &AskQuery) -> ContextPackage {
             key: PrecedenceKey::new(specificity, record),
         };
         if record.truth_status == TruthStatus::Retracted {
-            excluded.push((ranked, REASON_RETRACTED));
+            excluded.add(ranked, REASON_RETRACTED);
         } else if view.is_superseded(record.memory_version_id) {
-            excluded.push((ranked, REASON_SUPERSEDED));
+            excluded.add(ranked, REASON_SUPERSEDED);
         } else {
             selected.push(ranked);
         }
     }
-    sort_ranked(&mut selected);
-
+    // The answer reads the whole top-precedence group, so it is taken before the limit cuts.
+    selected.sort_unstable_by(|a, b| a.key.precedence(&b.key));
     let answer = answer(&selected, &view);
-    let selected_items = selected_items(&selected, &view, true, |ranked| {
-        format!("scope matches (specificity {} of 3)", ranked.key.primary)
+    let bounds = query.bounds();
+    let limit = usize::try_from(bounds.limit()).unwrap_or(usize::MAX);
+    if selected.len() > limit {
+        for ranked in selected.split_off(limit) {
+            excluded.add(ranked, REASON_BEYOND_LIMIT);
+        }
+    }
+    let selected_items = selected_items(&selected, &view, |ranked| {
+        (
+            format!("scope matches (specificity {} of 3)", ranked.key.primary),
+            PrimaryScore::Scope,
+        )
     });
+    let (excluded_items, excluded_summary) = excluded.finish(bounds, true);
 
     let scope = query.scope();
     let package_query = PackageQuery {
@@ -93,8 +104,10 @@ pub fn ask(set: &RecordSet, query: &AskQuery) -> ContextPackage {
         resource: Some(scope.resource.clone()),
         record_types: None,
         as_of,
-        limit: None,
+        limit: Some(bounds.limit()),
         exclusions: None,
+        exclusion_limit: Some(bounds.exclusion_limit()),
+        exclusion_offset: Some(bounds.exclusion_offset()),
     };
     let snapshot_id = snapshot_id_of_visible(visible, set, as_of);
     ContextPackage {
@@ -107,10 +120,10 @@ pub fn ask(set: &RecordSet, query: &AskQuery) -> ContextPackage {
             tie_breakers: ASK_TIE_BREAKERS.iter().map(|t| (*t).to_owned()).collect(),
         },
         answer,
-        ordering_trace: ordering_trace(&selected, "scope_specificity"),
+        ordering_trace: ordering_trace(&selected, super::ASK_PRIMARY, |p| p.to_string()),
         selected_items,
-        excluded_items: excluded_items(excluded),
-        excluded_summary: None,
+        excluded_items,
+        excluded_summary,
     }
 }
 

@@ -6,19 +6,25 @@ mod ask;
 pub mod ordering;
 mod query;
 mod recall;
+pub mod relevance;
 mod view;
+
+use std::collections::BTreeMap;
 
 pub use ask::{
     WHY_ALLOW, WHY_CONFLICT, WHY_CONTRADICTION, WHY_DENY, WHY_NONE, ask, scope_specificity,
 };
-pub use query::{AskQuery, DEFAULT_RECALL_TYPES, ExclusionMode, RecallQuery};
+pub use query::{
+    AskQuery, DEFAULT_EXCLUSION_LIMIT, DEFAULT_LIMIT, DEFAULT_RECALL_TYPES, ExclusionMode,
+    MAX_EXCLUSION_LIMIT, MAX_LIMIT, MAX_TRACE_LINES, PackageBounds, RecallQuery,
+};
 pub use recall::{WHY_NO_MATCH, recall};
 pub use view::{record_visible_at, snapshot_id};
 
 use crate::ids::MemoryVersionId;
 use crate::lineage::LineageEdge;
-use crate::package::{ItemPayload, ItemWhy, PackageItem, RuleScores};
-use crate::record::{Link, MemoryRecord, Payload};
+use crate::package::{ItemWhy, PackageItem, RuleScores};
+use crate::record::{Link, MemoryRecord};
 use ordering::PrecedenceKey;
 use view::LineageView;
 
@@ -71,62 +77,110 @@ pub(crate) struct Ranked<'a> {
     pub(crate) key: PrecedenceKey,
 }
 
-/// Sorts candidates into rank order.
-pub(crate) fn sort_ranked(items: &mut [Ranked<'_>]) {
-    items.sort_unstable_by(|a, b| a.key.precedence(&b.key));
-}
-
 /// A 1-based rank as stored in a package.
 fn rank_of(index: usize) -> u32 {
     u32::try_from(index + 1).unwrap_or(u32::MAX)
 }
 
-/// A package entry for a record.
+/// A package entry for a record at 0-based `index`.
 pub(crate) fn item(index: usize, record: &MemoryRecord, why: ItemWhy) -> PackageItem {
-    let payload = match &record.payload {
-        Payload::Constraint(c) => ItemPayload::Constraint(c.clone()),
-        Payload::Decision(p) | Payload::Preference(p) | Payload::Event(p) | Payload::Outcome(p) => {
-            ItemPayload::Summary(p.clone())
+    PackageItem::from_record(rank_of(index), record, why)
+}
+
+/// Every exclusion of a query: counted by reason, and kept for listing when the mode lists it.
+#[derive(Default)]
+pub(crate) struct Exclusions<'a> {
+    listable: Vec<(Ranked<'a>, &'static str)>,
+    counts: BTreeMap<String, u64>,
+}
+
+impl<'a> Exclusions<'a> {
+    /// Counts an exclusion and keeps it for listing.
+    pub(crate) fn add(&mut self, ranked: Ranked<'a>, reason: &'static str) {
+        self.count(reason, 1);
+        self.listable.push((ranked, reason));
+    }
+
+    /// Counts exclusions that are never listed.
+    pub(crate) fn count(&mut self, reason: &'static str, n: u64) {
+        if n > 0 {
+            *self.counts.entry(reason.to_owned()).or_insert(0) += n;
         }
-    };
-    PackageItem {
-        rank: rank_of(index),
-        memory_version_id: record.memory_version_id,
-        memory_id: record.memory_id,
-        record_type: record.record_type(),
-        version: record.version,
-        truth_status: record.truth_status,
-        confidence: record.confidence,
-        authority: record.authority,
-        effective_at: record.effective_at,
-        created_at: record.created_at,
-        payload,
-        why,
+    }
+
+    /// The requested page of the ranked exclusion list (each item with its single reason and
+    /// its rank in the whole list) and the counts by reason. Only the entries up to the end of
+    /// the page are sorted.
+    pub(crate) fn finish(
+        mut self,
+        bounds: PackageBounds,
+        list: bool,
+    ) -> (Vec<PackageItem>, BTreeMap<String, u64>) {
+        if !list {
+            return (Vec::new(), self.counts);
+        }
+        let page = bounds.page(self.listable.len());
+        if page.is_empty() {
+            return (Vec::new(), self.counts);
+        }
+        let order = |a: &(Ranked<'_>, &str), b: &(Ranked<'_>, &str)| a.0.key.precedence(&b.0.key);
+        if page.end < self.listable.len() {
+            self.listable.select_nth_unstable_by(page.end, order);
+            self.listable.truncate(page.end);
+        }
+        self.listable.sort_unstable_by(order);
+        let items = self.listable[page.clone()]
+            .iter()
+            .enumerate()
+            .map(|(index, (ranked, reason))| {
+                let why = ItemWhy {
+                    included: false,
+                    reasons: vec![(*reason).to_owned()],
+                    rule_scores: None,
+                };
+                item(page.start + index, ranked.record, why)
+            })
+            .collect();
+        (items, self.counts)
     }
 }
 
-/// Excluded entries, ranked in their own sequence; each carries its single reason.
-pub(crate) fn excluded_items(mut excluded: Vec<(Ranked<'_>, &'static str)>) -> Vec<PackageItem> {
-    excluded.sort_unstable_by(|a, b| a.0.key.precedence(&b.0.key));
-    excluded
-        .iter()
-        .enumerate()
-        .map(|(index, (ranked, reason))| {
-            let why = ItemWhy {
-                included: false,
-                reasons: vec![(*reason).to_owned()],
-                rule_scores: None,
-            };
-            item(index, ranked.record, why)
-        })
-        .collect()
+/// Sorts `selected` into rank order and splits off those past `limit`.
+pub(crate) fn take_top<'a>(selected: &mut Vec<Ranked<'a>>, limit: u32) -> Vec<Ranked<'a>> {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let order = |a: &Ranked<'_>, b: &Ranked<'_>| a.key.precedence(&b.key);
+    let beyond = if selected.len() > limit {
+        selected.select_nth_unstable_by(limit, order);
+        selected.split_off(limit)
+    } else {
+        Vec::new()
+    };
+    selected.sort_unstable_by(order);
+    beyond
 }
 
-/// The scores shown for a selected item; `scope_match` for ask, lexical count for recall.
-pub(crate) fn rule_scores(key: &PrecedenceKey, scope: bool) -> RuleScores {
+/// The primary score shown for a selected item: `scope_match` for ask; for recall the
+/// number of query terms matched and the relevance.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum PrimaryScore {
+    Scope,
+    Recall { matched: u32 },
+}
+
+/// The scores shown for a selected item.
+pub(crate) fn rule_scores(key: &PrecedenceKey, primary: PrimaryScore) -> RuleScores {
+    let (scope_match, lexical_match_count, relevance) = match primary {
+        PrimaryScore::Scope => (Some(key.primary), None, None),
+        PrimaryScore::Recall { matched } => (
+            None,
+            Some(matched),
+            Some(relevance::as_decimal(key.primary)),
+        ),
+    };
     RuleScores {
-        scope_match: scope.then_some(key.primary),
-        lexical_match_count: (!scope).then_some(key.primary),
+        scope_match,
+        lexical_match_count,
+        relevance,
         authority_rank: key.authority_rank,
         truth_status_rank: key.truth_status_rank,
         confidence: key.confidence,
@@ -135,7 +189,8 @@ pub(crate) fn rule_scores(key: &PrecedenceKey, scope: bool) -> RuleScores {
 
 /// The reasons every selected item shares after its primary reason: it is active and not
 /// superseded.
-pub(crate) fn active_reasons(record: &MemoryRecord) -> [String; 2] {
+#[must_use]
+pub fn active_reasons(record: &MemoryRecord) -> [String; 2] {
     [
         format!("truth_status {} is active", record.truth_status),
         "no visible record supersedes it".to_owned(),
@@ -182,13 +237,12 @@ pub(crate) fn contradiction_reasons(
 }
 
 /// The selected items in rank order. Each item's reasons are the resolver's own match reason
-/// (`first_reason`), the active-status reasons and any contradiction; `scope_scores` picks the
-/// ask or recall form of the rule scores.
+/// (`first_reason`, which also gives the item's primary score form), the active-status
+/// reasons and any contradiction.
 pub(crate) fn selected_items(
     selected: &[Ranked<'_>],
     view: &LineageView,
-    scope_scores: bool,
-    mut first_reason: impl FnMut(&Ranked<'_>) -> String,
+    mut first_reason: impl FnMut(&Ranked<'_>) -> (String, PrimaryScore),
 ) -> Vec<PackageItem> {
     let contradictions = contradiction_reasons(selected, view);
     selected
@@ -196,26 +250,79 @@ pub(crate) fn selected_items(
         .zip(contradictions)
         .enumerate()
         .map(|(index, (ranked, contradicted))| {
-            let mut reasons = vec![first_reason(ranked)];
+            let (first, primary) = first_reason(ranked);
+            let mut reasons = vec![first];
             reasons.extend(active_reasons(ranked.record));
             reasons.extend(contradicted);
             let why = ItemWhy {
                 included: true,
                 reasons,
-                rule_scores: Some(rule_scores(&ranked.key, scope_scores)),
+                rule_scores: Some(rule_scores(&ranked.key, primary)),
             };
             item(index, ranked.record, why)
         })
         .collect()
 }
 
-/// One line per adjacent pair of selected items naming the key that ordered them.
-pub(crate) fn ordering_trace(selected: &[Ranked<'_>], primary_name: &str) -> Vec<String> {
-    selected
-        .windows(2)
+/// The `ordering_trace` of a package's selected items, rebuilt from the items alone (a store
+/// keeping packages compactly need not keep the trace). Equal to what the resolver wrote.
+#[must_use]
+pub fn ordering_trace_of(kind: crate::package::QueryKind, selected: &[PackageItem]) -> Vec<String> {
+    let keys: Vec<PrecedenceKey> = selected
+        .iter()
+        .map(|item| {
+            let scores = item.why.rule_scores;
+            let primary = match kind {
+                crate::package::QueryKind::Ask => scores.and_then(|s| s.scope_match).unwrap_or(0),
+                crate::package::QueryKind::Recall => scores
+                    .and_then(|s| s.relevance)
+                    .map_or(0, relevance::from_decimal),
+            };
+            PrecedenceKey::of_item(primary, item)
+        })
+        .collect();
+    let (name, text): (&str, fn(u32) -> String) = match kind {
+        crate::package::QueryKind::Ask => (ASK_PRIMARY, |p| p.to_string()),
+        crate::package::QueryKind::Recall => (RECALL_PRIMARY, recall_primary_text),
+    };
+    keys.windows(2)
+        .take(MAX_TRACE_LINES)
         .enumerate()
         .filter_map(|(index, pair)| match pair {
-            [first, second] => Some(first.key.explain_over(&second.key, index + 1, primary_name)),
+            [first, second] => Some(first.explain_over(second, index + 1, name, text)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The primary key's name in ask traces.
+pub(crate) const ASK_PRIMARY: &str = "scope_specificity";
+/// The primary key's name in recall traces.
+pub(crate) const RECALL_PRIMARY: &str = "relevance";
+
+/// A recall primary (relevance in millionths) as the trace prints it.
+pub(crate) fn recall_primary_text(primary: u32) -> String {
+    relevance::as_decimal(primary).to_string()
+}
+
+/// One line per adjacent pair among the first selected items naming the key that ordered
+/// them, at most [`MAX_TRACE_LINES`].
+pub(crate) fn ordering_trace(
+    selected: &[Ranked<'_>],
+    primary_name: &str,
+    primary_text: fn(u32) -> String,
+) -> Vec<String> {
+    selected
+        .windows(2)
+        .take(MAX_TRACE_LINES)
+        .enumerate()
+        .filter_map(|(index, pair)| match pair {
+            [first, second] => Some(first.key.explain_over(
+                &second.key,
+                index + 1,
+                primary_name,
+                primary_text,
+            )),
             _ => None,
         })
         .collect()

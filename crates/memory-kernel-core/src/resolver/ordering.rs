@@ -1,5 +1,5 @@
 //! The precedence order shared by both resolvers (SPEC §3.1, §3.2): one primary score (scope
-//! specificity for `ask`, lexical match count for `recall`) followed by the same tail of
+//! specificity for `ask`, BM25 relevance for `recall`) followed by the same tail of
 //! tie-breakers. The comparator is total: two keys compare equal only when every field is
 //! identical, and the last two fields are identifiers, so distinct records never tie.
 
@@ -23,7 +23,7 @@ pub const ASK_TIE_BREAKERS: [&str; 8] = [
 
 /// Tie-breaker names for `recall`, in the order they are applied (emitted in the package).
 pub const RECALL_TIE_BREAKERS: [&str; 8] = [
-    "lexical_match_count desc",
+    "relevance desc",
     "authority_rank desc",
     "truth_status_rank desc",
     "confidence desc",
@@ -37,7 +37,7 @@ pub const RECALL_TIE_BREAKERS: [&str; 8] = [
 /// record itself.
 #[derive(Debug, Clone, Copy)]
 pub struct PrecedenceKey {
-    /// Scope specificity (ask) or lexical match count (recall); higher first.
+    /// Scope specificity (ask) or relevance in millionths (recall); higher first.
     pub primary: u32,
     /// [`crate::Authority::rank`]; higher first.
     pub authority_rank: u8,
@@ -78,6 +78,22 @@ impl PrecedenceKey {
         }
     }
 
+    /// The key of a package item (which copies every field the order reads) with the given
+    /// primary score: the same key the resolver built from the item's record.
+    #[must_use]
+    pub fn of_item(primary: u32, item: &crate::package::PackageItem) -> Self {
+        Self {
+            primary,
+            authority_rank: item.authority.rank(),
+            truth_status_rank: item.truth_status.rank(),
+            confidence: ordering_confidence(item.confidence),
+            effective_at: item.effective_at,
+            created_at: item.created_at,
+            memory_id: item.memory_id,
+            memory_version_id: item.memory_version_id,
+        }
+    }
+
     /// The precedence comparison: `Less` means `self` is ranked before `other`.
     #[must_use]
     pub fn precedence(&self, other: &Self) -> Ordering {
@@ -105,12 +121,22 @@ impl PrecedenceKey {
 
     /// One line saying which key placed `self` (at `rank`) before `next` (at `rank + 1`),
     /// e.g. `rank 1 over rank 2: authority_rank 2 > 1`. `primary_name` is the first
-    /// tie-breaker's field name.
+    /// tie-breaker's field name and `primary_text` prints its value.
     #[must_use]
-    pub fn explain_over(&self, next: &Self, rank: usize, primary_name: &str) -> String {
+    pub fn explain_over(
+        &self,
+        next: &Self,
+        rank: usize,
+        primary_name: &str,
+        primary_text: fn(u32) -> String,
+    ) -> String {
         let head = format!("rank {rank} over rank {}", rank + 1);
         let decided = if self.primary != next.primary {
-            format!("{primary_name} {} > {}", self.primary, next.primary)
+            format!(
+                "{primary_name} {} > {}",
+                primary_text(self.primary),
+                primary_text(next.primary)
+            )
         } else if self.authority_rank != next.authority_rank {
             format!(
                 "authority_rank {} > {}",

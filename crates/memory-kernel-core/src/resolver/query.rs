@@ -16,6 +16,8 @@ pub struct AskQuery {
     text: String,
     scope: Scope,
     as_of: Timestamp,
+    #[serde(flatten)]
+    bounds: PackageBounds,
 }
 
 #[derive(Deserialize)]
@@ -24,6 +26,12 @@ struct RawAskQuery {
     text: String,
     scope: RawTriple,
     as_of: Timestamp,
+    #[serde(default)]
+    limit: Option<u32>,
+    #[serde(default)]
+    exclusion_limit: Option<u32>,
+    #[serde(default)]
+    exclusion_offset: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -39,7 +47,105 @@ impl TryFrom<RawAskQuery> for AskQuery {
 
     fn try_from(raw: RawAskQuery) -> Result<Self, Self::Error> {
         let scope = Scope::query(&raw.scope.actor, &raw.scope.action, &raw.scope.resource)?;
-        Ok(Self::new(raw.text, scope, raw.as_of))
+        let bounds = PackageBounds::new(raw.limit, raw.exclusion_limit, raw.exclusion_offset)?;
+        Ok(Self::new(raw.text, scope, raw.as_of).with_bounds(bounds))
+    }
+}
+
+/// Largest accepted `limit`: a package is pasted into a prompt, so it stays small.
+pub const MAX_LIMIT: u32 = 1000;
+/// Selected items when the request names no `limit`.
+pub const DEFAULT_LIMIT: u32 = 20;
+/// Largest accepted `exclusion_limit` (one page of the exclusion list).
+pub const MAX_EXCLUSION_LIMIT: u32 = 1000;
+/// Listed exclusions when the request names no `exclusion_limit`: the nearest misses.
+pub const DEFAULT_EXCLUSION_LIMIT: u32 = 10;
+/// At most this many `ordering_trace` lines: the pairs among the first selected items.
+pub const MAX_TRACE_LINES: usize = 10;
+
+/// How large a package may grow, whatever the store holds: at most `limit` selected items and
+/// one page of exclusions (`exclusion_limit` items from position `exclusion_offset` of the
+/// ranked exclusion list); every exclusion is still counted in `excluded_summary`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackageBounds {
+    limit: u32,
+    exclusion_limit: u32,
+    exclusion_offset: u32,
+}
+
+impl Default for PackageBounds {
+    fn default() -> Self {
+        Self {
+            limit: DEFAULT_LIMIT,
+            exclusion_limit: DEFAULT_EXCLUSION_LIMIT,
+            exclusion_offset: 0,
+        }
+    }
+}
+
+impl PackageBounds {
+    /// Bounds from optional request fields; absent ones take their defaults.
+    ///
+    /// # Errors
+    /// [`ValidationError::ZeroLimit`] for a `limit` of 0,
+    /// [`ValidationError::BoundTooLarge`] for a `limit` or `exclusion_limit` above its maximum.
+    pub fn new(
+        limit: Option<u32>,
+        exclusion_limit: Option<u32>,
+        exclusion_offset: Option<u32>,
+    ) -> Result<Self, ValidationError> {
+        let limit = limit.unwrap_or(DEFAULT_LIMIT);
+        if limit == 0 {
+            return Err(ValidationError::ZeroLimit);
+        }
+        if limit > MAX_LIMIT {
+            return Err(ValidationError::BoundTooLarge {
+                field: "limit",
+                max: MAX_LIMIT,
+                value: limit,
+            });
+        }
+        let exclusion_limit = exclusion_limit.unwrap_or(DEFAULT_EXCLUSION_LIMIT);
+        if exclusion_limit > MAX_EXCLUSION_LIMIT {
+            return Err(ValidationError::BoundTooLarge {
+                field: "exclusion_limit",
+                max: MAX_EXCLUSION_LIMIT,
+                value: exclusion_limit,
+            });
+        }
+        Ok(Self {
+            limit,
+            exclusion_limit,
+            exclusion_offset: exclusion_offset.unwrap_or(0),
+        })
+    }
+
+    /// The cap on selected items.
+    #[must_use]
+    pub const fn limit(&self) -> u32 {
+        self.limit
+    }
+
+    /// How many exclusions are listed.
+    #[must_use]
+    pub const fn exclusion_limit(&self) -> u32 {
+        self.exclusion_limit
+    }
+
+    /// The position in the ranked exclusion list of the first one listed.
+    #[must_use]
+    pub const fn exclusion_offset(&self) -> u32 {
+        self.exclusion_offset
+    }
+
+    /// The listed page of a ranked exclusion list of `total` entries, as an index range.
+    #[must_use]
+    pub fn page(&self, total: usize) -> std::ops::Range<usize> {
+        let start = usize::try_from(self.exclusion_offset)
+            .unwrap_or(usize::MAX)
+            .min(total);
+        let len = usize::try_from(self.exclusion_limit).unwrap_or(usize::MAX);
+        start..start.saturating_add(len).min(total)
     }
 }
 
@@ -52,7 +158,21 @@ impl AskQuery {
             text: text.into(),
             scope,
             as_of,
+            bounds: PackageBounds::default(),
         }
+    }
+
+    /// Sets the package bounds.
+    #[must_use]
+    pub const fn with_bounds(mut self, bounds: PackageBounds) -> Self {
+        self.bounds = bounds;
+        self
+    }
+
+    /// The package bounds.
+    #[must_use]
+    pub const fn bounds(&self) -> PackageBounds {
+        self.bounds
     }
 
     /// Normalises the triple and builds the question.
@@ -96,10 +216,14 @@ impl AskQuery {
 wire_enum!(
     /// How a recall package reports records it did not select (SPEC §3.2).
     ExclusionMode, "exclusions", [
-        /// Every excluded record is listed in `excluded_items`.
+        /// The near misses are listed: records sharing a term with the query that were
+        /// excluded (retracted, superseded or beyond the limit), best first. Records without a
+        /// shared term are only counted. The default.
+        Nearest = "nearest",
+        /// Records without a shared term are listed too, after the near misses. Costs a scan
+        /// of every visible record of the searched types; page with `exclusion_offset`.
         Full = "full",
-        /// Only retracted and superseded records are listed; the other reasons are counted in
-        /// `excluded_summary`.
+        /// No exclusion is listed; `excluded_summary` still counts them all.
         Summary = "summary",
     ]
 );
@@ -108,7 +232,7 @@ wire_enum!(
 #[allow(clippy::derivable_impls)]
 impl Default for ExclusionMode {
     fn default() -> Self {
-        Self::Full
+        Self::Nearest
     }
 }
 
@@ -127,9 +251,9 @@ pub struct RecallQuery {
     text: String,
     record_types: Vec<RecordType>,
     as_of: Timestamp,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    limit: Option<u32>,
     exclusions: ExclusionMode,
+    #[serde(flatten)]
+    bounds: PackageBounds,
     #[serde(skip)]
     terms: Vec<String>,
 }
@@ -145,6 +269,10 @@ struct RawRecallQuery {
     limit: Option<u32>,
     #[serde(default)]
     exclusions: ExclusionMode,
+    #[serde(default)]
+    exclusion_limit: Option<u32>,
+    #[serde(default)]
+    exclusion_offset: Option<u32>,
 }
 
 impl TryFrom<RawRecallQuery> for RecallQuery {
@@ -155,15 +283,17 @@ impl TryFrom<RawRecallQuery> for RecallQuery {
         if let Some(types) = raw.record_types {
             query = query.with_record_types(types)?;
         }
-        if let Some(limit) = raw.limit {
-            query = query.with_limit(limit)?;
-        }
-        Ok(query)
+        Ok(query.with_bounds(PackageBounds::new(
+            raw.limit,
+            raw.exclusion_limit,
+            raw.exclusion_offset,
+        )?))
     }
 }
 
 impl RecallQuery {
-    /// A recall over the default record types, unlimited, with every exclusion listed.
+    /// A recall over the default record types with the default bounds and the near misses
+    /// listed.
     ///
     /// # Errors
     /// [`ValidationError::NoQueryTerms`] when the text yields no terms.
@@ -177,8 +307,8 @@ impl RecallQuery {
             text,
             record_types: DEFAULT_RECALL_TYPES.to_vec(),
             as_of,
-            limit: None,
-            exclusions: ExclusionMode::Full,
+            exclusions: ExclusionMode::Nearest,
+            bounds: PackageBounds::default(),
             terms,
         })
     }
@@ -204,13 +334,27 @@ impl RecallQuery {
     /// Caps the number of selected items; the rest are excluded as `beyond requested limit`.
     ///
     /// # Errors
-    /// [`ValidationError::ZeroLimit`] when `limit` is 0.
+    /// As [`PackageBounds::new`].
     pub fn with_limit(mut self, limit: u32) -> Result<Self, ValidationError> {
-        if limit == 0 {
-            return Err(ValidationError::ZeroLimit);
-        }
-        self.limit = Some(limit);
+        self.bounds = PackageBounds::new(
+            Some(limit),
+            Some(self.bounds.exclusion_limit),
+            Some(self.bounds.exclusion_offset),
+        )?;
         Ok(self)
+    }
+
+    /// Sets the package bounds.
+    #[must_use]
+    pub const fn with_bounds(mut self, bounds: PackageBounds) -> Self {
+        self.bounds = bounds;
+        self
+    }
+
+    /// The package bounds.
+    #[must_use]
+    pub const fn bounds(&self) -> PackageBounds {
+        self.bounds
     }
 
     /// Chooses how exclusions are reported.
@@ -244,10 +388,10 @@ impl RecallQuery {
         self.as_of
     }
 
-    /// The cap on selected items, if any.
+    /// The cap on selected items.
     #[must_use]
-    pub const fn limit(&self) -> Option<u32> {
-        self.limit
+    pub const fn limit(&self) -> u32 {
+        self.bounds.limit
     }
 
     /// How exclusions are reported.

@@ -1,39 +1,44 @@
 //! `recall` (SPEC §3.2): which active records of the requested types share words with the
 //! query, best match first.
 
-use std::collections::BTreeMap;
-
 use super::ordering::{PrecedenceKey, RECALL_TIE_BREAKERS};
+use super::relevance::Corpus;
 use super::view::{LineageView, record_visible_at, snapshot_id_of_visible};
 use super::{
-    ExclusionMode, REASON_BEYOND_LIMIT, REASON_NO_OVERLAP, REASON_RETRACTED, REASON_SUPERSEDED,
-    Ranked, RecallQuery, RecordSet, excluded_items, ordering_trace, selected_items, sort_ranked,
+    ExclusionMode, Exclusions, PrimaryScore, REASON_BEYOND_LIMIT, REASON_NO_OVERLAP,
+    REASON_RETRACTED, REASON_SUPERSEDED, Ranked, RecallQuery, RecordSet, ordering_trace,
+    selected_items, take_top,
 };
 use crate::package::{
     Answer, AnswerResult, ContextPackage, Determinism, PackageQuery, QueryKind,
     RECALL_RULESET_VERSION, context_package_id,
 };
-use crate::record::TruthStatus;
-use crate::terms::TermMatcher;
+use crate::record::{MemoryRecord, TruthStatus};
+use crate::terms::{TermMatcher, TermStats};
 
 /// Answers a recall question over the records visible at the query's `as_of`.
 ///
-/// Candidates are visible records of the requested types. Each is checked in order: no query
-/// term in its text → excluded (`no lexical overlap with query text`); retracted → excluded;
-/// superseded → excluded; otherwise selected. Selected records are ranked by match count and
-/// the shared tail of [`PrecedenceKey`]; those past `limit` are excluded as
-/// `beyond requested limit`. In summary mode only retracted and superseded exclusions are
-/// listed and the rest are counted in `excluded_summary`.
+/// Candidates are visible records of the requested types. A record sharing no term with the
+/// query is excluded (`no lexical overlap with query text`); of the others, retracted ones and
+/// superseded ones are excluded; the rest are selected and ranked by BM25 relevance and the
+/// shared tail of [`PrecedenceKey`]; those past the limit are excluded as
+/// `beyond requested limit`. Every exclusion is counted in `excluded_summary`; which ones are
+/// listed depends on [`ExclusionMode`], one page of at most `exclusion_limit` at a time.
+///
+/// The set may hold only the records sharing a term (the store's indexed path), with the
+/// others counted in [`RecordSet::unlisted_without_overlap`]: the package is the same as from
+/// the whole set, except that `full` mode can list only records present in the set.
 #[must_use]
 pub fn recall(set: &RecordSet, query: &RecallQuery) -> ContextPackage {
     let as_of = query.as_of();
-    let summary_mode = query.exclusions() == ExclusionMode::Summary;
+    let mode = query.exclusions();
+    let bounds = query.bounds();
     let view = LineageView::at(set, as_of);
-    let mut matcher = TermMatcher::new(query.terms());
-    let mut selected = Vec::new();
-    let mut excluded = Vec::new();
+    let matcher = TermMatcher::new(query.terms());
     let mut visible = Vec::with_capacity(set.records.len());
-    let mut no_overlap: u64 = 0;
+    let mut matching: Vec<(&MemoryRecord, TermStats)> = Vec::new();
+    let mut without_overlap: Vec<&MemoryRecord> = Vec::new();
+    let mut searched: u64 = set.unlisted_without_overlap;
     for record in &set.records {
         if !record_visible_at(record, as_of) {
             continue;
@@ -42,65 +47,69 @@ pub fn recall(set: &RecordSet, query: &RecallQuery) -> ContextPackage {
         if !query.record_types().contains(&record.record_type()) {
             continue;
         }
-        let count = matcher.count(record);
-        if count == 0 && summary_mode {
-            // Counted, never listed: skip building its ordering key.
-            no_overlap += 1;
-            continue;
+        searched += 1;
+        let stats = matcher.stats(record);
+        if stats.matched() == 0 {
+            without_overlap.push(record);
+        } else {
+            matching.push((record, stats));
         }
+    }
+    let corpus = Corpus::from_matches(
+        searched,
+        query.terms().len(),
+        matching.iter().map(|(_, stats)| stats),
+    );
+
+    let mut selected = Vec::new();
+    let mut excluded = Exclusions::default();
+    for (record, stats) in &matching {
         let ranked = Ranked {
             record,
-            key: PrecedenceKey::new(u32::try_from(count).unwrap_or(u32::MAX), record),
+            key: PrecedenceKey::new(corpus.score(stats), record),
         };
-        if count == 0 {
-            excluded.push((ranked, REASON_NO_OVERLAP));
-        } else if record.truth_status == TruthStatus::Retracted {
-            excluded.push((ranked, REASON_RETRACTED));
+        if record.truth_status == TruthStatus::Retracted {
+            excluded.add(ranked, REASON_RETRACTED);
         } else if view.is_superseded(record.memory_version_id) {
-            excluded.push((ranked, REASON_SUPERSEDED));
+            excluded.add(ranked, REASON_SUPERSEDED);
         } else {
             selected.push(ranked);
         }
     }
-    sort_ranked(&mut selected);
-
     let matched = selected.len();
-    let limit = query.limit().map_or(usize::MAX, |limit| {
-        usize::try_from(limit).unwrap_or(usize::MAX)
-    });
-    let beyond = if selected.len() > limit {
-        selected.split_off(limit)
-    } else {
-        Vec::new()
-    };
-    let excluded_summary = if summary_mode {
-        let mut counts = BTreeMap::new();
-        let no_overlap = no_overlap.saturating_add(set.unlisted_without_overlap);
-        let beyond = u64::try_from(beyond.len()).unwrap_or(u64::MAX);
-        for (reason, count) in [
-            (REASON_NO_OVERLAP, no_overlap),
-            (REASON_BEYOND_LIMIT, beyond),
-        ] {
-            if count > 0 {
-                counts.insert(reason.to_owned(), count);
-            }
+    for ranked in take_top(&mut selected, bounds.limit()) {
+        excluded.add(ranked, REASON_BEYOND_LIMIT);
+    }
+    if mode == ExclusionMode::Full {
+        // Listed after every near miss: their relevance is 0.
+        for record in &without_overlap {
+            let ranked = Ranked {
+                record,
+                key: PrecedenceKey::new(0, record),
+            };
+            excluded.add(ranked, REASON_NO_OVERLAP);
         }
-        Some(counts)
+        excluded.count(REASON_NO_OVERLAP, set.unlisted_without_overlap);
     } else {
-        excluded.extend(
-            beyond
-                .into_iter()
-                .map(|ranked| (ranked, REASON_BEYOND_LIMIT)),
+        let unlisted = u64::try_from(without_overlap.len()).unwrap_or(u64::MAX);
+        excluded.count(
+            REASON_NO_OVERLAP,
+            unlisted.saturating_add(set.unlisted_without_overlap),
         );
-        None
-    };
+    }
+    let (excluded_items, excluded_summary) =
+        excluded.finish(bounds, mode != ExclusionMode::Summary);
 
     let term_count = query.terms().len();
-    let selected_items = selected_items(&selected, &view, false, |ranked| {
-        let found = matcher.matched(ranked.record).join(", ");
-        format!(
-            "lexical overlap: {} of {term_count} query terms ({found})",
-            ranked.key.primary
+    let selected_items = selected_items(&selected, &view, |ranked| {
+        let found = matcher.matched(ranked.record);
+        let matched = u32::try_from(found.len()).unwrap_or(u32::MAX);
+        (
+            format!(
+                "lexical overlap: {matched} of {term_count} query terms ({})",
+                found.join(", ")
+            ),
+            PrimaryScore::Recall { matched },
         )
     });
 
@@ -111,8 +120,10 @@ pub fn recall(set: &RecordSet, query: &RecallQuery) -> ContextPackage {
         resource: None,
         record_types: Some(query.record_types().to_vec()),
         as_of,
-        limit: query.limit(),
-        exclusions: summary_mode.then_some(ExclusionMode::Summary),
+        limit: Some(bounds.limit()),
+        exclusions: Some(mode),
+        exclusion_limit: Some(bounds.exclusion_limit()),
+        exclusion_offset: Some(bounds.exclusion_offset()),
     };
     let snapshot_id = snapshot_id_of_visible(visible, set, as_of);
     ContextPackage {
@@ -133,9 +144,9 @@ pub fn recall(set: &RecordSet, query: &RecallQuery) -> ContextPackage {
                 .collect(),
         },
         answer: answer(matched, selected.len()),
-        ordering_trace: ordering_trace(&selected, "lexical_match_count"),
+        ordering_trace: ordering_trace(&selected, super::RECALL_PRIMARY, super::recall_primary_text),
         selected_items,
-        excluded_items: excluded_items(excluded),
+        excluded_items,
         excluded_summary,
     }
 }

@@ -22,6 +22,38 @@ pub fn temp_db() -> (TempDir, PathBuf) {
     (dir, path)
 }
 
+/// Answers a policy question about `user use usb_drive` over the store and stores its package.
+pub fn stored_ask(store: &Store, text: &str) -> memory_kernel_core::ContextPackage {
+    let query = memory_kernel_core::AskQuery::from_triple(
+        text,
+        "user",
+        "use",
+        "usb_drive",
+        ts("2027-01-01T00:00:00Z"),
+    )
+    .unwrap();
+    let set = store.ask_candidates(query.scope(), query.as_of()).unwrap();
+    let package = memory_kernel_core::ask(&set, &query);
+    store
+        .put_context_package(&package, &set.records, "ask")
+        .unwrap();
+    package
+}
+
+/// Recalls `text` over the store and stores the package.
+pub fn stored_recall(store: &Store, text: &str) -> memory_kernel_core::ContextPackage {
+    let query =
+        memory_kernel_core::RecallQuery::new(text, ts("2027-01-01T00:00:00Z")).unwrap();
+    let set = store
+        .recall_candidates(query.terms(), query.record_types(), query.as_of(), false)
+        .unwrap();
+    let package = memory_kernel_core::recall(&set, &query);
+    store
+        .put_context_package(&package, &set.records, "recall")
+        .unwrap();
+    package
+}
+
 /// A store at `path`, migrated to the current schema.
 pub fn migrated_store(path: &Path) -> Store {
     let store = Store::open(path).unwrap();
