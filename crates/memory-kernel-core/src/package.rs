@@ -37,10 +37,9 @@ pub struct ContextPackage {
     /// Records used, in rank order.
     pub selected_items: Vec<PackageItem>,
     /// One page of the records set aside, ranked in their own sequence by the same order
-    /// (ranks are positions in the whole exclusion list).
+    /// (ranks are positions in the whole exclusion list); `answer.excluded_summary` counts
+    /// them all.
     pub excluded_items: Vec<PackageItem>,
-    /// Every exclusion counted by reason, listed or not; keys sorted.
-    pub excluded_summary: BTreeMap<String, u64>,
     /// One line per adjacent pair among the first selected items naming the key that ordered
     /// them; at most [`crate::resolver::MAX_TRACE_LINES`].
     pub ordering_trace: Vec<String>,
@@ -118,7 +117,7 @@ pub enum AnswerResult {
     NoneSelected,
 }
 
-/// The answer and its one-line justification.
+/// The answer, its one-line justification, and what it set aside.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Answer {
@@ -126,6 +125,9 @@ pub struct Answer {
     pub result: AnswerResult,
     /// Why, in one fixed-form sentence.
     pub why: String,
+    /// Every exclusion counted by reason, listed in `excluded_items` or not; keys sorted.
+    /// Kept inside the answer so the package's top-level keys stay those of `cli.v1`.
+    pub excluded_summary: BTreeMap<String, u64>,
 }
 
 /// One record's entry in a package.

@@ -83,7 +83,7 @@ fn records_without_overlap_are_excluded() {
     // Not a near miss: counted, not listed, unless the full list is asked for.
     assert!(package.excluded_items.is_empty());
     let counted: BTreeMap<String, u64> = [(REASON_NO_OVERLAP.to_owned(), 1)].into();
-    assert_eq!(package.excluded_summary, counted);
+    assert_eq!(package.answer.excluded_summary, counted);
     assert_eq!(package.answer.why, "1 record matched the query terms");
     let full = run(
         vec![
@@ -93,7 +93,7 @@ fn records_without_overlap_are_excluded() {
         &query("deploy").with_exclusions(ExclusionMode::Full),
     );
     assert_eq!(reasons(&full), [(vid(2), REASON_NO_OVERLAP.to_owned())]);
-    assert_eq!(full.excluded_summary, counted);
+    assert_eq!(full.answer.excluded_summary, counted);
 }
 
 #[test]
@@ -186,7 +186,7 @@ fn every_exclusion_is_counted_and_the_near_misses_are_listed() {
         (REASON_SUPERSEDED.to_owned(), 1),
     ]
     .into();
-    assert_eq!(package.excluded_summary, expected);
+    assert_eq!(package.answer.excluded_summary, expected);
     assert_eq!(package.query.exclusions, Some(ExclusionMode::Nearest));
     assert!(package.to_canonical_json().contains(
         r#""excluded_summary":{"beyond requested limit":1,"no lexical overlap with query text":11,"#
@@ -201,7 +201,7 @@ fn every_exclusion_is_counted_and_the_near_misses_are_listed() {
 
     let summary = recall(&set, &query.clone().with_exclusions(ExclusionMode::Summary));
     assert!(summary.excluded_items.is_empty());
-    assert_eq!(summary.excluded_summary, expected);
+    assert_eq!(summary.answer.excluded_summary, expected);
 }
 
 #[test]
@@ -220,7 +220,7 @@ fn exclusions_are_paged_with_ranks_in_the_whole_list() {
     assert_eq!(second.excluded_items, whole.excluded_items[2..]);
     assert_eq!(second.excluded_items[0].rank, 3);
     assert!(past.excluded_items.is_empty());
-    assert_eq!(first.excluded_summary, whole.excluded_summary);
+    assert_eq!(first.answer.excluded_summary, whole.answer.excluded_summary);
     assert_ne!(first.context_package_id, second.context_package_id);
     assert_eq!(second.query.exclusion_offset, Some(2));
 }

@@ -82,7 +82,6 @@ struct CompactPackage {
     a: Answer,
     s: Vec<CompactItem>,
     x: Vec<CompactItem>,
-    xs: BTreeMap<String, u64>,
     /// The ordering trace, only when it differs from the one rebuilt from the items.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     t: Option<Vec<String>>,
@@ -235,7 +234,6 @@ pub(crate) fn encode(package: &ContextPackage, records: &[MemoryRecord]) -> Resu
             &package.excluded_items,
             package.query.exclusion_offset.unwrap_or(0),
         )?,
-        xs: package.excluded_summary.clone(),
         t: (ruleset_kind(&determinism.ruleset_version)
             .map(|kind| ordering_trace_of(kind, &package.selected_items))
             .as_ref()
@@ -300,7 +298,6 @@ fn decode(conn: &Connection, id: &str, body: &[u8]) -> Result<String> {
         answer: compact.a,
         selected_items,
         excluded_items: rebuild(compact.x, offset, false)?,
-        excluded_summary: compact.xs,
         ordering_trace,
     };
     Ok(package.to_canonical_json())

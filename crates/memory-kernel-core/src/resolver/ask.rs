@@ -1,6 +1,8 @@
 //! Policy `ask` (SPEC §3.1, §12): which active constraints govern a concrete
 //! {actor, action, resource}, and do they allow or deny it?
 
+use std::collections::BTreeMap;
+
 use super::ordering::{ASK_TIE_BREAKERS, PrecedenceKey};
 use super::view::{LineageView, record_visible_at, snapshot_id_of_visible};
 use super::{
@@ -95,6 +97,10 @@ pub fn ask(set: &RecordSet, query: &AskQuery) -> ContextPackage {
         )
     });
     let (excluded_items, excluded_summary) = excluded.finish(bounds, true);
+    let answer = Answer {
+        excluded_summary,
+        ..answer
+    };
 
     let scope = query.scope();
     let package_query = PackageQuery {
@@ -123,7 +129,6 @@ pub fn ask(set: &RecordSet, query: &AskQuery) -> ContextPackage {
         ordering_trace: ordering_trace(&selected, super::ASK_PRIMARY, |p| p.to_string()),
         selected_items,
         excluded_items,
-        excluded_summary,
     }
 }
 
@@ -133,6 +138,7 @@ pub fn ask(set: &RecordSet, query: &AskQuery) -> ContextPackage {
 fn answer(selected: &[Ranked<'_>], view: &LineageView) -> Answer {
     let Some(first) = selected.first() else {
         return Answer {
+            excluded_summary: BTreeMap::new(),
             result: AnswerResult::Inconclusive,
             why: WHY_NONE.to_owned(),
         };
@@ -161,6 +167,7 @@ fn answer(selected: &[Ranked<'_>], view: &LineageView) -> Answer {
         (false, false) => (AnswerResult::Inconclusive, WHY_NONE),
     };
     Answer {
+        excluded_summary: BTreeMap::new(),
         result,
         why: why.to_owned(),
     }

@@ -1,6 +1,8 @@
 //! `recall` (SPEC §3.2): which active records of the requested types share words with the
 //! query, best match first.
 
+use std::collections::BTreeMap;
+
 use super::ordering::{PrecedenceKey, RECALL_TIE_BREAKERS};
 use super::relevance::Corpus;
 use super::view::{LineageView, record_visible_at, snapshot_id_of_visible};
@@ -22,7 +24,7 @@ use crate::terms::{TermMatcher, TermStats};
 /// query is excluded (`no lexical overlap with query text`); of the others, retracted ones and
 /// superseded ones are excluded; the rest are selected and ranked by BM25 relevance and the
 /// shared tail of [`PrecedenceKey`]; those past the limit are excluded as
-/// `beyond requested limit`. Every exclusion is counted in `excluded_summary`; which ones are
+/// `beyond requested limit`. Every exclusion is counted in `answer.excluded_summary`; which ones are
 /// listed depends on [`ExclusionMode`], one page of at most `exclusion_limit` at a time.
 ///
 /// The set may hold only the records sharing a term (the store's indexed path), with the
@@ -143,11 +145,10 @@ pub fn recall(set: &RecordSet, query: &RecallQuery) -> ContextPackage {
                 .map(|t| (*t).to_owned())
                 .collect(),
         },
-        answer: answer(matched, selected.len()),
+        answer: answer(matched, selected.len(), excluded_summary),
         ordering_trace: ordering_trace(&selected, super::RECALL_PRIMARY, super::recall_primary_text),
         selected_items,
         excluded_items,
-        excluded_summary,
     }
 }
 
@@ -156,7 +157,7 @@ pub const WHY_NO_MATCH: &str = "No records matched the query terms";
 
 /// The recall answer: `selected` with how many records matched (and how many the limit kept),
 /// or `none`.
-fn answer(matched: usize, selected: usize) -> Answer {
+fn answer(matched: usize, selected: usize, excluded_summary: BTreeMap<String, u64>) -> Answer {
     let why = match (matched, selected) {
         (0, _) => WHY_NO_MATCH.to_owned(),
         (1, 1) => "1 record matched the query terms".to_owned(),
@@ -168,5 +169,9 @@ fn answer(matched: usize, selected: usize) -> Answer {
     } else {
         AnswerResult::Selected
     };
-    Answer { result, why }
+    Answer {
+        result,
+        why,
+        excluded_summary,
+    }
 }
