@@ -11,22 +11,26 @@ use memory_kernel_core::{Authority, Effect, ExclusionMode, RecordType, Relation,
 
 /// mk: a local, auditable memory store for AI agents (cli.v1)
 ///
-/// Every command prints one JSON document on stdout whose first key is
-/// `"contract_version": "cli.v1"`. A failure prints `{"contract_version", "code", "message"}`
-/// on stderr and exits 2 for a usage or validation error, 1 for anything else.
+/// Every command prints one flat JSON object on stdout: the command's own keys at top level
+/// (the same keys as the original mk's cli.v1, no wrapper object), then
+/// `"contract_version": "cli.v1"` as the last key. A failure prints
+/// `{"contract_version", "code", "message"}` on stderr and exits 2 for a usage error (a
+/// command line that does not parse), 1 for anything else.
 ///
-/// Quick start:
+/// Quick start (the writing commands also create and migrate a missing database):
 ///   mk --db ./mk.sqlite3 db migrate
 ///   mk --db ./mk.sqlite3 memory add constraint --actor user --action use \
 ///     --resource usb_drive --effect deny --writer security-team \
 ///     --justification "Removable media is banned" --source-uri file:///policy.md \
 ///     --truth-status asserted --authority authoritative
 ///   mk --db ./mk.sqlite3 query ask --text "Am I allowed to use a USB drive?" \
-///     --actor user --action use --resource usb_drive
+///     --actor user --action use --resource usb_drive | jq .answer.result
 #[derive(Debug, Parser)]
 #[command(name = "mk", version, verbatim_doc_comment)]
 pub struct Cli {
-    /// The SQLite database file. Only `db migrate` and `db restore` create it.
+    /// The SQLite database file. `db migrate`, `db restore`, `memory add`, `memory link`,
+    /// `query ask` and `query recall` create and migrate it when missing; the other commands
+    /// never create or change it.
     #[arg(
         long,
         global = true,
@@ -74,6 +78,9 @@ pub enum DbCommand {
     /// Never creates or changes the file: a missing file is reported as
     /// `schema_unavailable`, not created.
     ///
+    /// Prints: current_version, target_version, pending_versions, up_to_date,
+    /// inferred_from_legacy, contract_version.
+    ///
     /// Example:
     ///   mk --db ./mk.sqlite3 db schema-version
     #[command(verbatim_doc_comment)]
@@ -81,6 +88,11 @@ pub enum DbCommand {
     /// Apply pending schema migrations (creates the database when missing)
     ///
     /// With --dry-run, report the plan without creating or touching the file.
+    ///
+    /// Prints with --dry-run: dry_run (true), current_version, target_version,
+    /// would_apply_versions, inferred_from_legacy, contract_version.
+    /// Prints without: dry_run (false), before_version, applied_versions, after_version,
+    /// target_version, up_to_date, contract_version.
     ///
     /// Examples:
     ///   mk --db ./mk.sqlite3 db migrate --dry-run
@@ -97,6 +109,8 @@ pub enum DbCommand {
     /// manifest.json (counts and sha256 per file) into a new or empty folder. With a signing
     /// key the manifest is signed (manifest.sig); with an encryption key the NDJSON files are
     /// encrypted (manifest.security.json). Key files hold 32 bytes as 64 hex digits.
+    ///
+    /// Prints: out_dir (as given), manifest (the manifest.json written), contract_version.
     ///
     /// Example:
     ///   mk --db ./mk.sqlite3 db export --out ./snapshot --signing-key-file ./sign.key
@@ -117,7 +131,11 @@ pub enum DbCommand {
     /// Verifies digests and the signature (a signed snapshot needs --verify-key-file; an
     /// unsigned one needs --allow-unsigned), decrypts, validates every record and commits
     /// all or nothing. Records already stored are skipped and counted unless
-    /// --skip-existing false.
+    /// --skip-existing false. The database must exist and be current.
+    ///
+    /// Prints: in_dir (as given), skip_existing, summary {imported_records,
+    /// skipped_existing_records, imported_context_packages, skipped_existing_context_packages,
+    /// imported_links, skipped_existing_links}, contract_version.
     ///
     /// Example:
     ///   mk --db ./copy.sqlite3 db import --in ./snapshot --verify-key-file ./sign.key
@@ -141,6 +159,8 @@ pub enum DbCommand {
     },
     /// Copy the database to a backup file with SQLite's online backup
     ///
+    /// Prints: backup_path (as given), status ("ok"), contract_version.
+    ///
     /// Example:
     ///   mk --db ./mk.sqlite3 db backup --out ./mk.backup.sqlite3
     #[command(verbatim_doc_comment)]
@@ -150,6 +170,9 @@ pub enum DbCommand {
         out: PathBuf,
     },
     /// Replace the database with a backup file, atomically
+    ///
+    /// Prints: restored_from (as given), current_version, target_version, pending_versions
+    /// (of the restored database), contract_version.
     ///
     /// Example:
     ///   mk --db ./mk.sqlite3 db restore --in ./mk.backup.sqlite3
@@ -161,6 +184,12 @@ pub enum DbCommand {
     },
     /// Check the database: SQLite quick_check, foreign keys and schema status
     ///
+    /// Read-only: never creates or changes the file; the database must be current.
+    ///
+    /// Prints: quick_check_ok, quick_check_message, foreign_key_violations [{table, rowid,
+    /// parent, fk_index}], schema_status {current_version, target_version, pending_versions,
+    /// up_to_date, inferred_from_legacy}, contract_version.
+    ///
     /// Example:
     ///   mk --db ./mk.sqlite3 db integrity-check
     #[command(verbatim_doc_comment)]
@@ -171,11 +200,20 @@ pub enum DbCommand {
 #[derive(Debug, Subcommand)]
 pub enum MemoryCommand {
     /// Add a record (a new memory, or a new version of one with --memory-id)
-    #[command(subcommand)]
+    ///
+    /// Creates and migrates the database when it is missing. Prints the stored record:
+    /// memory_version_id, memory_id, version, created_at, effective_at, truth_status,
+    /// authority, confidence, writer, justification, provenance {source_uri, source_hash,
+    /// evidence}, supersedes, contradicts, payload {record_type, payload}, contract_version.
+    #[command(subcommand, verbatim_doc_comment)]
     Add(Box<AddCommand>),
     /// Link two stored versions: `--from` supersedes or contradicts `--to`
     ///
-    /// Both ends are memory_version_id values (a memory_id is refused).
+    /// Both ends are memory_version_id values (a memory_id is refused). Creates and migrates
+    /// the database when it is missing.
+    ///
+    /// Prints: from_memory_version_id, to_memory_version_id, relation, writer, justification,
+    /// contract_version.
     ///
     /// Example:
     ///   mk memory link --from 01J0000000000000000000000B --to 01J0000000000000000000000A \
@@ -183,6 +221,9 @@ pub enum MemoryCommand {
     #[command(verbatim_doc_comment)]
     Link(LinkArgs),
     /// List stored records, oldest first
+    ///
+    /// Read-only: never creates or changes the file. Prints: records (each as `memory add`
+    /// prints it, without contract_version), contract_version.
     ///
     /// Example:
     ///   mk memory list --record-type constraint --limit 20
@@ -361,7 +402,12 @@ pub enum QueryCommand {
     ///
     /// Resolves the matching constraints to allow, deny or inconclusive and prints the
     /// context package: the answer, the records selected and excluded, and why. The package
-    /// is stored; `context show` returns it again by id.
+    /// is stored; `context show` returns it again by id. Creates and migrates the database
+    /// when it is missing.
+    ///
+    /// Prints the package's keys at top level: context_package_id, generated_at, query,
+    /// determinism, answer {result, why}, selected_items, excluded_items, ordering_trace,
+    /// contract_version.
     ///
     /// Example:
     ///   mk query ask --text "Am I allowed to use a USB drive?" \
@@ -371,7 +417,9 @@ pub enum QueryCommand {
     /// Recall the records whose text overlaps the query
     ///
     /// Searches decision, preference, event and outcome records unless --record-type is
-    /// given, and prints the stored context package.
+    /// given, and prints the stored context package, its keys at top level as for `query
+    /// ask` (plus excluded_summary with --exclusions summary). Creates and migrates the
+    /// database when it is missing.
     ///
     /// Example:
     ///   mk query recall --text "usb backups" --record-type decision --limit 5 \
@@ -446,6 +494,9 @@ pub struct RecallArgs {
 pub enum ContextCommand {
     /// Show a stored context package by id, exactly as ask or recall returned it
     ///
+    /// Read-only: never creates or changes the file. Prints the same object, byte for byte,
+    /// that ask or recall printed.
+    ///
     /// Example:
     ///   mk context show --context-package-id cp_0123456789abcdef0123456789abcdef
     #[command(verbatim_doc_comment)]
@@ -465,15 +516,16 @@ pub enum ServiceCommand {
     /// failures: 5xx codes and timeouts; caller errors do not count), timeout % and p50/p95/p99
     /// latency (interpolated inside the histogram buckets), checks them against the SLO
     /// policy, and prints a table ending with `verdict: OK|WARNING|CRITICAL`. With --json it
-    /// prints `{"contract_version": "cli.v1", "service_metrics": …}`, the metrics artifact
-    /// (service-metrics.v1) under `service_metrics`. Needs no database; --db is ignored.
+    /// prints `{"service_metrics": …, "contract_version": "cli.v1"}`: the metrics artifact
+    /// (service-metrics.v1) stays whole under `service_metrics`, as it is a contract of its
+    /// own. Needs no database; --db is ignored.
     ///
     /// Verdict: WARNING for any breach (a p95 over its budget, a timeout or failure rate over
     /// its threshold, schema_unavailable per 1000 requests over its maximum); CRITICAL for a
     /// failure-rate breach together with the schema_unavailable breach.
     ///
     /// Exit code: 0 OK, 3 WARNING, 4 CRITICAL (the report is printed either way); 1 when the
-    /// service cannot be read, 2 for a bad flag or policy file.
+    /// service cannot be read or the URL or policy file is refused, 2 for a usage error.
     ///
     /// Examples:
     ///   mk service diagnostics --url http://127.0.0.1:4010

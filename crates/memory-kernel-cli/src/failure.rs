@@ -1,6 +1,6 @@
 //! The failure side of the contract: a JSON object `{contract_version, code, message}` on
-//! stderr, and the exit code that goes with its contract code (2 when the caller can fix the
-//! request, 1 otherwise).
+//! stderr, and the exit code: 2 for a command line that does not parse (a usage error), 1 for
+//! every failure after that, whatever its contract code.
 
 use memory_kernel_api::{ApiError, ErrorCode};
 use serde::Serialize;
@@ -13,6 +13,9 @@ pub struct Failure {
     contract_version: &'static str,
     code: ErrorCode,
     message: String,
+    /// Whether the command line itself was refused (exit 2) rather than the command (exit 1).
+    #[serde(skip)]
+    usage: bool,
 }
 
 impl Failure {
@@ -23,6 +26,7 @@ impl Failure {
             contract_version: CLI_CONTRACT_VERSION,
             code,
             message: message.into(),
+            usage: false,
         }
     }
 
@@ -35,7 +39,15 @@ impl Failure {
             .strip_prefix("error: ")
             .unwrap_or(&rendered)
             .trim_end();
-        Self::new(ErrorCode::ValidationError, message)
+        Self {
+            usage: true,
+            ..Self::new(ErrorCode::ValidationError, message)
+        }
+    }
+
+    /// Puts what was being done in front of the message (`context: message`).
+    pub fn add_context(&mut self, context: &str) {
+        self.message = format!("{context}: {}", self.message);
     }
 
     /// Appends how to fix the failure to its message.
@@ -44,10 +56,11 @@ impl Failure {
         self.message.push_str(hint);
     }
 
-    /// The process exit code: 2 for caller errors (usage, validation), 1 otherwise.
+    /// The process exit code: 2 for a usage error, 1 for any other failure (as the original
+    /// `mk` did: its usage errors came from the argument parser, everything else exited 1).
     #[must_use]
     pub const fn exit_code(&self) -> u8 {
-        if self.code.is_caller_error() { 2 } else { 1 }
+        if self.usage { 2 } else { 1 }
     }
 
     /// The compact JSON object printed on stderr.
@@ -71,16 +84,24 @@ impl From<ApiError> for Failure {
 
 #[cfg(test)]
 mod tests {
+    use clap::Parser;
     use memory_kernel_api::ErrorCode;
 
     use super::Failure;
+    use crate::cli::Cli;
 
     #[test]
-    fn exit_codes_follow_the_contract_code() {
+    fn only_usage_errors_exit_2() {
         for code in ErrorCode::ALL {
-            let expected = if code.is_caller_error() { 2 } else { 1 };
-            assert_eq!(Failure::new(code, "x").exit_code(), expected, "{code}");
+            assert_eq!(Failure::new(code, "x").exit_code(), 1, "{code}");
         }
+        let refused = Cli::try_parse_from(["mk", "db", "vacuum"]).err();
+        let usage = Failure::usage(&refused.unwrap());
+        assert_eq!(usage.exit_code(), 2);
+        assert_eq!(usage.code, ErrorCode::ValidationError);
+        let rendered: serde_json::Value = serde_json::from_str(&usage.render()).unwrap();
+        let keys: Vec<&String> = rendered.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["code", "contract_version", "message"]);
     }
 
     #[test]

@@ -1,13 +1,15 @@
 //! `mk`: the MemoryKernel command-line interface (`cli.v1`). Every successful command prints
-//! one JSON document with `contract_version: "cli.v1"` first; a failure prints a JSON object
-//! with a contract error code on stderr and exits 2 for usage/validation errors, 1 for
-//! anything else. The binary is thin glue over `memory-kernel-api`; it never touches the store.
+//! one flat JSON object, its own keys at top level and `contract_version: "cli.v1"` last; a
+//! failure prints a JSON object with a contract error code on stderr and exits 2 for a usage
+//! error, 1 for anything else. The binary is thin glue over `memory-kernel-api`; it never
+//! touches the store.
 
 mod cli;
 mod commands;
 mod diagnostics;
 mod failure;
 mod output;
+mod shapes;
 
 use std::io;
 use std::process::ExitCode;

@@ -1,74 +1,79 @@
-//! The success envelope: one JSON document per command, `contract_version` first, then the
-//! command's data under its named key (`record`, `context_package`, …). The data is
-//! serialized straight from the API's types, so field order and numbers are exactly core's.
+//! The success output: one flat JSON object per command, the command's own keys at top level
+//! and `"contract_version": "cli.v1"` written last, with no wrapper key: the shape of the
+//! original `mk`'s `cli.v1`, so scripts written for it read ours unchanged
+//! (`docs/spec/cli-contract.md`).
+//!
+//! The shapes are the CLI's own structs ([`crate::shapes`]), mapped from the API's reports, so
+//! a field the API adds never appears here by accident. Context packages are the one
+//! exception: a package is printed with its own keys, exactly as it is stored.
 
 use std::io::{self, Write};
 
-use memory_kernel_api::{
-    ContextPackage, ExportReport, FileCopyReport, ImportReport, IntegrityReport, Link,
-    MemoryRecord, MigrationReport, SchemaStatus,
-};
-use serde::ser::{Serialize, SerializeMap, Serializer};
+use memory_kernel_api::ContextPackage;
+use serde::Serialize;
 
 use crate::diagnostics::{self, ServiceMetrics, Verdict};
+use crate::shapes::{
+    BackupOutput, ExportOutput, ImportOutput, IntegrityOutput, LinkOutput, ListOutput,
+    MigrationOutput, MigrationPlanOutput, RecordOutput, RestoreOutput, SchemaStatusOutput,
+};
 
 /// The CLI contract version, written once here; every output carries it (MKR-035).
 pub const CLI_CONTRACT_VERSION: &str = "cli.v1";
 
-/// A command's successful result. The variant fixes the key its data is printed under.
+/// A command's successful result.
 #[derive(Debug)]
 pub enum Output {
     /// `db schema-version`.
-    SchemaStatus(SchemaStatus),
+    SchemaStatus(SchemaStatusOutput),
+    /// `db migrate --dry-run`.
+    MigrationPlan(MigrationPlanOutput),
     /// `db migrate`.
-    Migration(MigrationReport),
+    Migration(MigrationOutput),
     /// `memory add …`.
-    Record(Box<MemoryRecord>),
+    Record(Box<RecordOutput>),
     /// `memory link`.
-    Link(Link),
+    Link(LinkOutput),
     /// `memory list`.
-    Records(Vec<MemoryRecord>),
+    Records(ListOutput),
     /// `query ask`, `query recall`, `context show`.
     ContextPackage(Box<ContextPackage>),
     /// `db export`.
-    Export(ExportReport),
+    Export(ExportOutput),
     /// `db import`.
-    Import(ImportReport),
+    Import(ImportOutput),
     /// `db backup`.
-    Backup(FileCopyReport),
+    Backup(BackupOutput),
     /// `db restore`.
-    Restore(FileCopyReport),
+    Restore(RestoreOutput),
     /// `db integrity-check`.
-    Integrity(IntegrityReport),
+    Integrity(IntegrityOutput),
     /// `service diagnostics`: the metrics artifact, printed as JSON (`json`) or as a table.
     Diagnostics {
         /// The artifact.
         metrics: Box<ServiceMetrics>,
-        /// Print the JSON envelope rather than the table.
+        /// Print the JSON object rather than the table.
         json: bool,
     },
 }
 
-impl Output {
-    /// The key the data is printed under, next to `contract_version`.
-    #[must_use]
-    pub const fn key(&self) -> &'static str {
-        match self {
-            Self::SchemaStatus(_) => "schema_status",
-            Self::Migration(_) => "migration",
-            Self::Record(_) => "record",
-            Self::Link(_) => "link",
-            Self::Records(_) => "records",
-            Self::ContextPackage(_) => "context_package",
-            Self::Export(_) => "export",
-            Self::Import(_) => "import",
-            Self::Backup(_) => "backup",
-            Self::Restore(_) => "restore",
-            Self::Integrity(_) => "integrity",
-            Self::Diagnostics { .. } => "service_metrics",
-        }
-    }
+/// A command's data with `contract_version` appended as its last key.
+#[derive(Serialize)]
+struct Flat<'a, T: Serialize> {
+    #[serde(flatten)]
+    data: &'a T,
+    contract_version: &'static str,
+}
 
+/// `service diagnostics --json`: the metrics artifact stays whole under `service_metrics`,
+/// because it is a contract of its own (`service-metrics.v1`, a closed schema with its own
+/// version key) that consumers validate and store as it is.
+#[derive(Serialize)]
+struct DiagnosticsData<'a> {
+    service_metrics: &'a ServiceMetrics,
+}
+
+impl Output {
     /// The process exit code of a successful command: 0, except for `service diagnostics`,
     /// whose verdict decides (0 OK, 3 WARNING, 4 CRITICAL).
     #[must_use]
@@ -83,45 +88,50 @@ impl Output {
         }
     }
 
-    /// Renders the envelope, compact or pretty, without a trailing newline.
+    /// Renders the output, compact or pretty, without a trailing newline.
     ///
     /// # Errors
-    /// A serialization error (not expected for the API's types).
+    /// A serialization error (not expected for these types).
     pub fn render(&self, pretty: bool) -> serde_json::Result<String> {
-        if let Self::Diagnostics {
-            metrics,
-            json: false,
-        } = self
-        {
-            return Ok(diagnostics::render_table(metrics));
-        }
-        if pretty {
-            serde_json::to_string_pretty(self)
-        } else {
-            serde_json::to_string(self)
+        match self {
+            Self::SchemaStatus(data) => flat(data, pretty),
+            Self::MigrationPlan(data) => flat(data, pretty),
+            Self::Migration(data) => flat(data, pretty),
+            Self::Record(data) => flat(data.as_ref(), pretty),
+            Self::Link(data) => flat(data, pretty),
+            Self::Records(data) => flat(data, pretty),
+            Self::ContextPackage(data) => flat(data.as_ref(), pretty),
+            Self::Export(data) => flat(data, pretty),
+            Self::Import(data) => flat(data, pretty),
+            Self::Backup(data) => flat(data, pretty),
+            Self::Restore(data) => flat(data, pretty),
+            Self::Integrity(data) => flat(data, pretty),
+            Self::Diagnostics {
+                metrics,
+                json: false,
+            } => Ok(diagnostics::render_table(metrics)),
+            Self::Diagnostics {
+                metrics,
+                json: true,
+            } => flat(
+                &DiagnosticsData {
+                    service_metrics: metrics,
+                },
+                pretty,
+            ),
         }
     }
 }
 
-impl Serialize for Output {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(2))?;
-        map.serialize_entry("contract_version", CLI_CONTRACT_VERSION)?;
-        let key = self.key();
-        match self {
-            Self::SchemaStatus(data) => map.serialize_entry(key, data)?,
-            Self::Migration(data) => map.serialize_entry(key, data)?,
-            Self::Record(data) => map.serialize_entry(key, data)?,
-            Self::Link(data) => map.serialize_entry(key, data)?,
-            Self::Records(data) => map.serialize_entry(key, data)?,
-            Self::ContextPackage(data) => map.serialize_entry(key, data)?,
-            Self::Export(data) => map.serialize_entry(key, data)?,
-            Self::Import(data) => map.serialize_entry(key, data)?,
-            Self::Backup(data) | Self::Restore(data) => map.serialize_entry(key, data)?,
-            Self::Integrity(data) => map.serialize_entry(key, data)?,
-            Self::Diagnostics { metrics, .. } => map.serialize_entry(key, metrics)?,
-        }
-        map.end()
+fn flat<T: Serialize>(data: &T, pretty: bool) -> serde_json::Result<String> {
+    let value = Flat {
+        data,
+        contract_version: CLI_CONTRACT_VERSION,
+    };
+    if pretty {
+        serde_json::to_string_pretty(&value)
+    } else {
+        serde_json::to_string(&value)
     }
 }
 

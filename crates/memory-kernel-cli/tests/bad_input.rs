@@ -1,5 +1,6 @@
-//! Refused input: one runner over named rows. Each row must fail with the right exit code and
-//! contract code, print a schema-valid error object, and leave the database byte-identical.
+//! Refused input: one runner over named rows. Each row must fail with the right exit code (2
+//! for a command line that does not parse, 1 for a command the kernel refuses) and contract
+//! code, print a schema-valid error object, and leave the database byte-identical.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -67,7 +68,7 @@ fn refused_input_fails_with_its_code_and_leaves_the_database_untouched() {
         .iter()
         .map(String::as_str)
         .collect::<Vec<_>>());
-    let record = &seeded["record"];
+    let record = &seeded;
     let memory_id = record["memory_id"].as_str().unwrap();
     let version_id = record["memory_version_id"].as_str().unwrap();
 
@@ -84,7 +85,7 @@ fn refused_input_fails_with_its_code_and_leaves_the_database_untouched() {
             name: "confidence above 1",
             db: Db::Seeded,
             args: add_decision(&[("--confidence", Some("1.5"))]),
-            exit_code: 2,
+            exit_code: 1,
             code: "validation_error",
             message_contains: "confidence",
         },
@@ -92,7 +93,7 @@ fn refused_input_fails_with_its_code_and_leaves_the_database_untouched() {
             name: "non-UTC --created-at",
             db: Db::Seeded,
             args: add_decision(&[("--created-at", Some("2026-01-01T00:00:00+02:00"))]),
-            exit_code: 2,
+            exit_code: 1,
             code: "validation_error",
             message_contains: "UTC",
         },
@@ -123,7 +124,7 @@ fn refused_input_fails_with_its_code_and_leaves_the_database_untouched() {
             ]
             .map(String::from)
             .to_vec(),
-            exit_code: 2,
+            exit_code: 1,
             code: "validation_error",
             message_contains: memory_id,
         },
@@ -133,7 +134,7 @@ fn refused_input_fails_with_its_code_and_leaves_the_database_untouched() {
             args: add_decision(&[]),
             exit_code: 1,
             code: "schema_unavailable",
-            message_contains: "db migrate",
+            message_contains: "no-such-folder",
         },
         Row {
             name: "database path is a folder",

@@ -1,5 +1,6 @@
 //! Every command's output validates against its schema in `contracts/v1/schemas/`, and every
-//! failure against `error.schema.json`; the envelope's first key is `contract_version`.
+//! failure against `error.schema.json`; each output is one flat JSON object on one line whose
+//! last key is `contract_version`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -11,46 +12,54 @@ use support::{
     Mk, ask_args, assert_failure, assert_valid, recall_args, run_raw, schemas, seed_scenario,
 };
 
-/// Asserts the compact envelope starts with `"contract_version":"cli.v1"` and then `key`.
-fn assert_envelope(stdout: &str, key: &str) {
-    let head = format!("{{\"contract_version\":\"cli.v1\",\"{key}\":");
-    assert!(stdout.starts_with(&head), "{stdout}");
+/// Asserts the compact output is one line ending with `"contract_version":"cli.v1"}`, and
+/// that `contract_version` appears once (no wrapper object repeats it).
+fn assert_flat(stdout: &str) {
+    assert!(stdout.starts_with('{'), "{stdout}");
     assert!(
-        stdout.ends_with("}\n") && stdout.lines().count() == 1,
+        stdout.ends_with(",\"contract_version\":\"cli.v1\"}\n") && stdout.lines().count() == 1,
+        "{stdout}"
+    );
+    assert_eq!(
+        stdout.matches("\"contract_version\"").count(),
+        1,
         "{stdout}"
     );
 }
 
-fn check(mk: &Mk, args: &[&str], schema: &str, key: &str) -> Value {
+fn check(mk: &Mk, args: &[&str], schema: &str) -> Value {
     let run = mk.run(args);
     assert_eq!(run.code, Some(0), "mk {args:?}: {}", run.stderr);
     assert!(run.stderr.is_empty(), "{}", run.stderr);
-    assert_envelope(&run.stdout, key);
+    assert_flat(&run.stdout);
     let value = run.json();
     assert_valid(schema, &value);
+    // Strict like the original's schemas: an unknown top-level key is refused.
+    let mut extended = value.clone();
+    extended
+        .as_object_mut()
+        .unwrap()
+        .insert("unknown_key".to_owned(), Value::Bool(true));
+    assert!(
+        schemas().validate(schema, &extended).is_err(),
+        "{schema} accepts an unknown top-level key"
+    );
     value
 }
 
 #[test]
 fn every_command_output_matches_its_schema() {
     let mk = Mk::new();
-    check(
-        &mk,
-        &["db", "migrate"],
-        "db-migrate.schema.json",
-        "migration",
-    );
+    check(&mk, &["db", "migrate"], "db-migrate.schema.json");
     check(
         &mk,
         &["db", "migrate", "--dry-run"],
         "db-migrate.schema.json",
-        "migration",
     );
     check(
         &mk,
         &["db", "schema-version"],
         "db-schema-version.schema.json",
-        "schema_status",
     );
     let scenario = seed_scenario(&mk);
 
@@ -96,10 +105,9 @@ fn every_command_output_matches_its_schema() {
             "b",
         ],
         "memory-add.schema.json",
-        "record",
     );
-    assert_eq!(add["record"]["version"], 2);
-    assert_eq!(add["record"]["confidence"], 0.25);
+    assert_eq!(add["version"], 2);
+    assert_eq!(add["confidence"], 0.25);
     for kind in ["decision", "preference", "event", "outcome"] {
         check(
             &mk,
@@ -121,7 +129,6 @@ fn every_command_output_matches_its_schema() {
                 "derived",
             ],
             "memory-add.schema.json",
-            "record",
         );
     }
     check(
@@ -141,14 +148,8 @@ fn every_command_output_matches_its_schema() {
             "j",
         ],
         "memory-link.schema.json",
-        "link",
     );
-    let all = check(
-        &mk,
-        &["memory", "list"],
-        "memory-list.schema.json",
-        "records",
-    );
+    let all = check(&mk, &["memory", "list"], "memory-list.schema.json");
     assert_eq!(all["records"].as_array().unwrap().len(), 13);
     let some = check(
         &mk,
@@ -161,23 +162,16 @@ fn every_command_output_matches_its_schema() {
             "2",
         ],
         "memory-list.schema.json",
-        "records",
     );
     assert_eq!(some["records"].as_array().unwrap().len(), 2);
     check(
         &mk,
         &["memory", "list", "--memory-id", &scenario.deny_memory],
         "memory-list.schema.json",
-        "records",
     );
 
-    check(&mk, &ask_args(), "query-ask.schema.json", "context_package");
-    check(
-        &mk,
-        &recall_args(),
-        "query-recall.schema.json",
-        "context_package",
-    );
+    check(&mk, &ask_args(), "query-ask.schema.json");
+    check(&mk, &recall_args(), "query-recall.schema.json");
     let bounded = check(
         &mk,
         &[
@@ -195,9 +189,8 @@ fn every_command_output_matches_its_schema() {
             "summary",
         ],
         "query-recall.schema.json",
-        "context_package",
     );
-    assert_eq!(bounded["context_package"]["query"]["limit"], 1);
+    assert_eq!(bounded["query"]["limit"], 1);
     check(
         &mk,
         &[
@@ -207,7 +200,6 @@ fn every_command_output_matches_its_schema() {
             &scenario.ask_package_id,
         ],
         "context-show.schema.json",
-        "context_package",
     );
 }
 
@@ -219,9 +211,8 @@ fn maintenance_outputs_match_their_schemas() {
         &mk,
         &["db", "integrity-check"],
         "db-integrity-check.schema.json",
-        "integrity",
     );
-    assert_eq!(integrity["integrity"]["quick_check_ok"], true);
+    assert_eq!(integrity["quick_check_ok"], true);
 
     let backup_file = mk.dir().join("backup.sqlite3");
     let backup_path = backup_file.to_str().unwrap();
@@ -229,18 +220,21 @@ fn maintenance_outputs_match_their_schemas() {
         &mk,
         &["db", "backup", "--out", backup_path],
         "db-backup.schema.json",
-        "backup",
     );
-    assert!(backup["backup"]["bytes"].as_u64().unwrap() > 0);
+    assert_eq!(backup["backup_path"], backup_path);
+    assert_eq!(backup["status"], "ok");
+    assert!(std::fs::metadata(&backup_file).unwrap().len() > 0);
 
     // Restoring into a path that holds no database yet brings the backup back to life.
     let copy = Mk::new();
-    check(
+    let restore = check(
         &copy,
         &["db", "restore", "--in", backup_path],
         "db-restore.schema.json",
-        "restore",
     );
+    assert_eq!(restore["restored_from"], backup_path);
+    assert_eq!(restore["pending_versions"], serde_json::json!([]));
+    assert_eq!(restore["current_version"], restore["target_version"]);
     let listed = |mk: &Mk| mk.ok(&["memory", "list"])["records"].clone();
     assert_eq!(listed(&copy), listed(&mk));
 }
@@ -267,10 +261,15 @@ fn snapshot_outputs_match_their_schemas() {
             key,
         ],
         "db-export.schema.json",
-        "export",
     );
-    assert_eq!(export["export"]["records"], 8);
-    assert_eq!(export["export"]["signed"], true);
+    assert_eq!(export["out_dir"], snapshot);
+    // The manifest printed is the one written into the folder (and signed there).
+    let written = std::fs::read_to_string(mk.dir().join("snapshot/manifest.json")).unwrap();
+    assert_eq!(
+        export["manifest"],
+        serde_json::from_str::<Value>(&written).unwrap()
+    );
+    assert!(mk.dir().join("snapshot/manifest.sig").is_file());
 
     let copy = Mk::migrated();
     let import = [
@@ -283,16 +282,22 @@ fn snapshot_outputs_match_their_schemas() {
         "--decrypt-key-file",
         key,
     ];
-    let first = check(&copy, &import, "db-import.schema.json", "import");
-    assert_eq!(first["import"]["records_imported"], 8);
-    let again = check(&copy, &import, "db-import.schema.json", "import");
-    assert_eq!(again["import"]["records_skipped"], 8);
+    let first = check(&copy, &import, "db-import.schema.json");
+    assert_eq!(first["in_dir"], snapshot);
+    assert_eq!(first["skip_existing"], true);
+    assert_eq!(first["summary"]["imported_records"], 8);
+    assert_eq!(first["summary"]["imported_context_packages"], 1);
+    assert_eq!(first["summary"]["imported_links"], 1);
+    let again = check(&copy, &import, "db-import.schema.json");
+    assert_eq!(again["summary"]["imported_records"], 0);
+    assert_eq!(again["summary"]["skipped_existing_records"], 8);
+    assert_eq!(again["summary"]["skipped_existing_context_packages"], 1);
     let listed = |mk: &Mk| mk.ok(&["memory", "list"])["records"].clone();
     assert_eq!(listed(&copy), listed(&mk));
 
-    // A signed snapshot is refused without its verify key: the caller can fix that.
+    // A signed snapshot is refused without its verify key: a refused command exits 1.
     let unverified = copy.run(&["db", "import", "--in", snapshot, "--allow-unsigned"]);
-    assert_failure(&unverified, 2, "validation_error");
+    assert_failure(&unverified, 1, "validation_error");
 }
 
 #[test]
@@ -300,10 +305,13 @@ fn pretty_output_is_the_same_document() {
     let mk = Mk::migrated();
     let compact = mk.run(&["db", "schema-version"]);
     let pretty = mk.run(&["db", "schema-version", "--pretty"]);
+    assert!(pretty.stdout.starts_with("{\n  \"current_version\": "));
     assert!(
         pretty
             .stdout
-            .starts_with("{\n  \"contract_version\": \"cli.v1\",\n")
+            .ends_with(",\n  \"contract_version\": \"cli.v1\"\n}\n"),
+        "{}",
+        pretty.stdout
     );
     assert_eq!(compact.json(), pretty.json());
 }
@@ -337,7 +345,8 @@ fn failures_match_the_error_schema() {
             "--resource",
             "r",
         ]),
-        2,
+        // Parsed fine, refused by the kernel: a failed command, not a usage error.
+        1,
         "validation_error",
     );
     assert_failure(
@@ -382,6 +391,20 @@ fn help_and_version_print_normally() {
         help.stdout
     );
     assert!(help.stderr.is_empty());
+    // Each command's help names the keys it prints.
+    for (args, keys) in [
+        (vec!["db", "backup", "--help"], "backup_path"),
+        (vec!["db", "migrate", "--help"], "would_apply_versions"),
+        (vec!["memory", "link", "--help"], "from_memory_version_id"),
+        (vec!["query", "ask", "--help"], "selected_items"),
+    ] {
+        let help = run_raw(&args);
+        assert!(
+            help.stdout.contains("Prints") && help.stdout.contains(keys),
+            "{args:?}:\n{}",
+            help.stdout
+        );
+    }
     let version = run_raw(&["--version"]);
     assert_eq!(version.code, Some(0));
     assert!(version.stdout.starts_with("mk "));

@@ -82,6 +82,11 @@ fn a_healthy_service_is_ok_and_the_artifact_matches_its_schema() {
     );
     let run = diagnostics(&url, &["--json"]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stdout.ends_with(",\"contract_version\":\"cli.v1\"}\n"),
+        "{}",
+        run.stdout
+    );
     let output = run.json();
     assert_valid("service-diagnostics.schema.json", &output);
     let metrics = &output["service_metrics"];
@@ -175,14 +180,16 @@ fn an_unreachable_or_strange_service_fails_with_the_error_object() {
     let not_metrics = stand_in(200, "hello world\n".to_owned());
     assert_failure(&diagnostics(&not_metrics, &[]), 1, "internal_error");
 
+    // Refused after parsing: exit 1 like every failed command; 2 is for usage errors only.
     assert_failure(
         &diagnostics("https://127.0.0.1:1", &[]),
-        2,
+        1,
         "validation_error",
     );
     let missing = diagnostics(
         "http://127.0.0.1:1",
         &["--policy", "/nonexistent/policy.json"],
     );
-    assert_failure(&missing, 2, "validation_error");
+    assert_failure(&missing, 1, "validation_error");
+    assert_failure(&run_raw(&["service", "diagnostics"]), 2, "validation_error");
 }

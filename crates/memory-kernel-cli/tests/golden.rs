@@ -33,6 +33,8 @@ fn golden_outputs() -> Vec<(&'static str, String)> {
     ];
     let cases = [
         ("db-schema-version", vec!["db", "schema-version"]),
+        ("db-integrity-check", vec!["db", "integrity-check"]),
+        ("memory-list", vec!["memory", "list"]),
         ("query-ask", ask_args()),
         ("query-recall", recall_args()),
         ("context-show", show),

@@ -53,14 +53,14 @@ fn readme_quick_start_denies_usb_drives_and_shows_the_same_package() {
     assert_eq!(ask.code, Some(0), "{}", ask.stderr);
     let asked = ask.json();
     assert_valid("query-ask.schema.json", &asked);
-    let package = &asked["context_package"];
-    assert_eq!(package["answer"]["result"], "deny");
+    // The README's `jq .answer.result`: the package's keys are at top level.
+    assert_eq!(asked["answer"]["result"], "deny");
     assert_eq!(
-        package["selected_items"][0]["memory_version_id"],
-        added["record"]["memory_version_id"]
+        asked["selected_items"][0]["memory_version_id"],
+        added["memory_version_id"]
     );
 
-    let id = package["context_package_id"].as_str().unwrap();
+    let id = asked["context_package_id"].as_str().unwrap();
     let show = mk.run(&["context", "show", "--context-package-id", id]);
     assert_eq!(show.code, Some(0), "{}", show.stderr);
     assert_valid("context-show.schema.json", &show.json());

@@ -1,4 +1,5 @@
-//! `mk context show`: a stored context package, byte for byte as ask or recall returned it.
+//! `mk context show`: a stored context package, byte for byte as ask or recall printed it.
+//! Read-only: the database is never created or changed.
 
 use std::path::Path;
 
@@ -13,7 +14,7 @@ use crate::output::Output;
 pub fn run(command: &ContextCommand, db: &Path) -> Result<Output, Failure> {
     match command {
         ContextCommand::Show { context_package_id } => {
-            let kernel = super::open_existing(db)?;
+            let kernel = super::open_current(db)?;
             let package = kernel.context_show(context_package_id)?;
             Ok(Output::ContextPackage(Box::new(package)))
         }

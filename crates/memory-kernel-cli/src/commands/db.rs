@@ -1,28 +1,44 @@
-//! `mk db …`: schema status, migrations, backup, restore and integrity. Reporting commands
-//! are strictly read-only: they go through the API's inspection functions, which never
-//! create or change the file.
+//! `mk db …`: schema status, migrations, snapshots, backup, restore and integrity. The
+//! reporting commands are strictly read-only: `schema-version`, `migrate --dry-run` and
+//! `backup` go through the API's inspection functions, which never create or change the file,
+//! and `integrity-check` opens only a current database (see [`super::open_current`]).
 
+use std::fs;
 use std::path::Path;
 
-use memory_kernel_api::{ExportRequest, ImportRequest, MemoryKernel};
+use memory_kernel_api::{ErrorCode, ExportRequest, ImportRequest, MemoryKernel};
+use serde_json::Value;
 
 use crate::cli::DbCommand;
 use crate::failure::Failure;
 use crate::output::Output;
+use crate::shapes::{
+    BackupOutput, ExportOutput, ImportOutput, IntegrityOutput, MigrationOutput,
+    MigrationPlanOutput, RestoreOutput, SchemaStatusOutput,
+};
+
+/// The manifest a snapshot export writes into its folder.
+const MANIFEST_FILE: &str = "manifest.json";
 
 /// Runs a `db` command.
 ///
 /// # Errors
-/// `schema_unavailable` for a missing or unreadable database, `migration_failed`,
-/// `validation_error` for an unusable backup file, `write_failed` or `internal_error`.
+/// `schema_unavailable` for a missing, unreadable or outdated database, `migration_failed`,
+/// `validation_error` for an unusable backup file or snapshot, `write_failed` or
+/// `internal_error`.
 pub fn run(command: &DbCommand, db: &Path) -> Result<Output, Failure> {
     match command {
-        DbCommand::SchemaVersion => Ok(Output::SchemaStatus(MemoryKernel::inspect(db)?)),
-        DbCommand::Migrate { dry_run: true } => {
-            Ok(Output::Migration(MemoryKernel::migration_plan(db)?))
-        }
+        DbCommand::SchemaVersion => Ok(Output::SchemaStatus(SchemaStatusOutput::from(
+            &MemoryKernel::inspect(db)?,
+        ))),
+        DbCommand::Migrate { dry_run: true } => Ok(Output::MigrationPlan(
+            MigrationPlanOutput::from(&MemoryKernel::migration_plan(db)?),
+        )),
         DbCommand::Migrate { dry_run: false } => {
-            Ok(Output::Migration(MemoryKernel::open(db)?.migrate(false)?))
+            let kernel = MemoryKernel::open(db)?;
+            let report = kernel.migrate(false)?;
+            let after = kernel.schema_status()?;
+            Ok(Output::Migration(MigrationOutput::new(&report, &after)))
         }
         DbCommand::Export {
             out,
@@ -33,9 +49,8 @@ pub fn run(command: &DbCommand, db: &Path) -> Result<Output, Failure> {
                 signing_key_file: signing_key_file.clone(),
                 encrypt_key_file: encrypt_key_file.clone(),
             };
-            Ok(Output::Export(
-                super::open_existing(db)?.export(out, &request)?,
-            ))
+            super::open_current(db)?.export(out, &request)?;
+            Ok(Output::Export(ExportOutput::new(out, read_manifest(out)?)))
         }
         DbCommand::Import {
             input,
@@ -50,17 +65,43 @@ pub fn run(command: &DbCommand, db: &Path) -> Result<Output, Failure> {
                 allow_unsigned: *allow_unsigned,
                 skip_existing: *skip_existing,
             };
-            Ok(Output::Import(
-                super::open_existing(db)?.import(input, &request)?,
-            ))
+            let report = super::open_current(db)?.import(input, &request)?;
+            Ok(Output::Import(ImportOutput::new(
+                input,
+                *skip_existing,
+                &report,
+            )))
         }
-        DbCommand::Backup { out } => Ok(Output::Backup(MemoryKernel::backup(db, out)?)),
+        DbCommand::Backup { out } => {
+            MemoryKernel::backup(db, out)?;
+            Ok(Output::Backup(BackupOutput::new(out)))
+        }
         // Restoring may create the database: it is how a backup becomes a live file again.
         DbCommand::Restore { input } => {
-            Ok(Output::Restore(MemoryKernel::open(db)?.restore(input)?))
+            let kernel = MemoryKernel::open(db)?;
+            kernel.restore(input)?;
+            let status = kernel.schema_status()?;
+            Ok(Output::Restore(RestoreOutput::new(input, &status)))
         }
-        DbCommand::IntegrityCheck => Ok(Output::Integrity(
-            super::open_existing(db)?.integrity_check()?,
-        )),
+        DbCommand::IntegrityCheck => Ok(Output::Integrity(IntegrityOutput::from(
+            &super::open_current(db)?.integrity_check()?,
+        ))),
     }
+}
+
+/// The manifest the export just wrote, printed as it is in the folder (the API's export
+/// report carries only counts).
+fn read_manifest(out: &Path) -> Result<Value, Failure> {
+    let path = out.join(MANIFEST_FILE);
+    let unreadable = |reason: String| {
+        Failure::new(
+            ErrorCode::InternalError,
+            format!(
+                "the snapshot was written, but its manifest {} cannot be read back: {reason}",
+                path.display()
+            ),
+        )
+    };
+    let text = fs::read_to_string(&path).map_err(|e| unreadable(e.to_string()))?;
+    serde_json::from_str(&text).map_err(|e| unreadable(e.to_string()))
 }

@@ -1,4 +1,6 @@
-//! `mk memory add|link|list`: write records and links, list what is stored.
+//! `mk memory add|link|list`: write records and links, list what is stored. The writing
+//! commands initialise a missing database (see [`super::open_for_writing`]); `list` only reads
+//! and never creates or changes the file.
 
 use std::path::Path;
 
@@ -8,6 +10,7 @@ use memory_kernel_core::RecordType;
 use crate::cli::{AddCommand, ConstraintArgs, LinkArgs, ListArgs, MemoryCommand, SummaryArgs};
 use crate::failure::Failure;
 use crate::output::Output;
+use crate::shapes::{LinkOutput, ListOutput, RecordOutput};
 
 /// Builds an add request: the payload fields given, plus every provenance, accountability and
 /// lineage field taken from the shared [`crate::cli::RecordFlags`] (written once, here).
@@ -40,9 +43,9 @@ macro_rules! add_request {
 /// `validation_error` for a refused value, `write_conflict`, `schema_unavailable`,
 /// `write_failed` or `query_failed`.
 pub fn run(command: &MemoryCommand, db: &Path) -> Result<Output, Failure> {
-    let kernel = super::open_existing(db)?;
     match command {
         MemoryCommand::Add(add) => {
+            let kernel = super::open_for_writing(db)?;
             let record = match add.as_ref() {
                 AddCommand::Constraint(args) => {
                     kernel.add_constraint(&constraint_request(args), None)?
@@ -60,10 +63,16 @@ pub fn run(command: &MemoryCommand, db: &Path) -> Result<Output, Failure> {
                     kernel.add_summary(&summary_request(RecordType::Outcome, args), None)?
                 }
             };
-            Ok(Output::Record(Box::new(record)))
+            Ok(Output::Record(Box::new(RecordOutput::from(record))))
         }
-        MemoryCommand::Link(args) => Ok(Output::Link(kernel.add_link(&link_request(args), None)?)),
-        MemoryCommand::List(args) => Ok(Output::Records(kernel.list(&list_request(args))?)),
+        MemoryCommand::Link(args) => {
+            let link = super::open_for_writing(db)?.add_link(&link_request(args), None)?;
+            Ok(Output::Link(LinkOutput::from(link)))
+        }
+        MemoryCommand::List(args) => {
+            let records = super::open_current(db)?.list(&list_request(args))?;
+            Ok(Output::Records(ListOutput::from(records)))
+        }
     }
 }
 

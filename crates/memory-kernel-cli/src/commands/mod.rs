@@ -10,7 +10,7 @@ mod service;
 
 use std::path::Path;
 
-use memory_kernel_api::MemoryKernel;
+use memory_kernel_api::{ErrorCode, MemoryKernel};
 
 use crate::cli::Command;
 use crate::failure::Failure;
@@ -30,19 +30,55 @@ pub fn run(command: &Command, db: &Path) -> Result<Output, Failure> {
     }
 }
 
-/// Opens the kernel on a database that must already exist. Only `db migrate` (and `db
-/// restore`) create a database, so a mistyped `--db` fails here with the read-only
-/// inspection's own "does not exist" error instead of leaving an empty file behind.
-fn open_existing(db: &Path) -> Result<MemoryKernel, Failure> {
-    if !db.exists() {
-        if let Err(error) = MemoryKernel::inspect(db) {
-            let mut failure = Failure::from(error);
+/// Opens the kernel for a command that writes (`memory add`, `memory link`, `query ask`,
+/// `query recall`, which stores its package). A missing file is created and migrated first,
+/// as the original `mk` did; an existing file must already be current ([`open_current`]).
+fn open_for_writing(db: &Path) -> Result<MemoryKernel, Failure> {
+    if matches!(db.try_exists(), Ok(false)) {
+        let kernel = MemoryKernel::open(db)?;
+        kernel.migrate(false)?;
+        return Ok(kernel);
+    }
+    open_current(db)
+}
+
+/// Opens the kernel on an existing database whose schema is current, looking first with the
+/// API's read-only inspection: a missing file is reported (never created) and a file that
+/// needs migrating is refused before anything opens it for writing, so it stays
+/// byte-identical. A current file is already in its final journal mode, and reading it writes
+/// nothing. This is how the reading commands (`memory list`, `context show`,
+/// `db integrity-check`) stay read-only: the API has no read-only handle for them.
+fn open_current(db: &Path) -> Result<MemoryKernel, Failure> {
+    let status = MemoryKernel::inspect(db).map_err(|error| {
+        let mut failure = Failure::from(error);
+        if matches!(db.try_exists(), Ok(false)) {
             failure.add_hint(&format!(
                 "create it with `mk --db {} db migrate`",
                 db.display()
             ));
-            return Err(failure);
+        } else {
+            // SQLite's own message (a folder reads as a disk I/O error) does not say which file.
+            failure.add_context(&format!("cannot read database {}", db.display()));
         }
+        failure
+    })?;
+    if !status.up_to_date {
+        return Err(Failure::new(
+            ErrorCode::SchemaUnavailable,
+            format!(
+                "database {} is at schema version {}{} and this build needs version {}; it was \
+                 left unchanged: run `mk --db {} db migrate` first",
+                db.display(),
+                status.current_version,
+                if status.inferred_from_legacy {
+                    " (inferred from an older layout)"
+                } else {
+                    ""
+                },
+                status.target_version,
+                db.display()
+            ),
+        ));
     }
     Ok(MemoryKernel::open(db)?)
 }

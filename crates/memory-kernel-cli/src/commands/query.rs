@@ -1,4 +1,5 @@
-//! `mk query ask|recall`: resolve a question into a stored context package.
+//! `mk query ask|recall`: resolve a question into a stored context package. Both store the
+//! package, so both initialise a missing database (see [`super::open_for_writing`]).
 
 use std::path::Path;
 
@@ -13,7 +14,7 @@ use crate::output::Output;
 /// # Errors
 /// `validation_error` for a refused question, `schema_unavailable` or `query_failed`.
 pub fn run(command: &QueryCommand, db: &Path) -> Result<Output, Failure> {
-    let kernel = super::open_existing(db)?;
+    let kernel = super::open_for_writing(db)?;
     let package = match command {
         QueryCommand::Ask(args) => kernel.ask(&ask_request(args), None)?,
         QueryCommand::Recall(args) => kernel.recall(&recall_request(args), None)?,

@@ -37,7 +37,7 @@ pub struct Scenario {
 }
 
 /// `mk memory add <kind>` with `file:///policy.md` as source, the given creation instant and
-/// `flags` as (flag, value) pairs; returns the stored record.
+/// `flags` as (flag, value) pairs; returns the stored record (the whole output).
 fn add(mk: &Mk, kind: &str, created_at: &str, flags: &[(&str, &str)]) -> Value {
     let mut args = vec!["memory", "add", kind];
     args.extend([
@@ -49,7 +49,7 @@ fn add(mk: &Mk, kind: &str, created_at: &str, flags: &[(&str, &str)]) -> Value {
     for (flag, value) in flags {
         args.extend([*flag, *value]);
     }
-    mk.ok(&args)["record"].clone()
+    mk.ok(&args)
 }
 
 fn text(value: &Value) -> String {
@@ -209,7 +209,7 @@ pub fn seed_scenario(mk: &Mk) -> Scenario {
         deny: text(&deny["memory_version_id"]),
         deny_memory: text(&deny["memory_id"]),
         decision_v2,
-        ask_package_id: text(&ask["context_package"]["context_package_id"]),
+        ask_package_id: text(&ask["context_package_id"]),
     }
 }
 
