@@ -32,5 +32,5 @@ pub use maintenance::{ExportRequest, FileCopyReport, ImportRequest};
 /// Types callers need from the lower layers, re-exported so surfaces depend on this crate.
 pub use memory_kernel_core::{ContextPackage, Link, MemoryRecord, ValidationError};
 pub use memory_kernel_store_sqlite::{
-    ExportReport, ImportReport, IntegrityReport, MigrationReport, SchemaStatus,
+    ExportReport, ImportReport, IntegrityReport, MigrationReport, PruneReport, SchemaStatus,
 };

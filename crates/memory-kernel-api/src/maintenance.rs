@@ -3,9 +3,12 @@
 
 use std::path::{Path, PathBuf};
 
+use std::str::FromStr;
+
+use memory_kernel_core::Timestamp;
 use memory_kernel_store_sqlite::{
-    ExportOptions, ExportReport, ImportOptions, ImportReport, IntegrityReport, SecretKey, Store,
-    read_key_file,
+    ExportOptions, ExportReport, ImportOptions, ImportReport, IntegrityReport, PruneReport,
+    SecretKey, Store, read_key_file,
 };
 use serde::{Deserialize, Serialize};
 
@@ -134,6 +137,19 @@ impl MemoryKernel {
             .restore(source)
             .map_err(|e| classify(Operation::Write, e))?;
         copy_report(source, self.path())
+    }
+
+    /// Deletes the context packages stored before `before` (RFC 3339 UTC). Packages are
+    /// derived data: records, links and their indexes stay untouched, and re-running a query
+    /// at the same `as_of` stores its package again.
+    ///
+    /// # Errors
+    /// `validation_error` for a bad instant, `schema_unavailable`, or `write_failed`.
+    pub fn prune_context_packages(&self, before: &str) -> Result<PruneReport, ApiError> {
+        let before = Timestamp::from_str(before)?;
+        self.store()
+            .prune_context_packages(before)
+            .map_err(|e| classify(Operation::Write, e))
     }
 
     /// SQLite's quick_check, foreign-key violations and the schema status.

@@ -6,8 +6,8 @@
 use std::time::{Duration, Instant};
 
 use memory_kernel_api::{
-    AddConstraintRequest, AddSummaryRequest, ApiError, AskRequest, ErrorCode, LinkRequest,
-    ListRequest, MemoryKernel, RecallRequest,
+    AddConstraintRequest, AddSummaryRequest, ApiError, AskRequest, ContextPackage, ErrorCode,
+    LinkRequest, ListRequest, MemoryKernel, RecallRequest,
 };
 use memory_kernel_core::package::AnswerResult;
 use memory_kernel_core::{Authority, Effect, RecordType, Relation, TruthStatus};
@@ -350,4 +350,111 @@ fn concurrent_adds_to_one_memory_without_a_version_all_land() {
         .collect();
     versions.sort_unstable();
     assert_eq!(versions, (1..=21).collect::<Vec<_>>());
+}
+
+/// A store of `count` decisions that all share the query's terms, written in one batch
+/// through the store (the API's one-record adds would make the test slow, not better).
+fn store_of(count: usize) -> (TempDir, MemoryKernel) {
+    let (dir, kernel) = migrated();
+    let created_at: memory_kernel_core::Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+    let records: Vec<memory_kernel_core::MemoryRecord> = (0..count)
+        .map(|i| memory_kernel_core::MemoryRecord {
+            memory_version_id: memory_kernel_core::MemoryVersionId::generate(),
+            memory_id: memory_kernel_core::MemoryId::generate(),
+            version: 1,
+            created_at,
+            effective_at: created_at,
+            truth_status: TruthStatus::Asserted,
+            authority: Authority::Derived,
+            confidence: None,
+            writer: "w".into(),
+            justification: "j".into(),
+            provenance: memory_kernel_core::Provenance {
+                source_uri: "file:///adr.md".into(),
+                source_hash: None,
+                evidence: vec![],
+            },
+            supersedes: vec![],
+            contradicts: vec![],
+            payload: memory_kernel_core::Payload::summary(
+                RecordType::Decision,
+                &format!("Deploy the billing service {} in region {}", i % 97, i % 13),
+            )
+            .unwrap(),
+        })
+        .collect();
+    memory_kernel_store_sqlite::Store::open(dir.path().join("mk.sqlite3"))
+        .unwrap()
+        .insert_records(&records, None)
+        .unwrap();
+    (dir, kernel)
+}
+
+fn billing_recall(exclusion_offset: Option<u32>) -> RecallRequest {
+    RecallRequest {
+        text: "billing service region".into(),
+        as_of: Some("2026-02-01T00:00:00Z".into()),
+        exclusion_offset,
+        ..RecallRequest::default()
+    }
+}
+
+#[test]
+fn a_recall_is_as_large_at_5000_records_as_at_1000() {
+    let sizes: Vec<(usize, ContextPackage, String)> = [1_000, 5_000]
+        .into_iter()
+        .map(|count| {
+            let (dir, kernel) = store_of(count);
+            let package = kernel.recall(&billing_recall(None), None).unwrap();
+            let json = package.to_canonical_json();
+            // What `context show` serves is the bytes the query returned.
+            let shown = kernel.context_show(&package.context_package_id).unwrap();
+            assert_eq!(shown.to_canonical_json(), json);
+            drop(dir);
+            (count, package, json)
+        })
+        .collect();
+    for (count, package, json) in &sizes {
+        assert_eq!(package.selected_items.len(), 20, "{count}");
+        assert_eq!(package.excluded_items.len(), 10, "{count}");
+        let counted: u64 = package.answer.excluded_summary.values().sum();
+        assert_eq!(counted, *count as u64 - 20, "{count}");
+        assert!(json.len() < 64 * 1024, "{count}: {} bytes", json.len());
+    }
+    // Only the digits of the counts and scores may differ.
+    let (small, large) = (sizes[0].2.len(), sizes[1].2.len());
+    assert!(small.abs_diff(large) < 200, "{small} vs {large} bytes");
+}
+
+#[test]
+fn every_exclusion_is_reachable_page_by_page_and_a_repeat_stores_nothing() {
+    let (dir, kernel) = store_of(60);
+    let mut seen = std::collections::BTreeSet::new();
+    let mut offset = 0;
+    loop {
+        let page = kernel.recall(&billing_recall(Some(offset)), None).unwrap();
+        if page.excluded_items.is_empty() {
+            break;
+        }
+        for item in &page.excluded_items {
+            assert_eq!(
+                item.rank as usize,
+                seen.len() + 1,
+                "ranks run on across pages"
+            );
+            assert!(seen.insert(item.memory_version_id));
+        }
+        offset += page.excluded_items.len() as u32;
+    }
+    assert_eq!(seen.len(), 40);
+    let rows = || -> i64 {
+        rusqlite::Connection::open(dir.path().join("mk.sqlite3"))
+            .unwrap()
+            .query_row("SELECT COUNT(*) FROM mk_stored_packages", [], |r| r.get(0))
+            .unwrap()
+    };
+    let before = rows();
+    kernel.recall(&billing_recall(Some(0)), None).unwrap();
+    kernel.recall(&billing_recall(None), None).unwrap();
+    assert_eq!(rows(), before, "an identical query adds no package row");
 }

@@ -194,6 +194,22 @@ pub enum DbCommand {
     ///   mk --db ./mk.sqlite3 db integrity-check
     #[command(verbatim_doc_comment)]
     IntegrityCheck,
+    /// Delete context packages stored before an instant
+    ///
+    /// Packages are derived data: records, links and every index stay; a query re-run at the
+    /// same --as-of stores its package again. `context show` of a pruned package answers
+    /// context_package_not_found.
+    ///
+    /// Prints: pruned_packages, remaining_packages, contract_version.
+    ///
+    /// Example:
+    ///   mk --db ./mk.sqlite3 db prune-packages --before 2026-01-01T00:00:00Z
+    #[command(verbatim_doc_comment)]
+    PrunePackages {
+        /// Delete packages stored before this instant, RFC 3339 UTC with `Z`.
+        #[arg(long, value_name = "RFC3339")]
+        before: String,
+    },
 }
 
 /// `mk memory …`

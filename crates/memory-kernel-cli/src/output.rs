@@ -9,7 +9,7 @@
 
 use std::io::{self, Write};
 
-use memory_kernel_api::ContextPackage;
+use memory_kernel_api::{ContextPackage, PruneReport};
 use serde::Serialize;
 
 use crate::diagnostics::{self, ServiceMetrics, Verdict};
@@ -48,6 +48,8 @@ pub enum Output {
     Restore(RestoreOutput),
     /// `db integrity-check`.
     Integrity(IntegrityOutput),
+    /// `db prune-packages`.
+    Prune(PruneReport),
     /// `service diagnostics`: the metrics artifact, printed as JSON (`json`) or as a table.
     Diagnostics {
         /// The artifact.
@@ -106,6 +108,7 @@ impl Output {
             Self::Backup(data) => flat(data, pretty),
             Self::Restore(data) => flat(data, pretty),
             Self::Integrity(data) => flat(data, pretty),
+            Self::Prune(data) => flat(data, pretty),
             Self::Diagnostics {
                 metrics,
                 json: false,

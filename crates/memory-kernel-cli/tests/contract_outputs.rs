@@ -240,6 +240,38 @@ fn maintenance_outputs_match_their_schemas() {
 }
 
 #[test]
+fn pruning_packages_keeps_the_records() {
+    let mk = Mk::migrated();
+    let scenario = seed_scenario(&mk);
+    let records = mk.ok(&["memory", "list"]);
+    let show = [
+        "context",
+        "show",
+        "--context-package-id",
+        &scenario.ask_package_id,
+    ];
+    mk.ok(&show);
+    let pruned = check(
+        &mk,
+        &["db", "prune-packages", "--before", "2200-01-01T00:00:00Z"],
+        "db-prune-packages.schema.json",
+    );
+    assert!(pruned["pruned_packages"].as_u64().unwrap() >= 1);
+    assert_eq!(pruned["remaining_packages"], 0);
+    let gone = mk.run(&show);
+    assert_eq!(gone.code, Some(1), "{}", gone.stderr);
+    assert!(
+        gone.stderr.contains("context_package_not_found"),
+        "{}",
+        gone.stderr
+    );
+    assert_eq!(mk.ok(&["memory", "list"]), records);
+    let bad = mk.run(&["db", "prune-packages", "--before", "yesterday"]);
+    assert_eq!(bad.code, Some(1), "{}", bad.stderr);
+    assert!(bad.stderr.contains("validation_error"), "{}", bad.stderr);
+}
+
+#[test]
 fn snapshot_outputs_match_their_schemas() {
     let mk = Mk::migrated();
     seed_scenario(&mk);

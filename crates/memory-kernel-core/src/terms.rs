@@ -72,14 +72,12 @@ fn for_each_term(text: &str, mode: Mode, mut emit: impl FnMut(&str)) {
     // (デ → テ), which change the word rather than accent it.
     let folded = text.chars().flat_map(|c| {
         let cjk = is_cjk(c);
-        std::iter::once(c)
-            .filter(move |_| cjk)
-            .chain(
-                std::iter::once(c)
-                    .filter(move |_| !cjk)
-                    .nfkd()
-                    .filter(|d| !is_combining_mark(*d)),
-            )
+        std::iter::once(c).filter(move |_| cjk).chain(
+            std::iter::once(c)
+                .filter(move |_| !cjk)
+                .nfkd()
+                .filter(|d| !is_combining_mark(*d)),
+        )
     });
     for c in folded {
         if is_cjk(c) {

@@ -65,6 +65,11 @@ pub struct ServiceConfig {
     /// `Authorization: Bearer <token>`.
     #[arg(long)]
     pub auth_token_file: Option<PathBuf>,
+    /// Delete context packages once they are this many hours old (checked hourly, and at
+    /// start). Packages are derived data; records and links are never deleted. 0 (the
+    /// default) keeps every package.
+    #[arg(long, value_name = "HOURS", default_value_t = 0)]
+    pub prune_packages_after: u64,
 }
 
 impl ServiceConfig {

@@ -2,9 +2,11 @@
 //! until SIGINT or SIGTERM, then drain in-flight requests.
 
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::Context;
 use memory_kernel_api::MemoryKernel;
+use memory_kernel_core::Timestamp;
 use tokio::net::TcpListener;
 
 use crate::config::ServiceConfig;
@@ -62,6 +64,12 @@ pub async fn serve(config: &ServiceConfig) -> anyhow::Result<()> {
         .with_context(|| format!("binding {}", config.bind))?;
     let address = listener.local_addr()?;
     tracing::info!("memory-kernel-service listening on http://{address}");
+    if config.prune_packages_after > 0 {
+        tokio::spawn(prune_packages_periodically(
+            kernel.clone(),
+            Duration::from_secs(config.prune_packages_after.saturating_mul(3600)),
+        ));
+    }
     let app = crate::router(AppState::new(kernel, settings));
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
@@ -69,6 +77,34 @@ pub async fn serve(config: &ServiceConfig) -> anyhow::Result<()> {
         .context("serving")?;
     tracing::info!("memory-kernel-service stopped");
     Ok(())
+}
+
+/// How often the retention setting is applied.
+const PRUNE_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// Deletes packages older than `retention`, now and then every [`PRUNE_INTERVAL`], off the
+/// async workers. A failure is logged and retried at the next round.
+async fn prune_packages_periodically(kernel: MemoryKernel, retention: Duration) {
+    let mut ticks = tokio::time::interval(PRUNE_INTERVAL);
+    loop {
+        ticks.tick().await;
+        let kernel = kernel.clone();
+        let pruned = tokio::task::spawn_blocking(move || {
+            let now = Timestamp::now().as_offset_date_time();
+            let before = Timestamp::from_offset_date_time(now - retention)?;
+            kernel.prune_context_packages(&before.to_string())
+        })
+        .await;
+        match pruned {
+            Ok(Ok(report)) => tracing::info!(
+                pruned = report.pruned_packages,
+                remaining = report.remaining_packages,
+                "pruned context packages"
+            ),
+            Ok(Err(error)) => tracing::warn!(%error, "pruning context packages failed"),
+            Err(error) => tracing::warn!(%error, "pruning context packages did not finish"),
+        }
+    }
 }
 
 /// Resolves on SIGINT (Ctrl-C) or, on Unix, SIGTERM.

@@ -128,7 +128,12 @@ fn candidates(c: &mut Criterion) {
                 b.iter(|| {
                     black_box(
                         store
-                            .recall_candidates(black_box(&query_terms), &SUMMARY_TYPES, as_of, false)
+                            .recall_candidates(
+                                black_box(&query_terms),
+                                &SUMMARY_TYPES,
+                                as_of,
+                                false,
+                            )
                             .unwrap(),
                     )
                 });

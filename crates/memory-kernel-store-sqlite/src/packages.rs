@@ -20,15 +20,15 @@ use std::sync::{Mutex, PoisonError};
 use flate2::Compression;
 use flate2::read::DeflateDecoder;
 use flate2::write::DeflateEncoder;
+use memory_kernel_core::package::QueryKind;
 use memory_kernel_core::package::{
     ASK_RULESET_VERSION, Answer, ContextPackage, Determinism, ItemWhy, PackageItem, PackageQuery,
     RECALL_RULESET_VERSION, RuleScores,
 };
-use memory_kernel_core::package::QueryKind;
-use memory_kernel_core::resolver::{active_reasons, ordering_trace_of};
 use memory_kernel_core::resolver::ordering::{
     ASK_TIE_BREAKERS, RECALL_TIE_BREAKERS, ordering_confidence,
 };
+use memory_kernel_core::resolver::{active_reasons, ordering_trace_of};
 use memory_kernel_core::{MemoryRecord, MemoryVersionId, Timestamp, ValidationError};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
@@ -212,15 +212,21 @@ pub(crate) fn encode(package: &ContextPackage, records: &[MemoryRecord]) -> Resu
             .zip(positions(start))
             .map(|(item, position)| {
                 let record = by_id.get(&item.memory_version_id).ok_or_else(|| {
-                    corrupt(&package.context_package_id, "an item's record was not given")
+                    corrupt(
+                        &package.context_package_id,
+                        "an item's record was not given",
+                    )
                 })?;
                 Ok(CompactItem::of(item, position, record))
             })
             .collect::<Result<Vec<_>>>()
     };
     let determinism = &package.determinism;
-    let standard = ruleset_tie_breakers(&determinism.ruleset_version)
-        .is_some_and(|tb| tb.iter().copied().eq(determinism.tie_breakers.iter().map(String::as_str)));
+    let standard = ruleset_tie_breakers(&determinism.ruleset_version).is_some_and(|tb| {
+        tb.iter()
+            .copied()
+            .eq(determinism.tie_breakers.iter().map(String::as_str))
+    });
     let compact = CompactPackage {
         id: package.context_package_id.clone(),
         at: package.generated_at,
@@ -240,8 +246,7 @@ pub(crate) fn encode(package: &ContextPackage, records: &[MemoryRecord]) -> Resu
             != Some(&package.ordering_trace))
         .then(|| package.ordering_trace.clone()),
     };
-    let json =
-        serde_json::to_vec(&compact).map_err(|e| corrupt(&package.context_package_id, e))?;
+    let json = serde_json::to_vec(&compact).map_err(|e| corrupt(&package.context_package_id, e))?;
     let mut encoder = DeflateEncoder::new(Vec::new(), Compression::best());
     encoder
         .write_all(&json)

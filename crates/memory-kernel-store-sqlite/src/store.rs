@@ -5,7 +5,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Instant;
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
@@ -33,6 +33,10 @@ struct Shared {
     schema_current: AtomicBool,
     /// Context packages handed over by queries and not yet committed.
     packages: PackageQueue,
+    /// Taken around every write transaction: writers of this process queue here, in order,
+    /// instead of polling SQLite's busy handler against each other (which can starve one
+    /// writer past the busy timeout under load). Other processes still meet the busy timeout.
+    writer: Mutex<()>,
 }
 
 impl fmt::Debug for Store {
@@ -54,6 +58,7 @@ impl Store {
                 pool: RwLock::new(Some(pool)),
                 schema_current: AtomicBool::new(false),
                 packages: PackageQueue::default(),
+                writer: Mutex::new(()),
             }),
         })
     }
@@ -202,6 +207,14 @@ impl Store {
             return Err(StoreError::ReadOnly);
         }
         self.with_current_conn(|conn| {
+            if deadline_passed(deadline) {
+                return Err(StoreError::DeadlineExceeded);
+            }
+            let _writer = self
+                .shared
+                .writer
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
             if deadline_passed(deadline) {
                 return Err(StoreError::DeadlineExceeded);
             }

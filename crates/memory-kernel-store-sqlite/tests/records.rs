@@ -314,7 +314,9 @@ fn stored_packages_come_back_byte_identical_and_once() {
     // The same query again is already stored: nothing is written, so even a read-only handle
     // accepts it.
     let read_only = Store::open_read_only(&path).unwrap();
-    read_only.put_context_package(&recall, &[], "recall").unwrap();
+    read_only
+        .put_context_package(&recall, &[], "recall")
+        .unwrap();
     store.put_context_package(&recall, &[], "recall").unwrap();
     assert_eq!(package_rows(&path), 2);
     assert_eq!(store.get_context_package("cp_missing").unwrap(), None);
@@ -337,11 +339,16 @@ fn a_stored_package_costs_about_a_kilobyte() {
     }
     let average: f64 = Connection::open(&path)
         .unwrap()
-        .query_row("SELECT avg(length(body)) FROM mk_stored_packages", [], |r| {
-            r.get(0)
-        })
+        .query_row(
+            "SELECT avg(length(body)) FROM mk_stored_packages",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
-    assert!(average <= 1024.0, "average stored package is {average} bytes");
+    assert!(
+        average <= 1024.0,
+        "average stored package is {average} bytes"
+    );
 }
 
 #[test]

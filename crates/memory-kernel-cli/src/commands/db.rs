@@ -86,6 +86,9 @@ pub fn run(command: &DbCommand, db: &Path) -> Result<Output, Failure> {
         DbCommand::IntegrityCheck => Ok(Output::Integrity(IntegrityOutput::from(
             &super::open_current(db)?.integrity_check()?,
         ))),
+        DbCommand::PrunePackages { before } => Ok(Output::Prune(
+            super::open_current(db)?.prune_context_packages(before)?,
+        )),
     }
 }
 

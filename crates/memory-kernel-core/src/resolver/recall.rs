@@ -146,7 +146,11 @@ pub fn recall(set: &RecordSet, query: &RecallQuery) -> ContextPackage {
                 .collect(),
         },
         answer: answer(matched, selected.len(), excluded_summary),
-        ordering_trace: ordering_trace(&selected, super::RECALL_PRIMARY, super::recall_primary_text),
+        ordering_trace: ordering_trace(
+            &selected,
+            super::RECALL_PRIMARY,
+            super::recall_primary_text,
+        ),
         selected_items,
         excluded_items,
     }

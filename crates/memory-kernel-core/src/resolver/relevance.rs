@@ -139,7 +139,7 @@ mod tests {
 
     #[test]
     fn ln_matches_the_platform_within_an_ulp_or_two() {
-        for x in [1e-9, 0.001, 0.5, 0.7071, 1.0, 1.5, 2.0, 10.0, 1234.5, 1e12] {
+        for x in [1e-9, 0.001, 0.5, 0.7, 1.0, 1.5, 2.0, 10.0, 1234.5, 1e12] {
             let ours = ln(x);
             let platform = x.ln();
             assert!((ours - platform).abs() <= 4.0 * f64::EPSILON * platform.abs().max(1.0));

@@ -4,6 +4,7 @@
 //! would refuse.
 
 use memory_kernel_api::{API_CONTRACT_VERSION, ErrorCode};
+use memory_kernel_core::resolver::{MAX_EXCLUSION_LIMIT, MAX_LIMIT};
 use memory_kernel_core::{Authority, Effect, ExclusionMode, RecordType, Relation, TruthStatus};
 use serde_json::Value;
 use utoipa::openapi::schema::{AdditionalProperties, SchemaType};
@@ -431,6 +432,7 @@ fn request_schema(body: RequestBody) -> ObjectBuilder {
                     .map(|name| (name, typed(Type::String).into())),
             );
             optional.push(("as_of", timestamp("now")));
+            optional.extend(bounds());
         }
         RequestBody::Recall => {
             required.push(("text", typed(Type::String).into()));
@@ -443,17 +445,32 @@ fn request_schema(body: RequestBody) -> ObjectBuilder {
                         .into(),
                 ),
                 ("as_of", timestamp("now")),
-                ("limit", nullable(Type::Integer).minimum(Some(1)).into()),
                 ("exclusions", exclusion_modes().into()),
             ]);
+            optional.extend(bounds());
         }
     }
     object(required, optional, false)
 }
 
-/// `full` or `summary` (spelled by serde, as the API reads them), or null.
+/// The package bounds both queries take, with the ranges core enforces.
+fn bounds() -> [(&'static str, RefOr<Schema>); 3] {
+    let integer = |min: u32, max: u32| -> RefOr<Schema> {
+        nullable(Type::Integer)
+            .minimum(Some(f64::from(min)))
+            .maximum(Some(f64::from(max)))
+            .into()
+    };
+    [
+        ("limit", integer(1, MAX_LIMIT)),
+        ("exclusion_limit", integer(0, MAX_EXCLUSION_LIMIT)),
+        ("exclusion_offset", integer(0, u32::MAX)),
+    ]
+}
+
+/// The exclusion modes (spelled by serde, as the API reads them), or null.
 fn exclusion_modes() -> ObjectBuilder {
-    let values: Vec<Value> = [ExclusionMode::Full, ExclusionMode::Summary]
+    let values: Vec<Value> = ExclusionMode::ALL
         .iter()
         .filter_map(|mode| serde_json::to_value(mode).ok())
         .chain([Value::Null])

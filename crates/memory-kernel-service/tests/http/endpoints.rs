@@ -165,7 +165,17 @@ async fn recall_finds_summaries_and_honours_limit_and_exclusions() {
     let response = service.send(post("/v1/query/recall").json(&body)).await;
     let data = response.success("service-context-package-envelope.schema.json");
     assert_eq!(data["selected_items"].as_array().unwrap().len(), 1);
-    assert_eq!(data["determinism"]["ruleset_version"], "recall-ordering.v1");
+    assert_eq!(data["determinism"]["ruleset_version"], "recall-ordering.v2");
+    assert_eq!(data["query"]["limit"], 5);
+    assert!(data["excluded_items"].as_array().unwrap().is_empty());
+    for (field, value) in [("limit", 1001), ("exclusion_limit", 1001), ("limit", 0)] {
+        let mut bad = json!({"text": "release fridays"});
+        bad[field] = json!(value);
+        service
+            .send(post("/v1/query/recall").json(&bad))
+            .await
+            .failure(400, "validation_error");
+    }
 }
 
 #[tokio::test]

@@ -42,8 +42,7 @@ pub fn stored_ask(store: &Store, text: &str) -> memory_kernel_core::ContextPacka
 
 /// Recalls `text` over the store and stores the package.
 pub fn stored_recall(store: &Store, text: &str) -> memory_kernel_core::ContextPackage {
-    let query =
-        memory_kernel_core::RecallQuery::new(text, ts("2027-01-01T00:00:00Z")).unwrap();
+    let query = memory_kernel_core::RecallQuery::new(text, ts("2027-01-01T00:00:00Z")).unwrap();
     let set = store
         .recall_candidates(query.terms(), query.record_types(), query.as_of(), false)
         .unwrap();
