@@ -14,6 +14,7 @@ use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, UtcOffset};
 
 pub(crate) use carry::carry;
+pub(crate) use lineage::carry_order;
 pub(crate) use read::{LegacyContent, read};
 
 /// The `kind` under which context packages stored by the original are kept.

@@ -1,52 +1,21 @@
-//! Files made by the original MemoryKernel: its database (carried whole by `migrate`) and its
-//! snapshot folders (accepted by `import`). The database fixture was written by the original's
-//! own binaries; its expected answers are the ones the original computed.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
+//! `migrate` on files in the original's database layout (versions 2 and 1): what is carried,
+//! how it reads back, what is refused, and that refusals and read-only calls leave the file
+//! as it was.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use memory_kernel_core::resolver::{ask, recall};
 use memory_kernel_core::terms::record_terms;
-use memory_kernel_core::{AskQuery, MemoryId, MemoryRecord, RecallQuery, RecordType, Relation};
+use memory_kernel_core::{MemoryId, MemoryRecord, Relation};
 use memory_kernel_store_sqlite::{
     LegacyPayloadRows, RecordFilter, Store, StoreError, UPSTREAM_PACKAGE_KIND,
 };
 use rusqlite::Connection;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use support::{dir_listing, temp_db, ts};
 
-const FIXTURE_DB: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../memory-kernel-cli/tests/fixtures/upstream/upstream-handbook.sqlite3"
-);
-const FIXTURE_EXPECTED: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../memory-kernel-cli/tests/fixtures/upstream/expected.json"
-);
-const FIXTURE_LIST: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../memory-kernel-cli/tests/fixtures/upstream/outputs/memory-list.json"
-);
-
-fn read_json(path: &str) -> Value {
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
-}
-
-/// A private copy of the fixture database (never the fixture itself).
-fn fixture_copy() -> (tempfile::TempDir, PathBuf) {
-    let (dir, path) = temp_db();
-    std::fs::copy(FIXTURE_DB, &path).unwrap();
-    (dir, path)
-}
-
-/// The bytes of the database once every connection to it is closed.
-fn bytes_of(path: &Path) -> Vec<u8> {
-    std::fs::read(path).unwrap()
-}
+use crate::fixture::{FIXTURE_EXPECTED, FIXTURE_LIST, answer, bytes_of, fixture_copy, read_json};
+use crate::support::{dir_listing, temp_db};
 
 fn count(conn: &Connection, table: &str) -> i64 {
     conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
@@ -61,48 +30,6 @@ fn table_names(conn: &Connection) -> Vec<String> {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap()
-}
-
-fn ids(values: &[Value]) -> Vec<String> {
-    values
-        .iter()
-        .map(|item| item["memory_version_id"].as_str().unwrap().to_owned())
-        .collect()
-}
-
-/// Runs one query of `expected.json` through core's resolvers on the store's candidates;
-/// returns (answer.result, selected ids).
-fn answer(store: &Store, name: &str, query: &Value) -> (String, Vec<String>) {
-    let as_of = ts(query["as_of"].as_str().unwrap());
-    let text = query["text"].as_str().unwrap();
-    let package = if name.starts_with("query-ask") {
-        let query = AskQuery::from_triple(
-            text,
-            query["actor"].as_str().unwrap(),
-            query["action"].as_str().unwrap(),
-            query["resource"].as_str().unwrap(),
-            as_of,
-        )
-        .unwrap();
-        let set = store.ask_candidates(query.scope(), as_of).unwrap();
-        ask(&set, &query)
-    } else {
-        let mut query = RecallQuery::new(text, as_of).unwrap();
-        // The original's "typed" recall asked for preferences only (its ordering trace says
-        // `record_type in [preference]`); expected.json records the text and instant.
-        if name == "query-recall.typed.json" {
-            query = query.with_record_types([RecordType::Preference]).unwrap();
-        }
-        let set = store
-            .recall_candidates(query.terms(), query.record_types(), as_of, false)
-            .unwrap();
-        recall(&set, &query)
-    };
-    let package = serde_json::to_value(&package).unwrap();
-    (
-        package["answer"]["result"].as_str().unwrap().to_owned(),
-        ids(package["selected_items"].as_array().unwrap()),
-    )
 }
 
 #[test]
