@@ -391,20 +391,67 @@ impl MemoryKernel {
         Ok(package)
     }
 
-    /// Shows a stored context package by id.
+    /// Shows a stored context package by id: ours byte-identical to what the query returned,
+    /// and one carried from an older layout (the original MemoryKernel's files, or a build
+    /// before schema version 2) verbatim as it was written.
     ///
     /// # Errors
     /// `context_package_not_found`, `schema_unavailable`, or `context_lookup_failed`.
-    pub fn context_show(&self, id: &str) -> Result<ContextPackage, ApiError> {
+    pub fn context_show(&self, id: &str) -> Result<ShownPackage, ApiError> {
         self.faults.trigger(Operation::ContextLookup)?;
         let json = self
             .store
             .get_context_package(id)
             .map_err(|e| classify(Operation::ContextLookup, e))?
             .ok_or_else(|| ApiError::ContextPackageNotFound { id: id.to_owned() })?;
-        serde_json::from_str(&json).map_err(|e| ApiError::Internal {
-            message: format!("stored context package {id} does not parse: {e}"),
-        })
+        if let Ok(package) = serde_json::from_str::<ContextPackage>(&json) {
+            return Ok(ShownPackage::Current(Box::new(package)));
+        }
+        serde_json::value::RawValue::from_string(json)
+            .map(ShownPackage::Carried)
+            .map_err(|e| ApiError::Internal {
+                message: format!("stored context package {id} is not JSON: {e}"),
+            })
+    }
+}
+
+/// A stored context package as `context show` returns it.
+#[derive(Debug, Clone)]
+pub enum ShownPackage {
+    /// A package of this build's shape.
+    Current(Box<ContextPackage>),
+    /// A package carried from an older layout, served verbatim.
+    Carried(Box<serde_json::value::RawValue>),
+}
+
+impl ShownPackage {
+    /// The package's id.
+    #[must_use]
+    pub fn context_package_id(&self) -> Option<String> {
+        match self {
+            Self::Current(package) => Some(package.context_package_id.clone()),
+            Self::Carried(raw) => serde_json::from_str::<serde_json::Value>(raw.get())
+                .ok()
+                .and_then(|v| v.get("context_package_id")?.as_str().map(str::to_owned)),
+        }
+    }
+
+    /// The package JSON, compact: for a current package its canonical bytes.
+    #[must_use]
+    pub fn to_json(&self) -> String {
+        match self {
+            Self::Current(package) => package.to_canonical_json(),
+            Self::Carried(raw) => raw.get().to_owned(),
+        }
+    }
+}
+
+impl serde::Serialize for ShownPackage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Current(package) => package.serialize(serializer),
+            Self::Carried(raw) => raw.serialize(serializer),
+        }
     }
 }
 

@@ -19,7 +19,7 @@ pub use error::ApiError;
 pub use error_code::ErrorCode;
 #[cfg(feature = "fault-injection")]
 pub use fault::{Fault, FaultKind};
-pub use kernel::{Deadline, MemoryKernel};
+pub use kernel::{Deadline, MemoryKernel, ShownPackage};
 pub use request::{
     AddConstraintRequest, AddSummaryRequest, AskRequest, LinkRequest, ListRequest, RecallRequest,
 };
@@ -32,5 +32,6 @@ pub use maintenance::{ExportRequest, FileCopyReport, ImportRequest};
 /// Types callers need from the lower layers, re-exported so surfaces depend on this crate.
 pub use memory_kernel_core::{ContextPackage, Link, MemoryRecord, ValidationError};
 pub use memory_kernel_store_sqlite::{
-    ExportReport, ImportReport, IntegrityReport, MigrationReport, PruneReport, SchemaStatus,
+    ExportReport, ImportReport, IntegrityReport, LegacyInventory, LegacyPayloadRows,
+    MigrationReport, PruneReport, SchemaStatus,
 };

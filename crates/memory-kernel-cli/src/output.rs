@@ -38,6 +38,8 @@ pub enum Output {
     Records(ListOutput),
     /// `query ask`, `query recall`, `context show`.
     ContextPackage(Box<ContextPackage>),
+    /// `context show` of a package carried from an older layout: printed as stored.
+    CarriedPackage(Box<serde_json::value::RawValue>),
     /// `db export`.
     Export(ExportOutput),
     /// `db import`.
@@ -103,6 +105,7 @@ impl Output {
             Self::Link(data) => flat(data, pretty),
             Self::Records(data) => flat(data, pretty),
             Self::ContextPackage(data) => flat(data.as_ref(), pretty),
+            Self::CarriedPackage(raw) => Ok(carried(raw.get())),
             Self::Export(data) => flat(data, pretty),
             Self::Import(data) => flat(data, pretty),
             Self::Backup(data) => flat(data, pretty),
@@ -135,6 +138,19 @@ fn flat<T: Serialize>(data: &T, pretty: bool) -> serde_json::Result<String> {
         serde_json::to_string_pretty(&value)
     } else {
         serde_json::to_string(&value)
+    }
+}
+
+/// A stored object's JSON text with `contract_version` appended as its last key, keeping
+/// its own bytes and key order (a map round trip would sort the keys).
+fn carried(json: &str) -> String {
+    let body = json.trim_end();
+    match body.strip_suffix('}') {
+        Some(open) if open.trim_end().ends_with('{') => {
+            format!("{open}\"contract_version\":\"{CLI_CONTRACT_VERSION}\"}}")
+        }
+        Some(open) => format!("{open},\"contract_version\":\"{CLI_CONTRACT_VERSION}\"}}"),
+        None => body.to_owned(),
     }
 }
 

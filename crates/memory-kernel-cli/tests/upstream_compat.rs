@@ -370,3 +370,127 @@ fn every_command_prints_the_original_top_level_keys() {
     );
     assert_eq!(restored.ok(&["memory", "list"])["records"], list["records"]);
 }
+
+/// A copy of the original's handbook database in a fresh folder.
+fn handbook() -> Mk {
+    let mk = Mk::new();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/upstream/upstream-handbook.sqlite3");
+    fs::copy(&fixture, mk.db()).unwrap();
+    mk
+}
+
+fn expected() -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/upstream/expected.json");
+    serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn selected_ids(package: &Value) -> Vec<String> {
+    package["selected_items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["memory_version_id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn the_original_database_is_carried_whole_and_answers_as_it_did() {
+    let mk = handbook();
+    let before = fs::read(mk.db()).unwrap();
+    let status = same_shape(
+        &mk,
+        &["db", "schema-version"],
+        "db-schema-version.schema.json",
+        "db-schema-version",
+    );
+    assert_eq!(status["inferred_from_legacy"], true);
+    let plan = mk.run(&["db", "migrate", "--dry-run"]);
+    assert_eq!(plan.code, Some(0), "{}", plan.stderr);
+    assert!(plan.stderr.contains("10 records"), "{}", plan.stderr);
+    assert!(plan.stderr.contains("db backup --out"), "{}", plan.stderr);
+    assert_eq!(
+        fs::read(mk.db()).unwrap(),
+        before,
+        "reading the status and the plan leaves the file byte-identical"
+    );
+
+    same_shape(
+        &mk,
+        &["db", "migrate"],
+        "db-migrate.schema.json",
+        "db-migrate",
+    );
+    let expected = expected();
+    let listed = same_shape(
+        &mk,
+        &["memory", "list"],
+        "memory-list.schema.json",
+        "memory-list",
+    );
+    assert_eq!(
+        listed["records"].as_array().unwrap().len() as u64,
+        expected["memory_records"].as_u64().unwrap()
+    );
+
+    let answers = expected["answers_as_computed_by_upstream"]
+        .as_object()
+        .unwrap();
+    for (fixture, answer) in answers {
+        let query = &answer["query"];
+        let text = query["text"].as_str().unwrap();
+        let as_of = query["as_of"].as_str().unwrap();
+        let name = fixture.trim_end_matches(".json");
+        let package = if name.starts_with("query-ask") {
+            let package = same_shape(
+                &mk,
+                &[
+                    "query",
+                    "ask",
+                    "--text",
+                    text,
+                    "--actor",
+                    query["actor"].as_str().unwrap(),
+                    "--action",
+                    query["action"].as_str().unwrap(),
+                    "--resource",
+                    query["resource"].as_str().unwrap(),
+                    "--as-of",
+                    as_of,
+                ],
+                "query-ask.schema.json",
+                name,
+            );
+            assert_eq!(package["answer"]["result"], answer["result"], "{fixture}");
+            package
+        } else {
+            same_shape(
+                &mk,
+                &["query", "recall", "--text", text, "--as-of", as_of],
+                "query-recall.schema.json",
+                name,
+            )
+        };
+        let expected_ids: Vec<String> = answer["selected"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|id| id.as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(selected_ids(&package), expected_ids, "{fixture}");
+    }
+
+    // A package the original stored is shown as it stored it.
+    let original = upstream("context-show");
+    let id = serde_json::from_str::<Value>(&original).unwrap()["context_package_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let shown = same_shape(
+        &mk,
+        &["context", "show", "--context-package-id", &id],
+        "context-show.schema.json",
+        "context-show",
+    );
+    assert_eq!(shown["context_package_id"], id.as_str());
+}

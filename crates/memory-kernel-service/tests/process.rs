@@ -189,7 +189,14 @@ fn readme_flow_over_http_then_sigterm_leaves_an_intact_database() {
         records[0].memory_version_id.to_string(),
         record["data"]["memory_version_id"].as_str().unwrap()
     );
-    assert_eq!(kernel.context_show(&id).unwrap().context_package_id, id);
+    assert_eq!(
+        kernel
+            .context_show(&id)
+            .unwrap()
+            .context_package_id()
+            .as_deref(),
+        Some(id.as_str())
+    );
 }
 
 #[cfg(unix)]

@@ -149,6 +149,27 @@ pub enum StoreError {
         /// SQLite's report.
         message: String,
     },
+    /// The file holds tables named like the original MemoryKernel's, but not in a layout this
+    /// build can carry (an unknown recorded version, a missing column, a shape that contradicts
+    /// the recorded version). Nothing was changed.
+    #[error("cannot migrate the original MemoryKernel layout: {reason}")]
+    UnsupportedLegacyLayout {
+        /// What does not match.
+        reason: String,
+    },
+    /// One row of the original layout could not be carried into this schema (a value this
+    /// build refuses, a payload or link naming no record, ...). The whole migration was rolled
+    /// back, so the file is exactly as it was.
+    #[error("cannot carry {table} row {key} from the original layout: {source}")]
+    LegacyRow {
+        /// The original's table.
+        table: &'static str,
+        /// The row's key in that table (its id as stored there).
+        key: String,
+        /// Why the row was refused.
+        #[source]
+        source: Box<StoreError>,
+    },
     /// A snapshot export or import failed.
     #[error(transparent)]
     Snapshot(#[from] SnapshotError),

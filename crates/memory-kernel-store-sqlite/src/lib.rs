@@ -13,6 +13,7 @@
 mod backup;
 mod error;
 mod integrity;
+mod legacy;
 mod migrations;
 mod packages;
 mod pool;
@@ -25,6 +26,7 @@ mod store;
 
 pub use error::{MIGRATE_COMMAND, Result, StoreError};
 pub use integrity::{ForeignKeyViolation, IntegrityReport};
+pub use legacy::{LegacyInventory, LegacyPayloadRows, UPSTREAM_PACKAGE_KIND};
 pub use migrations::{MigrationReport, SchemaStatus};
 pub use packages::{PruneReport, StoredContextPackage};
 pub use pool::BUSY_TIMEOUT;

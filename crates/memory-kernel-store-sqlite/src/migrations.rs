@@ -8,6 +8,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
 use crate::error::{Result, StoreError};
+use crate::legacy::{self, LegacyContent, LegacyInventory};
 use crate::schema::{self, LEGACY_TABLES, MIGRATIONS_TABLE, VERSION_ID_COLUMNS};
 
 /// Where a database's schema stands relative to this build.
@@ -65,9 +66,15 @@ pub struct MigrationReport {
     /// Whether the schema is current after migrating; `None` on a dry run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub up_to_date: Option<bool>,
-    /// Tables of the legacy layout found in the file. Migration leaves them untouched (their
-    /// rows carry no version ids to convert), so nothing is lost; see `docs/spec/migrations.md`.
+    /// Tables of the legacy layout found in the file before migrating. A migration carries
+    /// their rows into the current schema and then drops them, in the same transaction; see
+    /// `docs/spec/migrations.md`.
     pub legacy_tables: Vec<String>,
+    /// For a file in the original MemoryKernel's layout: what the migration carries (or, after
+    /// a real run, carried), counted without writing. `None` for any other file. Not part of
+    /// the serialized report, whose shape the surfaces' contracts fix; a surface reads it here.
+    #[serde(skip_serializing)]
+    pub legacy_inventory: Option<LegacyInventory>,
 }
 
 fn table_exists(conn: &Connection, name: &str) -> Result<bool> {
@@ -164,10 +171,20 @@ fn applied_versions(conn: &Connection) -> Result<Vec<u32>> {
         .collect())
 }
 
-/// The plan for `migrate`, read without writing.
+/// The plan for `migrate`, read without writing. For a legacy file this reads and converts
+/// every row of the original's layout, so a row the migration would refuse is reported here.
 pub(crate) fn plan(conn: &Connection) -> Result<MigrationReport> {
+    plan_with_content(conn).map(|(report, _)| report)
+}
+
+fn plan_with_content(conn: &Connection) -> Result<(MigrationReport, Option<LegacyContent>)> {
     let status = read_status(conn)?;
-    Ok(MigrationReport {
+    let content = if status.inferred_from_legacy {
+        Some(legacy::read(conn)?)
+    } else {
+        None
+    };
+    let report = MigrationReport {
         dry_run: true,
         current_version: status.current_version,
         target_version: status.target_version,
@@ -176,15 +193,19 @@ pub(crate) fn plan(conn: &Connection) -> Result<MigrationReport> {
         after_version: None,
         up_to_date: None,
         legacy_tables: legacy_tables(conn)?,
-    })
+        legacy_inventory: content.as_ref().map(LegacyContent::inventory),
+    };
+    Ok((report, content))
 }
 
 /// Applies every pending migration in one `BEGIN IMMEDIATE` transaction: either the file
-/// reaches the target version or it is left exactly as it was.
+/// reaches the target version or it is left exactly as it was. A file in the original's
+/// layout has its rows carried into the new schema and its tables dropped in that same
+/// transaction.
 pub(crate) fn apply(conn: &mut Connection) -> Result<MigrationReport> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     // Re-read inside the write lock, so two migrators cannot both apply version 1.
-    let mut report = plan(&tx)?;
+    let (mut report, content) = plan_with_content(&tx)?;
     let applied_at = Timestamp::now().to_string();
     for migration in schema::migrations()
         .into_iter()
@@ -200,6 +221,9 @@ pub(crate) fn apply(conn: &mut Connection) -> Result<MigrationReport> {
             ),
             rusqlite::params![migration.version, migration.name, applied_at],
         )?;
+    }
+    if let Some(content) = &content {
+        legacy::carry(&tx, content)?;
     }
     let after = read_status(&tx)?;
     tx.commit()?;

@@ -106,6 +106,13 @@ fn json_ids(ids: &[MemoryVersionId]) -> Result<String> {
 /// Checks and appends one record inside an open transaction.
 pub(crate) fn insert_record(conn: &Connection, record: &MemoryRecord) -> Result<()> {
     record.validate()?;
+    write_record(conn, record)
+}
+
+/// Appends a record whose domain rules the caller has already checked: the store's own rules
+/// (no duplicate, next version, lineage targets stored), then the row, its payload row, its
+/// lineage edges and its recall terms. Every record enters the store through here.
+pub(crate) fn write_record(conn: &Connection, record: &MemoryRecord) -> Result<()> {
     let id = record.memory_version_id;
     if record_exists(conn, id)? {
         return Err(StoreError::DuplicateRecord {

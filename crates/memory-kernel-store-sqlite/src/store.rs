@@ -132,12 +132,16 @@ impl Store {
     }
 
     /// Applies pending migrations in one transaction, or with `dry_run` only reports the plan
-    /// (reads only). A legacy file is migrated by adding the current schema beside its old
-    /// tables, which are left untouched (see `docs/spec/migrations.md`).
+    /// (reads only). A file in the original MemoryKernel's layout has every record, link and
+    /// context package carried into the current schema and its old tables dropped, in that
+    /// same transaction (see `docs/spec/migrations.md`); the report's `legacy_inventory` says
+    /// what moves.
     ///
     /// # Errors
     /// [`StoreError::ReadOnly`] when applying through a read-only store;
-    /// [`StoreError::UnknownSchemaVersion`]; SQLite errors (the file is then unchanged).
+    /// [`StoreError::UnknownSchemaVersion`]; [`StoreError::UnsupportedLegacyLayout`];
+    /// [`StoreError::LegacyRow`] naming a row of the original that cannot be carried; SQLite
+    /// errors. On any error the file is unchanged.
     pub fn migrate(&self, dry_run: bool) -> Result<MigrationReport> {
         if dry_run {
             return self.with_conn(|conn| migrations::plan(conn));

@@ -14,12 +14,21 @@ use memory_kernel_store_sqlite::{
 use rusqlite::Connection;
 use support::{RecordBuilder, dir_listing, link, migrated_store, temp_db, ts};
 
-/// A file some older tool created: a `memory_records` table without version-id columns.
+/// A file the original MemoryKernel wrote at its layout version 1 (rows keyed by memory_id,
+/// version read from the shape): one decision.
 fn write_legacy_file(path: &Path) {
     let conn = Connection::open(path).unwrap();
     conn.execute_batch(
-        "CREATE TABLE memory_records (memory_id TEXT PRIMARY KEY, summary TEXT NOT NULL);
-         INSERT INTO memory_records VALUES ('01J0000000000000000000000A', 'old memory');",
+        "CREATE TABLE memory_records (memory_id TEXT PRIMARY KEY, record_type TEXT NOT NULL,
+           created_at TEXT NOT NULL, effective_at TEXT NOT NULL, truth_status TEXT NOT NULL,
+           authority TEXT NOT NULL, confidence REAL, writer TEXT NOT NULL,
+           justification TEXT NOT NULL, source_uri TEXT NOT NULL, source_hash TEXT,
+           evidence_json TEXT NOT NULL);
+         CREATE TABLE decision_payloads (memory_id TEXT PRIMARY KEY, summary TEXT NOT NULL);
+         INSERT INTO memory_records VALUES ('01J0000000000000000000000A', 'decision',
+           '2025-01-01T00:00:00Z', '2025-01-01T00:00:00Z', 'asserted', 'authoritative', NULL,
+           'lead', 'adr', 'file:///adr/1', NULL, '[]');
+         INSERT INTO decision_payloads VALUES ('01J0000000000000000000000A', 'old memory');",
     )
     .unwrap();
 }
@@ -112,19 +121,57 @@ fn legacy_schema_is_refused_with_guidance_then_migrated() {
     let plan = store.migrate(true).unwrap();
     assert!(plan.inferred_from_legacy && plan.dry_run);
     assert_eq!(plan.legacy_tables, vec!["memory_records".to_owned()]);
+    assert_eq!(plan.legacy_inventory.as_ref().map(|i| i.records), Some(1));
 
     let report = store.migrate(false).unwrap();
     assert!(report.inferred_from_legacy);
     assert_eq!(report.up_to_date, Some(true));
     store.insert_record(&record, None).unwrap();
 
-    // The legacy rows are preserved, untouched, beside the current schema.
+    // The old row was carried into the current schema and the old tables dropped.
+    let carried = store.all_records().unwrap();
+    assert_eq!(carried.len(), 2);
+    assert!(
+        carried
+            .iter()
+            .any(|r| r.payload.summary_text() == Some("old memory"))
+    );
     let conn = Connection::open(&path).unwrap();
-    let old: String = conn
-        .query_row("SELECT summary FROM memory_records", [], |r| r.get(0))
+    let old_tables: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name IN ('memory_records', 'decision_payloads')",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
-    assert_eq!(old, "old memory");
+    assert_eq!(old_tables, 0);
     assert!(!store.schema_status().unwrap().inferred_from_legacy);
+}
+
+#[test]
+fn a_legacy_named_table_of_another_shape_is_refused_and_left_alone() {
+    let (_dir, path) = temp_db();
+    let conn = Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         CREATE TABLE memory_records (memory_id TEXT PRIMARY KEY, summary TEXT NOT NULL);
+         INSERT INTO memory_records VALUES ('01J0000000000000000000000A', 'old memory');",
+    )
+    .unwrap();
+    drop(conn);
+    assert!(Store::inspect(&path).unwrap().inferred_from_legacy);
+    let bytes = std::fs::read(&path).unwrap();
+    let store = Store::open(&path).unwrap();
+    assert!(matches!(
+        Store::plan_migration(&path).unwrap_err(),
+        StoreError::UnsupportedLegacyLayout { .. }
+    ));
+    assert!(matches!(
+        store.migrate(false).unwrap_err(),
+        StoreError::UnsupportedLegacyLayout { .. }
+    ));
+    drop(store);
+    assert_eq!(std::fs::read(&path).unwrap(), bytes);
 }
 
 #[test]

@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+use memory_kernel_api::ShownPackage;
+
 use crate::cli::ContextCommand;
 use crate::failure::Failure;
 use crate::output::Output;
@@ -15,8 +17,10 @@ pub fn run(command: &ContextCommand, db: &Path) -> Result<Output, Failure> {
     match command {
         ContextCommand::Show { context_package_id } => {
             let kernel = super::open_current(db)?;
-            let package = kernel.context_show(context_package_id)?;
-            Ok(Output::ContextPackage(Box::new(package)))
+            Ok(match kernel.context_show(context_package_id)? {
+                ShownPackage::Current(package) => Output::ContextPackage(package),
+                ShownPackage::Carried(raw) => Output::CarriedPackage(raw),
+            })
         }
     }
 }

@@ -6,7 +6,9 @@
 use std::fs;
 use std::path::Path;
 
-use memory_kernel_api::{ErrorCode, ExportRequest, ImportRequest, MemoryKernel};
+use memory_kernel_api::{
+    ErrorCode, ExportRequest, ImportRequest, LegacyInventory, MemoryKernel, MigrationReport,
+};
 use serde_json::Value;
 
 use crate::cli::DbCommand;
@@ -16,6 +18,50 @@ use crate::shapes::{
     BackupOutput, ExportOutput, ImportOutput, IntegrityOutput, MigrationOutput,
     MigrationPlanOutput, RestoreOutput, SchemaStatusOutput,
 };
+
+/// For a file of the original MemoryKernel, says on stderr what `db migrate` will carry and
+/// how to keep a copy first. Stdout keeps the original's `cli.v1` keys, which have no room
+/// for it.
+fn announce_carry(db: &Path, plan: &MigrationReport) {
+    if let Some(note) = plan.legacy_inventory.as_ref().map(|i| carry_note(db, i)) {
+        eprintln!("{note}");
+    }
+}
+
+/// The human note for [`announce_carry`].
+fn carry_note(db: &Path, inventory: &LegacyInventory) -> String {
+    let payloads = inventory.payload_rows;
+    let mut note = format!(
+        "note: {db} is a database of the original MemoryKernel (its schema version {layout}).\n\
+         note: `mk db migrate` will carry, in one transaction, then drop the original's tables:\n\
+         note:   {records} records (payloads: {c} constraint, {d} decision, {p} preference, \
+         {e} event, {o} outcome)\n\
+         note:   {links} links ({dups} exact duplicates carried once)\n\
+         note:   {packages} stored context packages (served verbatim by `context show`)\n",
+        db = db.display(),
+        layout = inventory.layout_version,
+        records = inventory.records,
+        c = payloads.constraint,
+        d = payloads.decision,
+        p = payloads.preference,
+        e = payloads.event,
+        o = payloads.outcome,
+        links = inventory.links,
+        dups = inventory.duplicate_links,
+        packages = inventory.context_packages,
+    );
+    if inventory.derived_version_ids > 0 {
+        note.push_str(&format!(
+            "note:   {} records get a memory_version_id derived from their memory_id\n",
+            inventory.derived_version_ids
+        ));
+    }
+    note.push_str(&format!(
+        "note: keep a copy first: mk --db {db} db backup --out {db}.before-migrate",
+        db = db.display()
+    ));
+    note
+}
 
 /// The manifest a snapshot export writes into its folder.
 const MANIFEST_FILE: &str = "manifest.json";
@@ -28,12 +74,18 @@ const MANIFEST_FILE: &str = "manifest.json";
 /// `internal_error`.
 pub fn run(command: &DbCommand, db: &Path) -> Result<Output, Failure> {
     match command {
-        DbCommand::SchemaVersion => Ok(Output::SchemaStatus(SchemaStatusOutput::from(
-            &MemoryKernel::inspect(db)?,
-        ))),
-        DbCommand::Migrate { dry_run: true } => Ok(Output::MigrationPlan(
-            MigrationPlanOutput::from(&MemoryKernel::migration_plan(db)?),
-        )),
+        DbCommand::SchemaVersion => {
+            let status = MemoryKernel::inspect(db)?;
+            if status.inferred_from_legacy {
+                announce_carry(db, &MemoryKernel::migration_plan(db)?);
+            }
+            Ok(Output::SchemaStatus(SchemaStatusOutput::from(&status)))
+        }
+        DbCommand::Migrate { dry_run: true } => {
+            let plan = MemoryKernel::migration_plan(db)?;
+            announce_carry(db, &plan);
+            Ok(Output::MigrationPlan(MigrationPlanOutput::from(&plan)))
+        }
         DbCommand::Migrate { dry_run: false } => {
             let kernel = MemoryKernel::open(db)?;
             let report = kernel.migrate(false)?;

@@ -2,7 +2,7 @@
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
-use memory_kernel_api::{ContextPackage, Operation};
+use memory_kernel_api::{Operation, ShownPackage};
 
 use crate::envelope::Success;
 use crate::error::ServiceError;
@@ -12,7 +12,7 @@ use crate::state::AppState;
 pub async fn show(
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
-) -> Result<Success<ContextPackage>, ServiceError> {
+) -> Result<Success<ShownPackage>, ServiceError> {
     let Path(id) = path?;
     state
         .run(Operation::ContextLookup, move |kernel, _| {

@@ -11,7 +11,7 @@
 use std::path::Path;
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
+use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce, XChaCha20Poly1305, XNonce};
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -113,6 +113,36 @@ pub(crate) fn decrypt(
         })
 }
 
+/// The prefix of a data file the original MemoryKernel encrypted.
+pub(crate) const ORIGINAL_MAGIC: &[u8] = b"MKENC1";
+
+/// Length in bytes of the XChaCha20-Poly1305 nonce the original wrote after its prefix.
+const ORIGINAL_NONCE_LEN: usize = 24;
+
+/// Decrypts and authenticates one file the original encrypted: [`ORIGINAL_MAGIC`], a 24-byte
+/// nonce, then XChaCha20-Poly1305 ciphertext with its tag, no associated data.
+///
+/// # Errors
+/// [`SnapshotError::DecryptionFailed`] for a wrong key, changed bytes or a file too short to
+/// hold the prefix and nonce.
+pub(crate) fn decrypt_original(
+    key: &SecretKey,
+    file_name: &str,
+    bytes: &[u8],
+) -> Result<Vec<u8>, SnapshotError> {
+    let failed = || SnapshotError::DecryptionFailed {
+        file: file_name.to_owned(),
+    };
+    let body = bytes.strip_prefix(ORIGINAL_MAGIC).ok_or_else(failed)?;
+    if body.len() < ORIGINAL_NONCE_LEN {
+        return Err(failed());
+    }
+    let (nonce, ciphertext) = body.split_at(ORIGINAL_NONCE_LEN);
+    XChaCha20Poly1305::new(Key::from_slice(key))
+        .decrypt(XNonce::from_slice(nonce), ciphertext)
+        .map_err(|_| failed())
+}
+
 /// Parses key text: 64 hex digits after trimming whitespace.
 ///
 /// # Errors
@@ -178,6 +208,24 @@ mod tests {
         assert!(verify(&[2; 32], b"manifest", &sig).is_err());
         assert!(verify(&[1; 32], b"manifesT", &sig).is_err());
         assert!(verify(&[1; 32], b"manifest", "not hex").is_err());
+    }
+
+    #[test]
+    fn the_originals_encrypted_files_decrypt_only_with_their_key() {
+        let cipher = XChaCha20Poly1305::new(Key::from_slice(&[3; 32]));
+        let nonce = [5u8; ORIGINAL_NONCE_LEN];
+        let ciphertext = cipher
+            .encrypt(XNonce::from_slice(&nonce), &b"line\n"[..])
+            .unwrap();
+        let file = [ORIGINAL_MAGIC, &nonce, &ciphertext].concat();
+        assert_eq!(decrypt_original(&[3; 32], "f", &file).unwrap(), b"line\n");
+        assert!(decrypt_original(&[4; 32], "f", &file).is_err());
+        let mut flipped = file.clone();
+        let last = flipped.len() - 1;
+        flipped[last] ^= 1;
+        assert!(decrypt_original(&[3; 32], "f", &flipped).is_err());
+        assert!(decrypt_original(&[3; 32], "f", &file[..20]).is_err());
+        assert!(decrypt_original(&[3; 32], "f", &file[6..]).is_err());
     }
 
     #[test]

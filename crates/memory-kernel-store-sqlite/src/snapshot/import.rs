@@ -15,25 +15,29 @@ use super::manifest::{
     DATA_FILES, ENCRYPTION_ALGORITHM, LINKS_FILE, MANIFEST_FILE, Manifest, PACKAGES_FILE,
     RECORDS_FILE, SECURITY_FILE, SIGNATURE_FILE, SNAPSHOT_FORMAT, SecuritySidecar,
 };
-use super::{ImportOptions, ImportReport, SnapshotError};
+use super::{ImportOptions, ImportReport, SnapshotError, original};
 use crate::error::{Result, StoreError};
 use crate::packages::{StoredContextPackage, get_package, insert_package};
 use crate::queries::get_record;
-use crate::records::{insert_link, insert_record, link_exists};
+use crate::records::{insert_link, insert_record, link_exists, write_record};
 use crate::schema;
 use crate::store::Store;
 
 /// A snapshot's items, checked and parsed.
-struct Items {
-    records: Vec<MemoryRecord>,
-    links: Vec<Link>,
-    packages: Vec<StoredContextPackage>,
+pub(super) struct Items {
+    pub(super) records: Vec<MemoryRecord>,
+    pub(super) links: Vec<Link>,
+    pub(super) packages: Vec<StoredContextPackage>,
+    /// Records come from the original MemoryKernel and were checked with
+    /// `validate_carried` (their source hash kept as the original stored it).
+    pub(super) carried: bool,
 }
 
 impl Store {
-    /// Imports a snapshot folder written by [`Store::export`]. Every check runs before the
-    /// first write, and all writes share one transaction: a refused or failed import leaves
-    /// the database exactly as it was.
+    /// Imports a snapshot folder written by [`Store::export`], or by the original
+    /// MemoryKernel's `db export` (recognised by its manifest; see `docs/spec/snapshots.md`).
+    /// Every check runs before the first write, and all writes share one transaction: a
+    /// refused or failed import leaves the database exactly as it was.
     ///
     /// # Errors
     /// [`SnapshotError`] variants for signature, digest, decryption, format and content
@@ -42,12 +46,19 @@ impl Store {
     /// any insert error (e.g. [`StoreError::UnknownLineageTarget`]); schema-gate and SQLite
     /// errors.
     pub fn import(&self, dir: impl AsRef<Path>, options: &ImportOptions) -> Result<ImportReport> {
-        let items = read_snapshot(dir.as_ref(), options)?;
+        let dir = dir.as_ref();
+        let manifest_bytes = read_file(dir, MANIFEST_FILE)?;
+        check_signature(dir, &manifest_bytes, options)?;
+        let items = if original::is_original_manifest(&manifest_bytes) {
+            original::read_snapshot(dir, &manifest_bytes, options)?
+        } else {
+            read_snapshot(dir, &manifest_bytes, options)?
+        };
         self.write_tx(None, |tx| write_items(tx, items, options.skip_existing))
     }
 }
 
-fn read_file(dir: &Path, name: &str) -> Result<Vec<u8>> {
+pub(super) fn read_file(dir: &Path, name: &str) -> Result<Vec<u8>> {
     let path = dir.join(name);
     std::fs::read(&path).map_err(|source| {
         if source.kind() == std::io::ErrorKind::NotFound {
@@ -61,7 +72,7 @@ fn read_file(dir: &Path, name: &str) -> Result<Vec<u8>> {
     })
 }
 
-fn read_optional(dir: &Path, name: &str) -> Result<Option<Vec<u8>>> {
+pub(super) fn read_optional(dir: &Path, name: &str) -> Result<Option<Vec<u8>>> {
     match read_file(dir, name) {
         Ok(bytes) => Ok(Some(bytes)),
         Err(StoreError::Snapshot(SnapshotError::MissingFile { .. })) => Ok(None),
@@ -69,18 +80,23 @@ fn read_optional(dir: &Path, name: &str) -> Result<Option<Vec<u8>>> {
     }
 }
 
-fn read_snapshot(dir: &Path, options: &ImportOptions) -> Result<Items> {
-    let manifest_bytes = read_file(dir, MANIFEST_FILE)?;
+/// `manifest.sig`, the same for both formats: with a signature, a verify key is needed and
+/// must match the manifest's exact bytes; without one, `allow_unsigned` is.
+fn check_signature(dir: &Path, manifest_bytes: &[u8], options: &ImportOptions) -> Result<()> {
     match (read_optional(dir, SIGNATURE_FILE)?, &options.verify_key) {
         (Some(signature), Some(key)) => {
             let signature = String::from_utf8_lossy(&signature);
-            verify(key, &manifest_bytes, &signature)?;
+            verify(key, manifest_bytes, &signature)?;
         }
         (Some(_), None) => return Err(SnapshotError::VerifyKeyRequired.into()),
         (None, _) if !options.allow_unsigned => return Err(SnapshotError::UnsignedRefused.into()),
         (None, _) => {}
     }
-    let manifest: Manifest = serde_json::from_slice(&manifest_bytes).map_err(|source| {
+    Ok(())
+}
+
+fn read_snapshot(dir: &Path, manifest_bytes: &[u8], options: &ImportOptions) -> Result<Items> {
+    let manifest: Manifest = serde_json::from_slice(manifest_bytes).map_err(|source| {
         SnapshotError::MalformedManifest {
             file: MANIFEST_FILE,
             source,
@@ -131,6 +147,7 @@ fn read_snapshot(dir: &Path, options: &ImportOptions) -> Result<Items> {
         records,
         links,
         packages,
+        carried: false,
     })
 }
 
@@ -305,7 +322,11 @@ fn write_items(conn: &Connection, items: Items, skip_existing: bool) -> Result<I
     for record in dependency_order(items.records) {
         match get_record(conn, record.memory_version_id)? {
             None => {
-                insert_record(conn, &record)?;
+                if items.carried {
+                    write_record(conn, &record)?;
+                } else {
+                    insert_record(conn, &record)?;
+                }
                 report.records_imported += 1;
             }
             Some(_) if !skip_existing => {

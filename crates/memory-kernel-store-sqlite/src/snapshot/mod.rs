@@ -6,6 +6,7 @@ mod crypto;
 mod export;
 mod import;
 pub mod manifest;
+mod original;
 
 use std::path::PathBuf;
 
@@ -145,6 +146,15 @@ pub enum SnapshotError {
         found: u32,
         /// The newest this build knows.
         supported: u32,
+    },
+    /// A snapshot written by the original MemoryKernel at a schema version this build does
+    /// not read (it reads version 2).
+    #[error(
+        "snapshot from the original MemoryKernel has schema_version {found}; this build reads version 2"
+    )]
+    OriginalSchemaVersion {
+        /// The manifest's `schema_version`.
+        found: u32,
     },
     /// The snapshot is signed and no verify key was given.
     #[error("snapshot is signed; a verify key is required to import it")]
