@@ -265,15 +265,20 @@ fn signed_snapshots_need_the_right_key_and_an_untouched_manifest() {
         verify_key: Some(SIGNING_KEY),
         ..ImportOptions::default()
     };
+    let version = format!(
+        "\"schema_version\": {}",
+        memory_kernel_store_sqlite::schema::target_version()
+    );
     rewrite(&snapshot.join(MANIFEST_FILE), |m| {
-        m.replace("\"schema_version\": 1", "\"schema_version\": 0")
+        assert!(m.contains(&version), "{m}");
+        m.replace(&version, "\"schema_version\": 0")
     });
     assert!(matches!(
         target.import(&snapshot, &right).unwrap_err(),
         StoreError::Snapshot(SnapshotError::SignatureMismatch)
     ));
     rewrite(&snapshot.join(MANIFEST_FILE), |m| {
-        m.replace("\"schema_version\": 0", "\"schema_version\": 1")
+        m.replace("\"schema_version\": 0", &version)
     });
     assert!(target.all_records().unwrap().is_empty());
 
