@@ -345,6 +345,7 @@ fn a_stored_package_costs_about_a_kilobyte() {
             |r| r.get(0),
         )
         .unwrap();
+    println!("mean stored package body: {average:.0} bytes");
     assert!(
         average <= 1024.0,
         "average stored package is {average} bytes"
