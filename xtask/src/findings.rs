@@ -15,7 +15,26 @@ pub struct Findings {
     pub problems: Vec<String>,
     /// Each one is informational: something skipped, and why.
     pub notes: Vec<String>,
+    /// Set when the check had nothing to check: it neither passed nor failed.
+    pub skipped: Option<String>,
 }
+
+/// A gate that ran but had nothing to check, and why. `cargo xtask verify` reports such a
+/// gate as SKIP with the reason (never PASS), and `verify --strict` fails on it when the gate
+/// is required. Returned as the gate's error and recognised by type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GateSkipped {
+    /// Why nothing was checked, and what would make the gate check something.
+    pub reason: String,
+}
+
+impl fmt::Display for GateSkipped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "skipped: {}", self.reason)
+    }
+}
+
+impl std::error::Error for GateSkipped {}
 
 impl Findings {
     /// No problems and no notes.
@@ -34,10 +53,36 @@ impl Findings {
         self.notes.push(message.into());
     }
 
+    /// Records that the check had nothing to check (the first reason is kept).
+    pub fn skip(&mut self, reason: impl Into<String>) {
+        if self.skipped.is_none() {
+            self.skipped = Some(reason.into());
+        }
+    }
+
     /// Appends another check's findings.
     pub fn extend(&mut self, other: Findings) {
         self.problems.extend(other.problems);
         self.notes.extend(other.notes);
+        if let Some(reason) = other.skipped {
+            self.skip(reason);
+        }
+    }
+
+    /// As [`Findings::report`] for a `verify` gate: a check that found no problem but had
+    /// nothing to check ends with [`GateSkipped`], so the gate is reported as SKIP.
+    ///
+    /// # Errors
+    /// When at least one problem was found, or the check was skipped.
+    pub fn gate(&self, rerun: &str) -> Result<()> {
+        self.report(rerun)?;
+        match &self.skipped {
+            Some(reason) => Err(GateSkipped {
+                reason: reason.clone(),
+            }
+            .into()),
+            None => Ok(()),
+        }
     }
 
     /// True when nothing failed.
@@ -68,6 +113,9 @@ impl fmt::Display for Findings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for note in &self.notes {
             writeln!(f, "note: {note}")?;
+        }
+        if let Some(reason) = &self.skipped {
+            writeln!(f, "skip: {reason}")?;
         }
         for problem in &self.problems {
             writeln!(f, "problem: {problem}")?;

@@ -23,6 +23,7 @@ pub mod handoff;
 pub mod manifest;
 pub mod pack;
 pub mod parity;
+pub mod release;
 pub mod release_evidence;
 pub mod rollback;
 pub mod runtime;

@@ -42,6 +42,7 @@ enum Command {
     Rollback(rollback::Rollback),
     Slo(xtask::slo::Slo),
     ReleaseEvidence(xtask::release_evidence::ReleaseEvidence),
+    Release(xtask::release::Release),
     Verify(verify::Verify),
 }
 
@@ -76,6 +77,7 @@ fn run(command: &Command) -> anyhow::Result<()> {
         Command::ReleaseEvidence(args) => {
             xtask::release_evidence::run(&sh, args, &verify::release_gates)
         }
+        Command::Release(args) => xtask::release::run(&sh, args),
         Command::Verify(args) => verify::run(&sh, args),
     }
 }

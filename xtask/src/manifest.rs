@@ -125,6 +125,8 @@ pub fn check(root: &Path) -> Result<Findings> {
             "{MANIFEST_PATH}: release_tag {:?} is not vX.Y.Z",
             manifest.release_tag
         ));
+    } else {
+        recorded_release(root, &manifest, &mut findings)?;
     }
     if is_commit_sha(&manifest.commit_sha) {
         release_commit(root, &manifest.commit_sha, &mut findings)?;
@@ -145,6 +147,37 @@ pub fn is_commit_sha(sha: &str) -> bool {
         && sha
             .bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// The release the manifest names must be recorded (`cargo xtask release cut`), for the same
+/// commit: a manifest never names a release that was not made.
+fn recorded_release(
+    root: &Path,
+    manifest: &ProducerManifest,
+    findings: &mut Findings,
+) -> Result<()> {
+    let version = manifest.release_tag.trim_start_matches('v');
+    match crate::release::find(root, version)? {
+        None => findings.problem(format!(
+            "{MANIFEST_PATH}: release_tag {} names a release that is not recorded in {}/: \
+             record it with `cargo xtask release cut {version}` (which also sets release_tag \
+             and commit_sha)",
+            manifest.release_tag,
+            crate::release::RELEASES_DIR
+        )),
+        Some(release) if release.record.commit_sha != manifest.commit_sha => {
+            findings.problem(format!(
+                "{MANIFEST_PATH}: commit_sha {} is not the commit release {version} was cut \
+                 from ({}, in {}/{version}/{}): set it to that commit",
+                manifest.commit_sha,
+                release.record.commit_sha,
+                crate::release::RELEASES_DIR,
+                crate::release::RELEASE_FILE
+            ));
+        }
+        Some(_) => {}
+    }
+    Ok(())
 }
 
 fn release_commit(root: &Path, sha: &str, findings: &mut Findings) -> Result<()> {

@@ -6,6 +6,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use sha2::Digest;
 use xshell::Shell;
 
 use crate::drift::Drift;
@@ -26,9 +27,17 @@ use crate::pack::{self, MIRRORS_PATH, PACK_DIR};
 ///   registry   mirror names are unique and each registered mirror lists at least one
 ///              validation command (the candidate handoff hands them to consumers).
 ///
-/// A mirror folder that does not exist is a problem, or a note with --allow-missing. With
-/// no mirror registered and none given there is nothing to compare, and the check passes
-/// with a note.
+/// A mirror folder that does not exist is a problem, or a note with --allow-missing.
+///
+/// --consumer PATH checks a consumer checkout the way a consumer pins us: its pin file
+/// PATH/memorykernel.pin.json (`{"release", "commit_sha", "service_contract_version",
+/// "api_contract_version", "integration_baseline", "manifest_sha256", "pack_dir"}`) must name
+/// a release recorded in contracts/releases/ with the same commit and contract versions, the
+/// sha256 of our producer manifest, and a pack copy (PATH/pack_dir) equal to the canonical
+/// pack byte for byte.
+///
+/// With no mirror registered and no --mirror or --consumer given there is nothing to compare:
+/// the check says SKIP, never PASS (an optional gate of `verify`).
 ///
 /// How to fix a failure: copy the canonical files over the mirror's (add the missing ones,
 /// delete the extra ones); never edit a mirror by hand. Change the pack in
@@ -42,6 +51,32 @@ pub struct Parity {
     /// A mirror folder that does not exist is a note, not a failure.
     #[arg(long)]
     pub allow_missing: bool,
+    /// Also check the consumer checkout PATH (its pin file and pack copy); repeatable.
+    #[arg(long = "consumer", value_name = "PATH")]
+    pub consumers: Vec<PathBuf>,
+}
+
+/// The file a consumer checkout pins us with.
+pub const PIN_FILE: &str = "memorykernel.pin.json";
+
+/// A consumer's pin: the release it builds against and what it expects of it.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsumerPin {
+    /// The release version, X.Y.Z.
+    pub release: String,
+    /// The release commit.
+    pub commit_sha: String,
+    /// Expected `service.vN`.
+    pub service_contract_version: String,
+    /// Expected `api.vN`.
+    pub api_contract_version: String,
+    /// Expected `integration/vN`.
+    pub integration_baseline: String,
+    /// SHA-256 of the producer manifest the consumer copied.
+    pub manifest_sha256: String,
+    /// The consumer's copy of the integration pack, relative to its checkout.
+    pub pack_dir: String,
 }
 
 /// Runs the parity check on the tree the shell is rooted at.
@@ -49,12 +84,103 @@ pub struct Parity {
 /// # Errors
 /// When a mirror differs, or a folder cannot be read.
 pub fn run(sh: &Shell, args: &Parity) -> Result<()> {
-    let extra: Vec<PathBuf> = args
-        .mirrors
-        .iter()
-        .map(|path| std::path::absolute(path).unwrap_or_else(|_| path.clone()))
-        .collect();
-    check(&sh.current_dir(), &extra, args.allow_missing)?.report("cargo xtask parity")
+    findings(sh, args)?.report("cargo xtask parity")
+}
+
+/// The `parity` gate: as [`run`], but SKIP when there is nothing to compare.
+///
+/// # Errors
+/// When a mirror or consumer differs, or there is nothing to compare (a skip).
+pub fn gate(sh: &Shell) -> Result<()> {
+    findings(sh, &Parity::default())?.gate("cargo xtask parity")
+}
+
+fn findings(sh: &Shell, args: &Parity) -> Result<Findings> {
+    let absolute = |paths: &[PathBuf]| -> Vec<PathBuf> {
+        paths
+            .iter()
+            .map(|path| std::path::absolute(path).unwrap_or_else(|_| path.clone()))
+            .collect()
+    };
+    let root = sh.current_dir();
+    let consumers = absolute(&args.consumers);
+    let mut found = check(&root, &absolute(&args.mirrors), args.allow_missing)?;
+    if !consumers.is_empty() {
+        found.skipped = None;
+    }
+    for consumer in &consumers {
+        found.extend(check_consumer(&root, consumer)?);
+    }
+    Ok(found)
+}
+
+/// Checks one consumer checkout against the tree at `root` (see [`Parity`]).
+///
+/// # Errors
+/// When the pin file cannot be read or is not a pin, or a folder cannot be listed.
+pub fn check_consumer(root: &Path, consumer: &Path) -> Result<Findings> {
+    let mut findings = Findings::new();
+    let name = consumer.display().to_string();
+    let pin_path = consumer.join(PIN_FILE);
+    let text = fs::read_to_string(&pin_path)
+        .with_context(|| format!("consumer {name}: cannot read {PIN_FILE}"))?;
+    let pin: ConsumerPin = serde_json::from_str(&text)
+        .with_context(|| format!("consumer {name}: {PIN_FILE} is not a pin file"))?;
+    match crate::release::find(root, &pin.release)? {
+        None => findings.problem(format!(
+            "consumer {name}: pins release {} which is not recorded in {}/",
+            pin.release,
+            crate::release::RELEASES_DIR
+        )),
+        Some(release) => {
+            let versions = &release.record.contracts;
+            let expect = [
+                (
+                    "commit_sha",
+                    &pin.commit_sha,
+                    Some(&release.record.commit_sha),
+                ),
+                (
+                    "service_contract_version",
+                    &pin.service_contract_version,
+                    versions.service.as_ref(),
+                ),
+                (
+                    "api_contract_version",
+                    &pin.api_contract_version,
+                    versions.api.as_ref(),
+                ),
+                (
+                    "integration_baseline",
+                    &pin.integration_baseline,
+                    versions.integration.as_ref(),
+                ),
+            ];
+            for (field, pinned, released) in expect {
+                if Some(pinned) != released {
+                    findings.problem(format!(
+                        "consumer {name}: {PIN_FILE} {field} is {pinned:?}, release {} has \
+                         {released:?}: re-pin from the release",
+                        pin.release
+                    ));
+                }
+            }
+        }
+    }
+    let manifest = fs::read(root.join(crate::pack::MANIFEST_PATH))
+        .with_context(|| format!("cannot read {}", crate::pack::MANIFEST_PATH))?;
+    let actual = hex::encode(sha2::Sha256::digest(&manifest));
+    if pin.manifest_sha256 != actual {
+        findings.problem(format!(
+            "consumer {name}: {PIN_FILE} manifest_sha256 is {}, the producer manifest {} has \
+             {actual}: copy the manifest again and re-pin",
+            pin.manifest_sha256,
+            crate::pack::MANIFEST_PATH
+        ));
+    }
+    // The pack copy is compared like a mirror (its messages name the copy's folder).
+    findings.extend(check(root, &[consumer.join(&pin.pack_dir)], false)?);
+    Ok(findings)
 }
 
 /// Compares the pack under `root` with the mirrors registered there and `extra` ones.
@@ -89,9 +215,9 @@ pub fn check(root: &Path, extra: &[PathBuf], allow_missing: bool) -> Result<Find
         targets.push((path.display().to_string(), root.join(path)));
     }
     if targets.is_empty() {
-        findings.note(format!(
-            "no mirror registered in {MIRRORS_PATH} and none given with --mirror: nothing to \
-             compare"
+        findings.skip(format!(
+            "no consumer mirror is registered in {MIRRORS_PATH} and none was given with \
+             --mirror or --consumer: there is nothing to compare"
         ));
         return Ok(findings);
     }

@@ -40,6 +40,9 @@ mod evidence;
 ///                        its nested list) exists and is repo-relative; spans with
 ///                        whitespace (commands) and URLs are not paths. Fix the path or
 ///                        drop the reference (docs/spec/governance.md has the exact rule).
+///   hand-written-status  docs/implementation/*.md never calls an item or a gate "pending",
+///                        "not yet", "none yet" or "skipped until": a gate's status is what
+///                        `cargo xtask verify` reports. Delete the claim; name real evidence.
 ///
 /// Binary files (a NUL byte, or not UTF-8) are exempt from the text rules.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -61,6 +64,9 @@ pub enum Rule {
     CrateDocs,
     /// Evidence paths in `docs/implementation/*.md` exist and are repo-relative.
     EvidencePaths,
+    /// `docs/implementation/*.md` states no status by hand ("pending", "none yet"): what
+    /// runs is reported by the gates themselves.
+    HandWrittenStatus,
 }
 
 impl Rule {
@@ -73,6 +79,7 @@ impl Rule {
             Rule::TrailingWhitespace => "trailing-whitespace",
             Rule::CrateDocs => "crate-docs",
             Rule::EvidencePaths => "evidence-paths",
+            Rule::HandWrittenStatus => "hand-written-status",
         }
     }
 }
@@ -172,6 +179,7 @@ pub fn check_files(root: &Path, files: &[String]) -> Result<Vec<Violation>> {
             line_endings(path, text, &mut violations);
             trailing_whitespace(path, text, &mut violations);
             evidence::check(root, path, text, &mut violations);
+            hand_written_status(path, text, &mut violations);
         }
     }
     crate_docs(root, files, &mut violations)?;
@@ -238,6 +246,32 @@ fn as_text(bytes: &[u8]) -> Option<&str> {
         return None;
     }
     std::str::from_utf8(bytes).ok()
+}
+
+/// Words that state a status by hand in an implementation record.
+const STATUS_WORDS: &[&str] = &["pending", "none yet", "not yet", "skipped until"];
+
+fn hand_written_status(path: &str, text: &str, out: &mut Vec<Violation>) {
+    let Some(name) = path.strip_prefix("docs/implementation/") else {
+        return;
+    };
+    if name.contains('/') || !name.ends_with(".md") {
+        return;
+    }
+    for (index, line) in text.lines().enumerate() {
+        let lower = line.to_lowercase();
+        if let Some(word) = STATUS_WORDS.iter().find(|word| lower.contains(*word)) {
+            out.push(Violation {
+                path: path.to_owned(),
+                line: Some(index + 1),
+                rule: Rule::HandWrittenStatus,
+                message: format!(
+                    "says {word:?}: a status written by hand goes stale; what runs is what \
+                     `cargo xtask verify` reports, so delete the claim (or name real evidence)"
+                ),
+            });
+        }
+    }
 }
 
 /// The one script the rules allow: CI's entry point, which only calls `cargo xtask`.

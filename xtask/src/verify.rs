@@ -9,6 +9,7 @@ use anyhow::{Result, bail};
 use clap::builder::{PossibleValue, PossibleValuesParser};
 use serde::Serialize;
 use xshell::Shell;
+use xtask::findings::GateSkipped;
 use xtask::release_evidence::document::{GateRun, GateStatus};
 
 use crate::{clippy, fmt, test};
@@ -33,6 +34,10 @@ pub(crate) struct Verify {
     /// Do not run GATE (reported as skipped); repeatable.
     #[arg(long, value_name = "GATE", value_parser = gate_names())]
     pub(crate) skip: Vec<String>,
+    /// Fail when a required gate is skipped, by --skip or because it had nothing to check
+    /// (what CI runs: a gate that checked nothing must not look green).
+    #[arg(long)]
+    pub(crate) strict: bool,
 }
 
 /// One verification gate: a named check that passes or fails with a message.
@@ -41,8 +46,12 @@ pub(crate) struct Gate {
     pub(crate) name: &'static str,
     /// One line saying what the gate checks.
     pub(crate) description: &'static str,
-    /// Runs the check in a shell rooted at the workspace root.
+    /// Runs the check in a shell rooted at the workspace root. An error that is a
+    /// [`GateSkipped`] means the gate had nothing to check: it is reported as SKIP.
     pub(crate) run: fn(&Shell) -> Result<()>,
+    /// Whether `verify --strict` fails when this gate is skipped. Optional gates check
+    /// inputs a checkout may legitimately lack (registered consumer mirrors).
+    pub(crate) required: bool,
 }
 
 /// Every gate, in the order `verify` runs them (cheap, likely-to-fail checks first).
@@ -51,36 +60,43 @@ pub(crate) const GATES: &[Gate] = &[
         name: "fmt",
         description: "rustfmt check (cargo fmt --all -- --check)",
         run: |sh| fmt::run(sh, &fmt::Fmt { check: true }),
+        required: true,
     },
     Gate {
         name: "clippy",
         description: "clippy, all targets and features, warnings denied",
         run: |sh| clippy::run(sh, &clippy::Clippy {}),
+        required: true,
     },
     Gate {
         name: "test",
         description: "cargo test, whole workspace, all targets and features",
         run: |sh| test::run(sh, &test::Test { nextest: false }),
+        required: true,
     },
     Gate {
         name: "tidy",
         description: "repository hygiene (scripts, layout, line endings, whitespace, crate docs, evidence paths)",
         run: |sh| xtask::tidy::run(sh, &xtask::tidy::Tidy {}),
+        required: true,
     },
     Gate {
         name: "codegen",
         description: "generated artifacts are current (cargo xtask codegen --check)",
         run: |sh| xtask::codegen::run(sh, &xtask::codegen::Codegen { check: true }),
+        required: true,
     },
     Gate {
         name: "contracts",
         description: "runtime contract, source of truth, OpenAPI copy, schemas and fixtures agree",
         run: |sh| xtask::contracts::run(sh, &xtask::contracts::Contracts::default()),
+        required: true,
     },
     Gate {
         name: "manifest",
         description: "producer contract manifest valid and aligned with the source of truth",
         run: |sh| xtask::manifest::run(sh, &xtask::manifest::Manifest {}),
+        required: true,
     },
     Gate {
         name: "handoff",
@@ -89,11 +105,13 @@ pub(crate) const GATES: &[Gate] = &[
             let verify = xtask::handoff::HandoffCommand::Verify(xtask::handoff::Verify {});
             xtask::handoff::run(sh, &xtask::handoff::Handoff { command: verify })
         },
+        required: true,
     },
     Gate {
         name: "parity",
         description: "consumer mirrors equal the canonical integration pack",
-        run: |sh| xtask::parity::run(sh, &xtask::parity::Parity::default()),
+        run: xtask::parity::gate,
+        required: false,
     },
     Gate {
         name: "slo-policy",
@@ -105,21 +123,25 @@ pub(crate) const GATES: &[Gate] = &[
             };
             xtask::slo::run(sh, &check)
         },
+        required: true,
     },
     Gate {
         name: "boundaries",
         description: "crate dependency edges, file ownership and consolidation doc tables (contracts/governance/)",
         run: |sh| xtask::boundaries::run(sh, &xtask::boundaries::Boundaries {}, &gate_list()),
+        required: true,
     },
     Gate {
         name: "contracts-diff",
-        description: "contract changes since the newest vX.Y.Z tag follow docs/spec/versioning.md",
+        description: "contract changes since the newest recorded release (contracts/releases/) follow docs/spec/versioning.md",
         run: xtask::contracts::diff::gate,
+        required: true,
     },
     Gate {
         name: "evidence-summary",
         description: "docs/implementation/RELEASE_EVIDENCE_BUNDLE_LATEST.json lists the tree's governed files with their current sha256",
         run: xtask::release_evidence::summary::gate,
+        required: true,
     },
 ];
 
@@ -179,9 +201,21 @@ fn gate_names() -> PossibleValuesParser {
 pub(crate) fn run(sh: &Shell, args: &Verify) -> Result<()> {
     let outcomes = run_gates(sh, GATES, &args.skip, args.keep_going);
     print_summary(&outcomes);
-    let report = Report::new(&outcomes);
+    let report = Report::new(&outcomes, args.strict.then_some(GATES));
     if let Some(path) = &args.json {
         xtask::atomic_file::write_json(path, &report)?;
+    }
+    if args.strict {
+        let skipped = strictly_failed(&outcomes, GATES);
+        if !skipped.is_empty() {
+            bail!(
+                "verify --strict failed: required gate{} skipped ({}); a skipped gate checked \
+                 nothing. Run without --skip, or give the gate what it needs (its SKIP line \
+                 above says what)",
+                if skipped.len() == 1 { "" } else { "s" },
+                skipped.join(", ")
+            );
+        }
     }
     let failed: Vec<&str> = outcomes
         .iter()
@@ -203,6 +237,20 @@ pub(crate) fn run(sh: &Shell, args: &Verify) -> Result<()> {
     Ok(())
 }
 
+/// The required gates of `gates` that were skipped, by name (what `--strict` fails on).
+pub(crate) fn strictly_failed(outcomes: &[Outcome], gates: &[Gate]) -> Vec<&'static str> {
+    outcomes
+        .iter()
+        .filter(|outcome| outcome.status == Status::Skipped)
+        .filter(|outcome| {
+            gates
+                .iter()
+                .any(|gate| gate.name == outcome.gate && gate.required)
+        })
+        .map(|outcome| outcome.gate)
+        .collect()
+}
+
 /// How a gate ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -211,7 +259,7 @@ pub(crate) enum Status {
     Passed,
     /// Ran and failed.
     Failed,
-    /// Not run because of `--skip`.
+    /// Not run because of `--skip`, or ran and had nothing to check.
     Skipped,
     /// Not run because an earlier gate failed (without `--keep-going`).
     NotRun,
@@ -282,12 +330,18 @@ pub(crate) fn run_gates(
                 println!("<== {} PASS {seconds:.1}s", gate.name);
                 (Status::Passed, None)
             }
-            Err(error) => {
-                let message = format!("{error:#}");
-                println!("<== {} FAIL {seconds:.1}s: {message}", gate.name);
-                stopped = !keep_going;
-                (Status::Failed, Some(message))
-            }
+            Err(error) => match error.downcast_ref::<GateSkipped>() {
+                Some(skipped) => {
+                    println!("<== {} SKIP {seconds:.1}s: {}", gate.name, skipped.reason);
+                    (Status::Skipped, Some(skipped.reason.clone()))
+                }
+                None => {
+                    let message = format!("{error:#}");
+                    println!("<== {} FAIL {seconds:.1}s: {message}", gate.name);
+                    stopped = !keep_going;
+                    (Status::Failed, Some(message))
+                }
+            },
         };
         outcomes.push(Outcome {
             gate: gate.name,
@@ -313,8 +367,12 @@ fn print_summary(outcomes: &[Outcome]) {
             Some(duration) => format!("{:.1}", duration.as_secs_f64()),
             None => "-".to_owned(),
         };
+        let why = match (outcome.status, &outcome.message) {
+            (Status::Skipped, Some(reason)) => format!("  {reason}"),
+            _ => String::new(),
+        };
         println!(
-            "{:<width$}  {:<7}  {seconds:>7}",
+            "{:<width$}  {:<7}  {seconds:>7}{why}",
             outcome.gate,
             outcome.status.to_string()
         );
@@ -325,8 +383,10 @@ fn print_summary(outcomes: &[Outcome]) {
 #[derive(Debug, Serialize)]
 pub(crate) struct Report {
     gates: Vec<GateReport>,
-    /// True when no gate failed.
+    /// True when no gate failed (and, under `--strict`, no required gate was skipped).
     passed: bool,
+    /// Whether the run was `--strict`.
+    strict: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -339,8 +399,11 @@ struct GateReport {
 }
 
 impl Report {
-    pub(crate) fn new(outcomes: &[Outcome]) -> Report {
+    /// The report of `outcomes`; `strict` carries the gate table when `--strict` was given.
+    pub(crate) fn new(outcomes: &[Outcome], strict: Option<&[Gate]>) -> Report {
+        let strict_ok = strict.is_none_or(|gates| strictly_failed(outcomes, gates).is_empty());
         Report {
+            strict: strict.is_some(),
             gates: outcomes
                 .iter()
                 .map(|outcome| GateReport {
@@ -352,9 +415,10 @@ impl Report {
                     message: outcome.message.clone(),
                 })
                 .collect(),
-            passed: outcomes
-                .iter()
-                .all(|outcome| outcome.status != Status::Failed),
+            passed: strict_ok
+                && outcomes
+                    .iter()
+                    .all(|outcome| outcome.status != Status::Failed),
         }
     }
 }
@@ -376,18 +440,61 @@ mod tests {
             name: "one",
             description: "passes",
             run: pass,
+            required: true,
         },
         Gate {
             name: "two",
             description: "fails",
             run: fail,
+            required: true,
         },
         Gate {
             name: "three",
             description: "passes",
             run: pass,
+            required: true,
         },
     ];
+
+    fn nothing_to_check(_: &Shell) -> Result<()> {
+        let mut findings = xtask::findings::Findings::new();
+        findings.skip("no input on purpose");
+        findings.gate("rerun")
+    }
+
+    const SKIPPING_GATES: &[Gate] = &[
+        Gate {
+            name: "required",
+            description: "checks nothing",
+            run: nothing_to_check,
+            required: true,
+        },
+        Gate {
+            name: "optional",
+            description: "checks nothing either",
+            run: nothing_to_check,
+            required: false,
+        },
+    ];
+
+    #[test]
+    fn a_gate_with_nothing_to_check_is_skip_never_pass() {
+        let sh = Shell::new().unwrap();
+        let outcomes = run_gates(&sh, SKIPPING_GATES, &[], false);
+        assert_eq!(statuses(&outcomes), [Status::Skipped, Status::Skipped]);
+        assert_eq!(outcomes[0].message.as_deref(), Some("no input on purpose"));
+        // Without --strict a skip does not fail the run; with it, a required skip does.
+        assert!(Report::new(&outcomes, None).passed);
+        assert!(!Report::new(&outcomes, Some(SKIPPING_GATES)).passed);
+        assert_eq!(strictly_failed(&outcomes, SKIPPING_GATES), ["required"]);
+    }
+
+    #[test]
+    fn strict_fails_on_a_required_gate_skipped_with_the_flag() {
+        let sh = Shell::new().unwrap();
+        let outcomes = run_gates(&sh, FAKE_GATES, &["one".to_owned()], true);
+        assert_eq!(strictly_failed(&outcomes, FAKE_GATES), ["one"]);
+    }
 
     fn statuses(outcomes: &[Outcome]) -> Vec<Status> {
         outcomes.iter().map(|outcome| outcome.status).collect()
@@ -422,7 +529,7 @@ mod tests {
             statuses(&outcomes),
             [Status::Passed, Status::Skipped, Status::Passed]
         );
-        assert!(Report::new(&outcomes).passed);
+        assert!(Report::new(&outcomes, None).passed);
     }
 
     #[test]
@@ -431,7 +538,7 @@ mod tests {
         let outcomes = run_gates(&sh, FAKE_GATES, &[], false);
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("report.json");
-        xtask::atomic_file::write_json(&path, &Report::new(&outcomes)).unwrap();
+        xtask::atomic_file::write_json(&path, &Report::new(&outcomes, None)).unwrap();
         let json: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         assert_eq!(json["passed"], false);

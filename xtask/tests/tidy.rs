@@ -235,3 +235,12 @@ fn evidence_paths_outside_evidence_places_or_documents_are_not_checked() {
     write(root, "docs/spec/x.md", "Evidence: `missing.md`\n");
     assert_eq!(tidy::check(root).unwrap(), Vec::<Violation>::new());
 }
+
+#[test]
+fn a_queue_document_calling_a_gate_pending() {
+    assert_reported(&Case {
+        path: "docs/implementation/QUEUE.md",
+        contents: b"# Queue\n\n| gate | command |\n|---|---|\n| slo | `cargo xtask slo` (pending: lands later) |\n",
+        expected: &[("docs/implementation/QUEUE.md", Some(5), Rule::HandWrittenStatus)],
+    });
+}

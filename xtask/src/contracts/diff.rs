@@ -16,9 +16,10 @@ use crate::findings::Findings;
 use crate::git;
 use crate::pack::{CHANGELOG_PATH, SOURCE_OF_TRUTH_PATH};
 
-/// Classify every contract change since REF as breaking or additive, and enforce the rules
+/// Classify every contract change since a release as breaking or additive, and enforce the rules
 ///
-/// Compares each contract file at REF (`git show REF:path`) with the work tree: every JSON
+/// Compares each contract file of the newest recorded release (contracts/releases/X.Y.Z/,
+/// or --release X.Y.Z, or a git ref with --since REF) with the work tree: every JSON
 /// Schema in a `schemas/` folder under contracts/, the OpenAPI copy contracts/openapi/*.yaml
 /// and contracts/integration/v1/service-contract-source-of-truth.json. Each change is
 /// listed as breaking (property, definition, endpoint, status or error code removed; type or
@@ -38,48 +39,76 @@ use crate::pack::{CHANGELOG_PATH, SOURCE_OF_TRUTH_PATH};
 ///
 /// How to fix a failure: make the change additive, or bump the contract version (and say so
 /// in CHANGELOG.md); add the missing CHANGELOG.md entry. `cargo xtask verify` runs this
-/// against the newest `vX.Y.Z` tag and skips it when there is none.
-#[derive(Debug, Clone, clap::Args)]
+/// against the newest release recorded in contracts/releases/ (`cargo xtask release cut`), and
+/// reports SKIP when none is recorded; without --since or --release this command does too.
+#[derive(Debug, Clone, Default, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Diff {
-    /// The git ref to compare against (a tag such as v0.1.0, a branch or a commit).
-    #[arg(long, value_name = "REF")]
-    pub since: String,
+    /// Compare with a git ref instead (a branch or a commit).
+    #[arg(long, value_name = "REF", conflicts_with = "release")]
+    pub since: Option<String>,
+    /// Compare with this recorded release (X.Y.Z in contracts/releases/); the default is the
+    /// newest recorded release.
+    #[arg(long, value_name = "X.Y.Z")]
+    pub release: Option<String>,
 }
 
 /// Runs the diff on the tree the shell is rooted at.
 ///
 /// # Errors
-/// When a rule is broken or git cannot answer.
+/// When a rule is broken, the release is not recorded, or git cannot answer.
 pub fn run(sh: &Shell, args: &Diff) -> Result<()> {
-    check(&sh.current_dir(), &args.since)?.report(&format!(
-        "cargo xtask contracts diff --since {}",
-        args.since
+    let root = sh.current_dir();
+    if let Some(since) = &args.since {
+        return check(&root, since)?.report(&format!("cargo xtask contracts diff --since {since}"));
+    }
+    let release = match &args.release {
+        Some(version) => crate::release::find(&root, version)?.with_context(|| {
+            format!(
+                "release {version} is not recorded in {}: `cargo xtask release cut {version}` \
+                 records it",
+                crate::release::RELEASES_DIR
+            )
+        })?,
+        None => match crate::release::newest(&root)? {
+            Some(release) => release,
+            None => anyhow::bail!(
+                "no release is recorded in {}: record one with `cargo xtask release cut X.Y.Z`, \
+                 or compare with a git ref (--since REF)",
+                crate::release::RELEASES_DIR
+            ),
+        },
+    };
+    check_release(&root, &release)?.report(&format!(
+        "cargo xtask contracts diff --release {}",
+        release.version
     ))
 }
 
-/// The `contracts-diff` gate: the diff against the newest release tag, or a note that there
-/// is none yet.
+/// The `contracts-diff` gate: the diff against the newest recorded release, or SKIP when
+/// none is recorded.
 ///
 /// # Errors
 /// When a rule is broken.
 pub fn gate(sh: &Shell) -> Result<()> {
     let root = sh.current_dir();
     let mut findings = Findings::new();
-    if !git::is_checkout(&root) {
-        findings.note("skipped: not a git checkout, so there is no release tag to compare with");
-    } else {
-        match git::newest_release_tag(&root)? {
-            Some(tag) => {
-                println!("comparing the contracts with {tag}, the newest release tag");
-                findings = check(&root, &tag)?;
-            }
-            None => findings.note(
-                "skipped: no vX.Y.Z tag yet, so there is no released contract to compare with",
-            ),
+    match crate::release::newest(&root)? {
+        Some(release) => {
+            println!(
+                "comparing the contracts with release {}, the newest baseline recorded in {}",
+                release.version,
+                crate::release::RELEASES_DIR
+            );
+            findings = check_release(&root, &release)?;
         }
+        None => findings.skip(format!(
+            "no release baseline is recorded in {}, so there is no released contract to \
+             compare with: record one with `cargo xtask release cut X.Y.Z`",
+            crate::release::RELEASES_DIR
+        )),
     }
-    findings.report("cargo xtask contracts diff --since <newest vX.Y.Z tag>")
+    findings.gate("cargo xtask contracts diff --since-release")
 }
 
 /// What contract a file belongs to, and which version bumps cover a breaking change in it.
@@ -153,8 +182,12 @@ impl Contract {
     }
 }
 
-/// Whether a repo-relative path is a governed contract file.
+/// Whether a repo-relative path is a governed contract file (release baselines under
+/// `contracts/releases/` are copies, not contract files).
 fn is_contract_file(path: &str) -> bool {
+    if path.starts_with(crate::release::RELEASES_DIR) {
+        return false;
+    }
     let schema = path.ends_with(".json")
         && path
             .rsplit('/')
@@ -163,6 +196,16 @@ fn is_contract_file(path: &str) -> bool {
     let openapi = path.starts_with("contracts/openapi/")
         && (path.ends_with(".yaml") || path.ends_with(".yml"));
     path.starts_with("contracts/") && (schema || openapi || path == SOURCE_OF_TRUTH_PATH)
+}
+
+/// Every contract file of the work tree at `root`, repo-relative, sorted.
+///
+/// # Errors
+/// When a folder cannot be listed.
+pub fn contract_files(root: &Path) -> Result<Vec<String>> {
+    let mut files = BTreeSet::new();
+    walk(root, "contracts", &mut files)?;
+    Ok(files.into_iter().collect())
 }
 
 /// Every rule, comparing the tree at `root` with git ref `since` of the repository there.
@@ -175,10 +218,6 @@ pub fn check(root: &Path, since: &str) -> Result<Findings> {
         .into_iter()
         .filter(|path| is_contract_file(path))
         .collect();
-    let mut new_files = BTreeSet::new();
-    walk(root, "contracts", &mut new_files)?;
-    let all: BTreeSet<&String> = old_files.iter().chain(new_files.iter()).collect();
-
     let read_old = |path: &str| -> Result<Option<String>> {
         if old_files.contains(path) {
             git::show(root, &commit, path).map(Some)
@@ -186,6 +225,38 @@ pub fn check(root: &Path, since: &str) -> Result<Findings> {
             Ok(None)
         }
     };
+    let old_changelog = git::file_at(root, &commit, CHANGELOG_PATH)?.unwrap_or_default();
+    compare(root, since, &old_files, &read_old, old_changelog)
+}
+
+/// Every rule, comparing the tree at `root` with a recorded release baseline.
+///
+/// # Errors
+/// When a recorded file cannot be read.
+pub fn check_release(root: &Path, release: &crate::release::RecordedRelease) -> Result<Findings> {
+    let old_files: BTreeSet<String> = release
+        .record
+        .files
+        .iter()
+        .map(|file| file.path.clone())
+        .collect();
+    let read_old = |path: &str| release.file(path);
+    let label = format!("release {}", release.version);
+    compare(root, &label, &old_files, &read_old, release.changelog()?)
+}
+
+/// The rules, comparing the work tree with the old files `old_files` read through
+/// `read_old`; `since` names the old side in messages.
+fn compare(
+    root: &Path,
+    since: &str,
+    old_files: &BTreeSet<String>,
+    read_old: &dyn Fn(&str) -> Result<Option<String>>,
+    old_changelog: String,
+) -> Result<Findings> {
+    let mut new_files = BTreeSet::new();
+    walk(root, "contracts", &mut new_files)?;
+    let all: BTreeSet<&String> = old_files.iter().chain(new_files.iter()).collect();
     let read_new = |path: &str| -> Result<Option<String>> {
         if new_files.contains(path) {
             fs::read_to_string(root.join(path))
@@ -195,10 +266,10 @@ pub fn check(root: &Path, since: &str) -> Result<Findings> {
             Ok(None)
         }
     };
-    let old_versions = versions(&old_files, &read_old)?;
+    let old_versions = versions(old_files, read_old)?;
     let new_versions = versions(&new_files, &read_new)?;
     let changelog_added = changelog_additions(
-        git::file_at(root, &commit, CHANGELOG_PATH)?.unwrap_or_default(),
+        old_changelog,
         fs::read_to_string(root.join(CHANGELOG_PATH)).unwrap_or_default(),
     );
 

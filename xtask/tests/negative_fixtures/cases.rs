@@ -8,9 +8,9 @@ use serde_json::json;
 
 use crate::Check;
 use crate::tree::{
-    ENVELOPE, HANDOFF, MANIFEST, OPENAPI, PROPOSED, SERVICE_DOC, SOT, STATUS_DOC, TRUST, changelog,
-    edit_json, edit_yaml, git_base, mirror, read, register_mirror, replace, side_commit,
-    swap_first_codes, write,
+    CONSUMER, ENVELOPE, HANDOFF, MANIFEST, OPENAPI, PROPOSED, SERVICE_DOC, SOT, STATUS_DOC, TRUST,
+    changelog, consumer, edit_json, edit_yaml, git_base, mirror, read, register_mirror, replace,
+    side_commit, swap_first_codes, write,
 };
 
 // ---- the table ----------------------------------------------------------------------------
@@ -360,6 +360,60 @@ pub(crate) const CASES: &[Case] = &[
             });
         },
         expect: &["is not a commit of this repository"],
+    },
+    Case {
+        name: "manifest_names_an_unrecorded_release",
+        check: Check::Manifest,
+        mutate: |r| edit_json(r, MANIFEST, |v| v["release_tag"] = json!("v9.9.9")),
+        expect: &[
+            "release_tag v9.9.9 names a release that is not recorded",
+            "cargo xtask release cut 9.9.9",
+        ],
+    },
+    Case {
+        name: "manifest_commit_is_not_the_release_commit",
+        check: Check::Manifest,
+        mutate: |r| {
+            edit_json(r, MANIFEST, |v| {
+                v["commit_sha"] = json!("0123456789abcdef0123456789abcdef01234567")
+            })
+        },
+        expect: &["is not the commit release 0.1.0 was cut from"],
+    },
+    // parity --consumer
+    Case {
+        name: "consumer_pins_a_wrong_manifest_sha256",
+        check: Check::Consumer,
+        mutate: |r| {
+            consumer(r);
+            let pin = format!("{CONSUMER}/{}", xtask::parity::PIN_FILE);
+            edit_json(r, &pin, |v| v["manifest_sha256"] = json!("0".repeat(64)));
+        },
+        expect: &[
+            "manifest_sha256 is 0000",
+            "copy the manifest again and re-pin",
+        ],
+    },
+    Case {
+        name: "consumer_pack_copy_one_byte_off",
+        check: Check::Consumer,
+        mutate: |r| {
+            consumer(r);
+            let copy = format!("{CONSUMER}/vendor/memorykernel/service-slo-policy.json");
+            let text = read(r, &copy);
+            write(r, &copy, &text.replacen('{', "[", 1));
+        },
+        expect: &["service-slo-policy.json differs from the canonical"],
+    },
+    Case {
+        name: "consumer_pins_an_unrecorded_release",
+        check: Check::Consumer,
+        mutate: |r| {
+            consumer(r);
+            let pin = format!("{CONSUMER}/{}", xtask::parity::PIN_FILE);
+            edit_json(r, &pin, |v| v["release"] = json!("7.7.7"));
+        },
+        expect: &["pins release 7.7.7 which is not recorded"],
     },
     // handoff verify
     Case {

@@ -30,15 +30,18 @@ pub(crate) enum Check {
     Handoff,
     Parity,
     ContractsDiff,
+    /// `parity --consumer consumer-a` (the case builds the consumer checkout).
+    Consumer,
 }
 
-const ALL_CHECKS: [Check; 6] = [
+const ALL_CHECKS: [Check; 7] = [
     Check::Codegen,
     Check::Contracts,
     Check::Manifest,
     Check::Handoff,
     Check::Parity,
     Check::ContractsDiff,
+    Check::Consumer,
 ];
 
 /// Runs one check; an `Err` counts as a failure with its message.
@@ -50,6 +53,7 @@ fn run(check: Check, root: &Path) -> Result<Findings, String> {
         Check::Handoff => handoff::check(root),
         Check::Parity => parity::check(root, &[], false),
         Check::ContractsDiff => contracts::diff::check(root, BASE_TAG),
+        Check::Consumer => parity::check_consumer(root, &root.join(tree::CONSUMER)),
     };
     result.map_err(|error| format!("{error:#}"))
 }
@@ -72,7 +76,7 @@ fn the_untouched_copy_passes_every_check() {
     let tree = fixture_tree();
     for check in ALL_CHECKS
         .into_iter()
-        .filter(|check| *check != Check::ContractsDiff)
+        .filter(|check| ![Check::ContractsDiff, Check::Consumer].contains(check))
     {
         let findings = run(check, tree.path()).unwrap_or_else(|error| panic!("{check:?}: {error}"));
         assert!(findings.passed(), "{check:?}:\n{findings}");
@@ -88,6 +92,31 @@ fn the_untouched_copy_passes_every_check() {
             .any(|note| note.contains("no contract file changed")),
         "{findings}"
     );
+}
+
+#[test]
+fn a_consumer_pinned_to_the_release_passes() {
+    let tree = fixture_tree();
+    tree::consumer(tree.path());
+    let findings = run(Check::Consumer, tree.path()).unwrap();
+    assert!(findings.passed(), "{findings}");
+}
+
+#[test]
+fn with_no_release_recorded_contracts_diff_checks_nothing_and_says_skip() {
+    let tree = fixture_tree();
+    std::fs::remove_dir_all(tree.path().join(xtask::release::RELEASES_DIR)).unwrap();
+    let sh = xshell::Shell::new().unwrap();
+    sh.change_dir(tree.path());
+    let error = contracts::diff::gate(&sh).unwrap_err();
+    let skipped = error
+        .downcast_ref::<xtask::findings::GateSkipped>()
+        .unwrap_or_else(|| panic!("not a skip: {error:#}"));
+    assert!(skipped.reason.contains("release cut"), "{}", skipped.reason);
+    // With the release recorded, the same gate checks the tree and passes.
+    let tree = fixture_tree();
+    sh.change_dir(tree.path());
+    contracts::diff::gate(&sh).unwrap();
 }
 
 #[test]

@@ -124,6 +124,36 @@ pub(crate) fn mirror(root: &Path, commands: &[&str]) -> String {
     "mirrors/consumer-a".to_owned()
 }
 
+/// Where a case builds a consumer checkout.
+pub(crate) const CONSUMER: &str = "consumer-a";
+
+/// A consumer checkout pinned to the newest recorded release: its pin file and a copy of the
+/// integration pack.
+pub(crate) fn consumer(root: &Path) {
+    use sha2::Digest;
+    let release = xtask::release::newest(root).unwrap().unwrap();
+    let manifest = fs::read(root.join(MANIFEST)).unwrap();
+    copy(
+        &root.join(PACK),
+        &root.join(CONSUMER).join("vendor/memorykernel"),
+    );
+    let versions = &release.record.contracts;
+    write(
+        root,
+        &format!("{CONSUMER}/{}", xtask::parity::PIN_FILE),
+        &serde_json::to_string_pretty(&json!({
+            "release": release.version,
+            "commit_sha": release.record.commit_sha,
+            "service_contract_version": versions.service,
+            "api_contract_version": versions.api,
+            "integration_baseline": versions.integration,
+            "manifest_sha256": hex::encode(sha2::Sha256::digest(&manifest)),
+            "pack_dir": "vendor/memorykernel",
+        }))
+        .unwrap(),
+    );
+}
+
 pub(crate) fn register_mirror(root: &Path, path: &str, commands: &[&str]) {
     write(
         root,
