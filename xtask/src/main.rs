@@ -42,6 +42,7 @@ enum Command {
     Rollback(rollback::Rollback),
     Slo(xtask::slo::Slo),
     ReleaseEvidence(xtask::release_evidence::ReleaseEvidence),
+    Dist(xtask::dist::Dist),
     Verify(verify::Verify),
 }
 
@@ -76,6 +77,7 @@ fn run(command: &Command) -> anyhow::Result<()> {
         Command::ReleaseEvidence(args) => {
             xtask::release_evidence::run(&sh, args, &verify::release_gates)
         }
+        Command::Dist(args) => xtask::dist::run(&sh, args, &verify::release_gates),
         Command::Verify(args) => verify::run(&sh, args),
     }
 }
