@@ -260,7 +260,7 @@ fn run_verify(root: &Path, args: &VerifyBundle) -> Result<()> {
 }
 
 fn run_verify_release(root: &Path, args: &VerifyBundle) -> Result<()> {
-    use crate::dist::verify::{Options, Signing, verify_release};
+    use crate::dist::verify::{Options, verify_release};
     if args.against_repo {
         bail!(
             "--against-repo applies to a tarball; a release directory is always checked against this checkout's Cargo.lock"
@@ -290,15 +290,6 @@ fn run_verify_release(root: &Path, args: &VerifyBundle) -> Result<()> {
         .predicate
         .build_definition
         .external_parameters;
-    let signing = match &verified.signing {
-        Signing::Verified(keyid) => format!("signature verified with key {keyid}"),
-        Signing::UnsignedAllowed => {
-            "UNSIGNED: no signature; accepted only because --allow-unsigned was given".to_owned()
-        }
-        Signing::NotCheckedAllowed => "signature NOT checked (no --public-key); accepted only \
-                                       because --allow-unsigned was given"
-            .to_owned(),
-    };
     println!(
         "{}: OK: {} subjects match the provenance, SBOMs match Cargo.lock, contract pack \
          verified{}; built from {}{}",
@@ -316,7 +307,7 @@ fn run_verify_release(root: &Path, args: &VerifyBundle) -> Result<()> {
             ""
         },
     );
-    println!("{signing}");
+    println!("{}", verified.signing.describe());
     Ok(())
 }
 

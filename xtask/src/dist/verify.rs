@@ -47,6 +47,24 @@ pub enum Signing {
     NotCheckedAllowed,
 }
 
+impl Signing {
+    /// One line for the verifier's output; the two accepted-anyway cases say so loudly.
+    #[must_use]
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Verified(keyid) => format!("signature verified with key {keyid}"),
+            Self::UnsignedAllowed => {
+                "UNSIGNED: the release has no signature; accepted only because --allow-unsigned \
+                 was given"
+                    .to_owned()
+            }
+            Self::NotCheckedAllowed => "signature NOT checked (no --public-key); accepted only \
+                                        because --allow-unsigned was given"
+                .to_owned(),
+        }
+    }
+}
+
 /// What a release that passed holds.
 #[derive(Debug, Clone)]
 pub struct Verified {
