@@ -49,7 +49,8 @@ use document::GateRun;
 /// is written to a temporary file in DIR and renamed into place.
 ///
 /// `cargo xtask release-evidence verify PATH.tar.gz [--against-repo]` checks a bundle in
-/// memory (see its --help). `cargo xtask release-evidence check-summary` is the
+/// memory (see its --help); `verify DIR --public-key FILE` checks a release directory of
+/// `cargo xtask dist`, and `keygen --out DIR` writes the key pair that signs one. `cargo xtask release-evidence check-summary` is the
 /// `evidence-summary` gate: every sha256 listed in
 /// docs/implementation/RELEASE_EVIDENCE_BUNDLE_LATEST.json matches the tree; a stale entry
 /// is fixed by `cargo xtask codegen`. Rules: docs/spec/release-evidence.md.
