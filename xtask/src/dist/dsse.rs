@@ -9,7 +9,8 @@
 //! key, never trusted on its own (verification tries the given key against every signature).
 //!
 //! Key files are PEM: the private key as PKCS#8 (`-----BEGIN PRIVATE KEY-----`, written mode
-//! 0600), the public key as SPKI (`-----BEGIN PUBLIC KEY-----`), so standard tools read them.
+//! 0600), the public key as SPKI (`-----BEGIN PUBLIC KEY-----`), so OpenSSL and other
+//! standard programs read them.
 
 use std::path::{Path, PathBuf};
 
