@@ -4,7 +4,7 @@
 //! worth testing on throw-away copies of a repository ([`tidy`] and the governance checks:
 //! [`codegen`], [`contracts`], [`manifest`], [`handoff`], [`parity`]; consolidation
 //! readiness: [`boundaries`], [`changed_areas`], [`rollback`]; release evidence:
-//! [`release_evidence`]) and the one place that knows where the workspace root is
+//! [`release_evidence`] and the release directory, [`dist`]) and the one place that knows where the workspace root is
 //! ([`project_root`]). It is not a general-purpose library and depends on no product crate.
 
 use std::ffi::OsString;
@@ -15,6 +15,7 @@ pub mod boundaries;
 pub mod changed_areas;
 pub mod codegen;
 pub mod contracts;
+pub mod dist;
 pub mod drift;
 pub mod findings;
 pub mod generated;

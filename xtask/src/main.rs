@@ -43,6 +43,7 @@ enum Command {
     Slo(xtask::slo::Slo),
     ReleaseEvidence(xtask::release_evidence::ReleaseEvidence),
     Release(xtask::release::Release),
+    Dist(xtask::dist::Dist),
     Verify(verify::Verify),
 }
 
@@ -78,6 +79,7 @@ fn run(command: &Command) -> anyhow::Result<()> {
             xtask::release_evidence::run(&sh, args, &verify::release_gates)
         }
         Command::Release(args) => xtask::release::run(&sh, args),
+        Command::Dist(args) => xtask::dist::run(&sh, args, &verify::release_gates),
         Command::Verify(args) => verify::run(&sh, args),
     }
 }

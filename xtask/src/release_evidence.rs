@@ -49,7 +49,8 @@ use document::GateRun;
 /// is written to a temporary file in DIR and renamed into place.
 ///
 /// `cargo xtask release-evidence verify PATH.tar.gz [--against-repo]` checks a bundle in
-/// memory (see its --help). `cargo xtask release-evidence check-summary` is the
+/// memory (see its --help); `verify DIR --public-key FILE` checks a release directory of
+/// `cargo xtask dist`, and `keygen --out DIR` writes the key pair that signs one. `cargo xtask release-evidence check-summary` is the
 /// `evidence-summary` gate: every sha256 listed in
 /// docs/implementation/RELEASE_EVIDENCE_BUNDLE_LATEST.json matches the tree; a stale entry
 /// is fixed by `cargo xtask codegen`. Rules: docs/spec/release-evidence.md.
@@ -75,11 +76,23 @@ pub struct ReleaseEvidence {
 pub enum ReleaseEvidenceCommand {
     Verify(VerifyBundle),
     CheckSummary(CheckSummary),
+    Keygen(Keygen),
 }
 
-/// Verify a release evidence tarball, without extracting it
+/// Verify a release evidence tarball, or a release directory from `cargo xtask dist`
 ///
-/// Reads PATH.tar.gz into memory (caps: 64 MiB compressed, 256 MiB uncompressed, 32 MiB per
+/// PATH a directory: a release directory. Checks the DSSE envelope provenance.dsse.json
+/// (payloadType, base64 payload, an Ed25519 signature over PAE(payloadType, payload) that
+/// verifies with --public-key), the in-toto Statement v1 and SLSA provenance v1 rules, every
+/// subject's sha256 (a swapped binary or SBOM is refused) and that every file is a subject,
+/// the contract pack (as below) and its commit, and each SBOM against this checkout's
+/// Cargo.lock, which must be the one recorded: every crate the lock file resolves into the
+/// binary's build listed with its purl, license and checksum, and nothing else. An unsigned
+/// release, or one checked without --public-key, is refused unless --allow-unsigned is given,
+/// and the output then says the signature was not checked. --rebuild also builds the binaries
+/// again from this checkout (which must be at the recorded commit) and compares their bytes.
+///
+/// PATH a file: a release evidence tarball. Reads PATH.tar.gz into memory (caps: 64 MiB compressed, 256 MiB uncompressed, 32 MiB per
 /// entry, 10 000 entries) and refuses, each with its own message:
 ///   gzip      an empty or non-gzip file, a truncated or corrupt stream, trailing bytes;
 ///   entries   absolute paths, `..` components, empty or `.` components, symlinks, hard
@@ -101,12 +114,42 @@ pub enum ReleaseEvidenceCommand {
 #[derive(Debug, Clone, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct VerifyBundle {
-    /// The tarball to verify.
-    #[arg(value_name = "PATH.tar.gz")]
+    /// The tarball, or the release directory, to verify.
+    #[arg(value_name = "PATH")]
     pub path: PathBuf,
-    /// Also check that every artifact equals the file in this repository's work tree.
+    /// Also check that every artifact equals the file in this repository's work tree
+    /// (a tarball only).
     #[arg(long)]
     pub against_repo: bool,
+    /// The release public key (SPKI PEM) the provenance must be signed with (a release
+    /// directory only).
+    #[arg(long, value_name = "FILE")]
+    pub public_key: Option<PathBuf>,
+    /// Accept a release whose signature is missing or not checked (no --public-key); the
+    /// output says so.
+    #[arg(long)]
+    pub allow_unsigned: bool,
+    /// Rebuild the binaries from this checkout and compare them (a release directory only).
+    #[arg(long)]
+    pub rebuild: bool,
+    /// The rebuild's target folder (default: target/dist/ under the root).
+    #[arg(long, value_name = "DIR", requires = "rebuild")]
+    pub target_dir: Option<PathBuf>,
+}
+
+/// Write a new Ed25519 key pair for signing release provenance
+///
+/// Writes DIR/release-signing-key.pem (the private key, PKCS#8 PEM, mode 0600: keep it in the
+/// pipeline's secret store and pass it to `cargo xtask dist --signing-key`) and
+/// DIR/release-signing-key.pub.pem (the public key, SPKI PEM: publish it; verifiers pass it to
+/// `release-evidence verify --public-key`). Never replaces an existing key file. Prints the
+/// keyid (sha256 of the public key's DER form), which signatures carry.
+#[derive(Debug, Clone, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct Keygen {
+    /// The folder to write the two key files into (created when missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
 }
 
 /// Check the published summary docs/implementation/RELEASE_EVIDENCE_BUNDLE_LATEST.json
@@ -133,8 +176,18 @@ pub type GateRunner<'a> = &'a dyn Fn(&Shell, bool) -> Result<Vec<GateRun>>;
 pub fn run(sh: &Shell, args: &ReleaseEvidence, run_gates: GateRunner<'_>) -> Result<()> {
     let root = sh.current_dir();
     match &args.command {
+        Some(ReleaseEvidenceCommand::Verify(verify_args)) if verify_args.path.is_dir() => {
+            run_verify_release(&root, verify_args)
+        }
         Some(ReleaseEvidenceCommand::Verify(verify_args)) => run_verify(&root, verify_args),
         Some(ReleaseEvidenceCommand::CheckSummary(_)) => summary::gate(sh),
+        Some(ReleaseEvidenceCommand::Keygen(keygen)) => {
+            let (private, public, keyid) = crate::dist::dsse::keygen(&keygen.out)?;
+            println!("private key (keep secret): {}", private.display());
+            println!("public key (publish): {}", public.display());
+            println!("keyid {keyid}");
+            Ok(())
+        }
         None => {
             let gates = run_gates(sh, args.full)?;
             let started = Instant::now();
@@ -171,6 +224,13 @@ pub fn run(sh: &Shell, args: &ReleaseEvidence, run_gates: GateRunner<'_>) -> Res
 }
 
 fn run_verify(root: &Path, args: &VerifyBundle) -> Result<()> {
+    if args.public_key.is_some() || args.allow_unsigned || args.rebuild {
+        bail!(
+            "{}: --public-key, --allow-unsigned and --rebuild apply to a release directory \
+             (from `cargo xtask dist`), not to a tarball",
+            args.path.display()
+        );
+    }
     let repo = args.against_repo.then_some(root);
     match verify::verify_file(&args.path, repo) {
         Ok(verified) => {
@@ -198,6 +258,58 @@ fn run_verify(root: &Path, args: &VerifyBundle) -> Result<()> {
         }
         Err(failure) => bail!("{}: {failure}", args.path.display()),
     }
+}
+
+fn run_verify_release(root: &Path, args: &VerifyBundle) -> Result<()> {
+    use crate::dist::verify::{Options, verify_release};
+    if args.against_repo {
+        bail!(
+            "--against-repo applies to a tarball; a release directory is always checked against this checkout's Cargo.lock"
+        );
+    }
+    let public_key = args
+        .public_key
+        .as_deref()
+        .map(crate::dist::dsse::read_public_key)
+        .transpose()?;
+    let rebuild = match (&args.target_dir, args.rebuild) {
+        (Some(dir), true) => Some(std::path::absolute(dir)?),
+        (None, true) => Some(root.join("target").join("dist")),
+        (_, false) => None,
+    };
+    let options = Options {
+        public_key,
+        allow_unsigned: args.allow_unsigned,
+        repo: root.to_path_buf(),
+        rebuild,
+        quiet: false,
+    };
+    let verified = verify_release(&args.path, &options)
+        .map_err(|failure| anyhow::anyhow!("{}: {failure}", args.path.display()))?;
+    let parameters = &verified
+        .statement
+        .predicate
+        .build_definition
+        .external_parameters;
+    println!(
+        "{}: OK: {} subjects match the provenance, SBOMs match Cargo.lock, contract pack \
+         verified{}; built from {}{}",
+        args.path.display(),
+        verified.statement.subject.len(),
+        if verified.rebuilt {
+            ", binaries rebuilt byte for byte"
+        } else {
+            ""
+        },
+        parameters.commit,
+        if parameters.tree_dirty {
+            " (dirty tree)"
+        } else {
+            ""
+        },
+    );
+    println!("{}", verified.signing.describe());
+    Ok(())
 }
 
 /// `path` relative to `root` when it is under it (the usual case), else as given.
