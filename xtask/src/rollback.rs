@@ -46,9 +46,10 @@ use worktree::Worktree;
 /// the next rehearsal removes it first (`git worktree list` returns to what it was).
 /// Rehearsals of one repository run one at a time.
 ///
-/// The worktree builds into the current tree's target folder (CARGO_TARGET_DIR), so
-/// dependencies are not rebuilt (on Windows: its `rollback-rehearsal` sub-folder, since a
-/// running xtask.exe cannot be replaced); --target-dir picks another folder.
+/// The worktree builds into a folder of its own, `rollback-rehearsal/` inside the current
+/// tree's target folder (CARGO_TARGET_DIR when set): REF's build must never replace the
+/// caller's artifacts, least of all the caller's own `xtask` binary, whose compiled-in
+/// project root would then be the deleted worktree. --target-dir picks another folder.
 ///
 /// Exit code 0 when no step FAILs (NOT AVAILABLE and MANUAL steps do not fail it). A FAIL
 /// at run-gates means REF is not a good rollback target: pick an older tag, or fix forward.
@@ -72,6 +73,13 @@ pub struct Rollback {
     /// Build folder for the worktree (default: the current tree's target folder).
     #[arg(long, value_name = "DIR")]
     pub target_dir: Option<PathBuf>,
+}
+
+/// The rehearsal's own build folder inside the caller's `shared` one: never `shared` itself,
+/// whose `debug/xtask` is the caller's running tool.
+#[must_use]
+pub fn rehearsal_target_dir(shared: &Path) -> PathBuf {
+    shared.join("rollback-rehearsal")
 }
 
 /// What to rehearse.
@@ -98,18 +106,11 @@ pub fn run(sh: &Shell, args: &Rollback) -> Result<()> {
     let governance = Governance::load(&root)?;
     let target_dir = match &args.target_dir {
         Some(dir) => dir.clone(),
-        None => {
-            let shared = Metadata::load(&root)?
+        None => rehearsal_target_dir(
+            &Metadata::load(&root)?
                 .target_directory
-                .map_or_else(|| root.join("target"), PathBuf::from);
-            // Windows cannot replace the running xtask.exe, which REF's build would uplift
-            // over; a sub-folder keeps REF's artifacts apart there.
-            if cfg!(windows) {
-                shared.join("rollback-rehearsal")
-            } else {
-                shared
-            }
-        }
+                .map_or_else(|| root.join("target"), PathBuf::from),
+        ),
     };
     let runner = CargoXtask {
         current_root: root.clone(),

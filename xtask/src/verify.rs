@@ -38,6 +38,17 @@ pub(crate) struct Verify {
     /// (what CI runs: a gate that checked nothing must not look green).
     #[arg(long)]
     pub(crate) strict: bool,
+    /// Run only the gates the change since REF needs, as `cargo xtask changed-areas` maps it
+    /// (default base: the merge-base with origin/main, else HEAD~1); the others say SKIP.
+    /// A quick pre-commit check, never a substitute for the full run before a merge.
+    #[arg(
+        long,
+        value_name = "REF",
+        num_args = 0..=1,
+        default_missing_value = "",
+        conflicts_with = "strict"
+    )]
+    pub(crate) changed: Option<String>,
 }
 
 /// One verification gate: a named check that passes or fails with a message.
@@ -199,7 +210,11 @@ fn gate_names() -> PossibleValuesParser {
 /// Runs the gates, prints the summary, writes the JSON report when asked, and fails when any
 /// gate failed.
 pub(crate) fn run(sh: &Shell, args: &Verify) -> Result<()> {
-    let outcomes = run_gates(sh, GATES, &args.skip, args.keep_going);
+    let mut skip = args.skip.clone();
+    if let Some(since) = &args.changed {
+        skip.extend(unneeded_gates(sh, since)?);
+    }
+    let outcomes = run_gates(sh, GATES, &skip, args.keep_going);
     print_summary(&outcomes);
     let report = Report::new(&outcomes, args.strict.then_some(GATES));
     if let Some(path) = &args.json {
@@ -235,6 +250,34 @@ pub(crate) fn run(sh: &Shell, args: &Verify) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The gates the change since `since` (empty: the default base) does not need, by the
+/// ownership and change rules of `contracts/governance/boundaries.json`.
+fn unneeded_gates(sh: &Shell, since: &str) -> Result<Vec<String>> {
+    let root = sh.current_dir();
+    let governance = xtask::boundaries::Governance::load(&root)?;
+    let base = xtask::changed_areas::resolve_base(&root, (!since.is_empty()).then_some(since))?;
+    let files = xtask::changed_areas::changed_files(&root, &base.commit)?;
+    let analysis = xtask::changed_areas::analyse(&governance, &files, &gate_list());
+    let needed = &analysis.evidence;
+    println!(
+        "verify --changed: {} file{} changed since {} ({}); gates needed: {}",
+        files.len(),
+        if files.len() == 1 { "" } else { "s" },
+        base.reference,
+        base.how,
+        if needed.is_empty() {
+            "none".to_owned()
+        } else {
+            needed.join(", ")
+        }
+    );
+    Ok(GATES
+        .iter()
+        .filter(|gate| !needed.iter().any(|name| name == gate.name))
+        .map(|gate| gate.name.to_owned())
+        .collect())
 }
 
 /// The required gates of `gates` that were skipped, by name (what `--strict` fails on).

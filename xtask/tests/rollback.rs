@@ -383,3 +383,13 @@ fn the_command_refuses_to_run_without_dry_run() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("only rehearses: add --dry-run"), "{stderr}");
 }
+
+#[test]
+fn a_rehearsal_never_builds_into_the_callers_target_folder() {
+    let shared = std::path::Path::new("/shared/target");
+    let own = xtask::rollback::rehearsal_target_dir(shared);
+    assert_ne!(own, shared);
+    assert!(own.starts_with(shared));
+    // The caller's tool lives at <shared>/debug/xtask; the rehearsal's build cannot reach it.
+    assert!(!shared.join("debug/xtask").starts_with(&own));
+}
