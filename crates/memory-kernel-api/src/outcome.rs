@@ -63,7 +63,10 @@ impl ProjectorCheck {
             add(
                 "projection_lag",
                 "error",
-                format!("projection lag detected: {} events behind", status.lag_events),
+                format!(
+                    "projection lag detected: {} events behind",
+                    status.lag_events
+                ),
             );
         }
         if status.stale_trust_rows > 0 {

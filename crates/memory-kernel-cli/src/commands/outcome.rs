@@ -296,21 +296,19 @@ fn outcome_failure(error: &OutcomeError) -> Failure {
 }
 
 fn pretty<T: Serialize>(value: &T) -> Result<String, Failure> {
-    serde_json::to_string_pretty(value)
-        .map_err(|e| Failure::new(ErrorCode::InternalError, format!("cannot render output: {e}")))
+    serde_json::to_string_pretty(value).map_err(|e| {
+        Failure::new(
+            ErrorCode::InternalError,
+            format!("cannot render output: {e}"),
+        )
+    })
 }
 
 fn text(text: String) -> Output {
-    Output::Text {
-        text,
-        exit_code: 0,
-    }
+    Output::Text { text, exit_code: 0 }
 }
 
-fn new_event(
-    write: &WriteArgs,
-    event_type: EventType,
-) -> Result<NewOutcomeEvent, Failure> {
+fn new_event(write: &WriteArgs, event_type: EventType) -> Result<NewOutcomeEvent, Failure> {
     let payload_json = serde_json::from_str(&write.payload_json).map_err(|_| {
         invalid(format!(
             "payload_json must be valid JSON: {}",
@@ -412,9 +410,9 @@ pub fn run(command: &OutcomeCommand, db: &Path) -> Result<Output, Failure> {
             let snapshot = kernel.trust_snapshot(memory_id(id)?, *version, at)?;
             Ok(text(pretty(&snapshot)?))
         }
-        OutcomeCommand::Replay { from_event_seq } => {
-            Ok(text(pretty(&kernel.replay_outcomes(*from_event_seq, None)?)?))
-        }
+        OutcomeCommand::Replay { from_event_seq } => Ok(text(pretty(
+            &kernel.replay_outcomes(*from_event_seq, None)?,
+        )?)),
         OutcomeCommand::Events(EventsCommand::List {
             memory_id: id,
             version,
