@@ -109,7 +109,10 @@ fn metadata() -> Value {
         package(
             "memory-kernel-store-sqlite",
             "crates/memory-kernel-store-sqlite",
-            &[("memory-kernel-core", None), ("memory-kernel-outcome", None)],
+            &[
+                ("memory-kernel-core", None),
+                ("memory-kernel-outcome", None),
+            ],
         ),
         package(
             "memory-kernel-api",
