@@ -68,6 +68,7 @@ fn fixture() -> TempDir {
         ".cargo/config.toml",
         ".ci/run",
         "crates/memory-kernel-core/src/lib.rs",
+        "crates/memory-kernel-outcome/src/lib.rs",
         "crates/memory-kernel-store-sqlite/src/lib.rs",
         "crates/memory-kernel-api/src/lib.rs",
         "crates/memory-kernel-cli/src/main.rs",
@@ -101,9 +102,17 @@ fn metadata() -> Value {
     let packages = vec![
         package("memory-kernel-core", "crates/memory-kernel-core", &[]),
         package(
+            "memory-kernel-outcome",
+            "crates/memory-kernel-outcome",
+            &[("memory-kernel-core", None)],
+        ),
+        package(
             "memory-kernel-store-sqlite",
             "crates/memory-kernel-store-sqlite",
-            &[("memory-kernel-core", None)],
+            &[
+                ("memory-kernel-core", None),
+                ("memory-kernel-outcome", None),
+            ],
         ),
         package(
             "memory-kernel-api",

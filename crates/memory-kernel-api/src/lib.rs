@@ -12,6 +12,8 @@ pub mod fault;
 pub mod kernel;
 /// Backup, restore, integrity and snapshot operations.
 pub mod maintenance;
+/// Outcome events, trust replay, projector health and gate decisions.
+pub mod outcome;
 pub mod request;
 mod store_error;
 
@@ -33,5 +35,6 @@ pub use maintenance::{ExportRequest, FileCopyReport, ImportRequest};
 pub use memory_kernel_core::{ContextPackage, Link, MemoryRecord, ValidationError};
 pub use memory_kernel_store_sqlite::{
     ExportReport, ImportReport, IntegrityReport, LegacyInventory, LegacyPayloadRows,
-    MigrationReport, PruneReport, SchemaStatus,
+    MigrationReport, OutcomeReplay, ProjectorStatus, PruneReport, SchemaStatus, StaleKey,
 };
+pub use outcome::{GatePreview, ProjectorCheck, ProjectorIssue};

@@ -44,6 +44,9 @@ pub(crate) fn classify(operation: Operation, error: StoreError) -> ApiError {
     match error {
         StoreError::Validation(e) => ApiError::Validation(e),
         StoreError::UnknownLineageTarget { .. }
+        | StoreError::Outcome(_)
+        | StoreError::UnknownMemoryVersion { .. }
+        | StoreError::UnknownRuleset { .. }
         | StoreError::Snapshot(_)
         | StoreError::RestoreSourceNotCurrent { .. }
         | StoreError::RestoreSourceCorrupt { .. }

@@ -68,6 +68,9 @@ pub enum Command {
     /// Check a running MemoryKernel service.
     #[command(subcommand)]
     Service(ServiceCommand),
+    /// Outcome events, trust replay, projector health and gate decisions (OutcomeMemory).
+    #[command(subcommand)]
+    Outcome(crate::commands::outcome::OutcomeCommand),
 }
 
 /// `mk db …`

@@ -52,6 +52,14 @@ pub enum Output {
     Integrity(IntegrityOutput),
     /// `db prune-packages`.
     Prune(PruneReport),
+    /// `mk outcome …`: text already rendered in the original's shape (pretty JSON or a
+    /// table), printed as it is, and the exit code (1 for an unhealthy projector check).
+    Text {
+        /// The rendered output.
+        text: String,
+        /// The exit code.
+        exit_code: u8,
+    },
     /// `service diagnostics`: the metrics artifact, printed as JSON (`json`) or as a table.
     Diagnostics {
         /// The artifact.
@@ -83,6 +91,7 @@ impl Output {
     #[must_use]
     pub fn exit_code(&self) -> u8 {
         match self {
+            Self::Text { exit_code, .. } => *exit_code,
             Self::Diagnostics { metrics, .. } => match metrics.verdict {
                 Verdict::Ok => 0,
                 Verdict::Warning => 3,
@@ -112,6 +121,7 @@ impl Output {
             Self::Restore(data) => flat(data, pretty),
             Self::Integrity(data) => flat(data, pretty),
             Self::Prune(data) => flat(data, pretty),
+            Self::Text { text, .. } => Ok(text.clone()),
             Self::Diagnostics {
                 metrics,
                 json: false,

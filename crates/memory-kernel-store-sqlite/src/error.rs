@@ -112,6 +112,23 @@ pub enum StoreError {
         /// The unknown id.
         id: MemoryVersionId,
     },
+    /// An outcome event, ruleset or replay stream broke a trust rule.
+    #[error(transparent)]
+    Outcome(#[from] memory_kernel_outcome::OutcomeError),
+    /// An outcome event names a memory version that is not stored.
+    #[error("no stored record has memory_id {memory_id} and version {version}")]
+    UnknownMemoryVersion {
+        /// The memory.
+        memory_id: MemoryId,
+        /// The version.
+        version: u32,
+    },
+    /// An outcome event names a ruleset that is not stored.
+    #[error("missing ruleset_version {version} in outcome_rulesets")]
+    UnknownRuleset {
+        /// The ruleset version.
+        version: u32,
+    },
     /// The caller's deadline passed before the transaction committed; nothing was written.
     #[error("deadline exceeded before commit; nothing was written")]
     DeadlineExceeded,

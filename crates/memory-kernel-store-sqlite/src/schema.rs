@@ -68,6 +68,12 @@ pub fn migrations() -> Vec<Migration> {
             sql: v2_sql(),
             backfill: Some(crate::records::backfill_recall_terms),
         },
+        Migration {
+            version: 3,
+            name: "outcome_memory",
+            sql: crate::outcome::schema_sql(),
+            backfill: None,
+        },
     ]
 }
 
@@ -296,7 +302,7 @@ mod tests {
         for (index, migration) in migrations().iter().enumerate() {
             assert_eq!(migration.version as usize, index + 1);
         }
-        assert_eq!(target_version(), 2);
+        assert_eq!(target_version(), 3);
     }
 
     #[test]

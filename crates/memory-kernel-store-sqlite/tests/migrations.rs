@@ -90,7 +90,7 @@ fn unmigrated_store_refuses_data_operations_naming_the_fix() {
         err,
         StoreError::SchemaOutdated {
             current: 0,
-            target: 2
+            target: 3
         }
     ));
     assert!(err.to_string().contains(MIGRATE_COMMAND));
@@ -181,7 +181,8 @@ fn future_schema_version_is_refused() {
     let conn = Connection::open(&path).unwrap();
     conn.execute(
         &format!(
-            "INSERT INTO {MIGRATIONS_TABLE} VALUES (3, 'from_the_future', '2030-01-01T00:00:00Z')"
+            "INSERT INTO {MIGRATIONS_TABLE} VALUES ({}, 'from_the_future', '2030-01-01T00:00:00Z')",
+            target_version() + 1
         ),
         [],
     )
@@ -190,8 +191,8 @@ fn future_schema_version_is_refused() {
     assert!(matches!(
         Store::inspect(&path).unwrap_err(),
         StoreError::UnknownSchemaVersion {
-            found: 3,
-            supported: 2
+            found: 4,
+            supported: 3
         }
     ));
     let store = Store::open(&path).unwrap();
@@ -397,7 +398,7 @@ fn version_2_reindexes_terms_and_keeps_stored_packages() {
     drop(conn);
     let store = Store::open(&path).unwrap();
     let report = store.migrate(false).unwrap();
-    assert_eq!(report.would_apply_versions, vec![2]);
+    assert_eq!(report.would_apply_versions, vec![2, 3]);
     // The package of an older build is served verbatim, and the record is found by the
     // accent-folded term under the new rules.
     assert_eq!(

@@ -5,6 +5,7 @@
 mod context;
 mod db;
 mod memory;
+pub(crate) mod outcome;
 mod query;
 mod service;
 
@@ -27,6 +28,7 @@ pub fn run(command: &Command, db: &Path) -> Result<Output, Failure> {
         Command::Query(command) => query::run(command, db),
         Command::Context(command) => context::run(command, db),
         Command::Service(command) => service::run(command),
+        Command::Outcome(command) => outcome::run(command, db),
     }
 }
 

@@ -1,0 +1,260 @@
+//! The trust layer of the API (see `docs/spec/outcome.md`): logging outcome events,
+//! replaying them into trust snapshots, projector health, and gate decisions. The rules live
+//! in `memory-kernel-outcome`, storage in the store; this module validates, calls and maps
+//! errors, like every other API operation.
+
+use memory_kernel_core::{MemoryId, Timestamp};
+use memory_kernel_outcome::{
+    Candidate, GateDecision, GateMode, NewOutcomeEvent, OutcomeEvent, TrustSnapshot,
+};
+use memory_kernel_store_sqlite::{OutcomeReplay, ProjectorStatus, StaleKey};
+use serde::Serialize;
+
+use crate::error::ApiError;
+use crate::kernel::{Deadline, MemoryKernel};
+use crate::store_error::{Operation, classify};
+
+/// The version of the gate preview output.
+pub const GATE_PREVIEW_CONTRACT: &str = "gate_preview.v1";
+/// The version of the projector status output.
+pub const PROJECTOR_STATUS_CONTRACT: &str = "projector_status.v1";
+/// The version of the projector check output.
+pub const PROJECTOR_CHECK_CONTRACT: &str = "projector_check.v1";
+/// How many stale keys a projector check lists.
+pub const STALE_KEY_SAMPLE: u32 = 25;
+
+/// One problem a projector check found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProjectorIssue {
+    /// `projection_lag`, `stale_trust_rows`, `key_snapshot_mismatch` or `orphan_trust_rows`.
+    pub code: &'static str,
+    /// `error` or `warning`.
+    pub severity: &'static str,
+    /// What was found.
+    pub message: String,
+}
+
+/// The projector's health with its issues: healthy when no issue is an error.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProjectorCheck {
+    /// Whether no issue is an error.
+    pub healthy: bool,
+    /// The status the check read.
+    pub status: ProjectorStatus,
+    /// Issues, in a fixed order.
+    pub issues: Vec<ProjectorIssue>,
+    /// The first stale keys, ordered by memory_id, version.
+    pub stale_key_sample: Vec<StaleKey>,
+}
+
+impl ProjectorCheck {
+    /// The issues of `status`, in their fixed order.
+    #[must_use]
+    pub fn issues_of(status: &ProjectorStatus) -> Vec<ProjectorIssue> {
+        let mut issues = Vec::new();
+        let mut add = |code, severity, message: String| {
+            issues.push(ProjectorIssue {
+                code,
+                severity,
+                message,
+            });
+        };
+        if status.lag_events > 0 {
+            add(
+                "projection_lag",
+                "error",
+                format!(
+                    "projection lag detected: {} events behind",
+                    status.lag_events
+                ),
+            );
+        }
+        if status.stale_trust_rows > 0 {
+            add(
+                "stale_trust_rows",
+                "error",
+                format!(
+                    "stale trust rows detected: {} keys out of date",
+                    status.stale_trust_rows
+                ),
+            );
+        }
+        if status.tracked_keys != status.trust_rows {
+            add(
+                "key_snapshot_mismatch",
+                "error",
+                format!(
+                    "key/snapshot mismatch: tracked_keys={} trust_rows={}",
+                    status.tracked_keys, status.trust_rows
+                ),
+            );
+        }
+        if status.trust_rows_without_events > 0 {
+            add(
+                "orphan_trust_rows",
+                "warning",
+                format!(
+                    "trust rows without events detected: {} rows",
+                    status.trust_rows_without_events
+                ),
+            );
+        }
+        issues
+    }
+}
+
+/// A gate preview: the decision for each candidate, in the order given.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GatePreview {
+    /// `gate_preview.v1`.
+    pub contract_version: &'static str,
+    /// The gate's mode.
+    pub mode: GateMode,
+    /// The instant the gate read trust at.
+    pub as_of: Timestamp,
+    /// The context the probe bucket is keyed by.
+    pub context_id: Option<String>,
+    /// The candidates, duplicates kept.
+    pub candidates: Vec<Candidate>,
+    /// One decision per candidate.
+    pub decisions: Vec<GateDecision>,
+}
+
+impl MemoryKernel {
+    /// Appends one outcome event (nothing is projected until a replay).
+    ///
+    /// # Errors
+    /// `validation_error` for a rule the event breaks, an unknown ruleset or memory version;
+    /// `write_conflict` is not used (a duplicate event id is `write_failed`);
+    /// `schema_unavailable`.
+    pub fn log_outcome(
+        &self,
+        event: NewOutcomeEvent,
+        deadline: Deadline,
+    ) -> Result<OutcomeEvent, ApiError> {
+        self.store()
+            .append_outcome_event(event, deadline)
+            .map_err(|e| classify(Operation::Write, e))
+    }
+
+    /// The events of one memory version, oldest first; with `limit`, the newest `limit`.
+    ///
+    /// # Errors
+    /// `schema_unavailable`, `query_failed`.
+    pub fn outcome_events(
+        &self,
+        memory_id: MemoryId,
+        version: u32,
+        limit: Option<u32>,
+    ) -> Result<Vec<OutcomeEvent>, ApiError> {
+        self.store()
+            .outcome_events(memory_id, version, limit)
+            .map_err(|e| classify(Operation::Query, e))
+    }
+
+    /// Rebuilds trust snapshots from the events (all keys, or keys with an event at or after
+    /// `from`).
+    ///
+    /// # Errors
+    /// `validation_error` for a stored ruleset the rules refuse; `schema_unavailable`,
+    /// `write_failed`.
+    pub fn replay_outcomes(
+        &self,
+        from: Option<i64>,
+        deadline: Deadline,
+    ) -> Result<OutcomeReplay, ApiError> {
+        self.store()
+            .replay_outcomes(from, deadline)
+            .map_err(|e| classify(Operation::Write, e))
+    }
+
+    /// The trust snapshot of one memory version; at `as_of`, only events that had occurred by
+    /// then count and read-time decay applies.
+    ///
+    /// # Errors
+    /// `validation_error` when no snapshot exists (`trust snapshot not found for …`);
+    /// `schema_unavailable`, `query_failed`.
+    pub fn trust_snapshot(
+        &self,
+        memory_id: MemoryId,
+        version: u32,
+        as_of: Option<Timestamp>,
+    ) -> Result<TrustSnapshot, ApiError> {
+        let found = match as_of {
+            Some(as_of) => self
+                .store()
+                .trust_snapshot_at(Candidate { memory_id, version }, as_of),
+            None => self.store().trust_snapshot(memory_id, version),
+        }
+        .map_err(|e| classify(Operation::Query, e))?;
+        found.ok_or_else(|| ApiError::InvalidRequest {
+            message: format!("trust snapshot not found for {memory_id}:{version}"),
+        })
+    }
+
+    /// The projector's health.
+    ///
+    /// # Errors
+    /// `schema_unavailable`, `query_failed`.
+    pub fn projector_status(&self) -> Result<ProjectorStatus, ApiError> {
+        self.store()
+            .projector_status()
+            .map_err(|e| classify(Operation::Query, e))
+    }
+
+    /// The projector's health with its issues and a sample of stale keys.
+    ///
+    /// # Errors
+    /// `schema_unavailable`, `query_failed`.
+    pub fn projector_check(&self) -> Result<ProjectorCheck, ApiError> {
+        let status = self.projector_status()?;
+        let stale_key_sample = self.stale_trust_keys(Some(STALE_KEY_SAMPLE))?;
+        let issues = ProjectorCheck::issues_of(&status);
+        Ok(ProjectorCheck {
+            healthy: issues.iter().all(|i| i.severity != "error"),
+            status,
+            issues,
+            stale_key_sample,
+        })
+    }
+
+    /// Keys whose snapshot is missing or out of date.
+    ///
+    /// # Errors
+    /// `schema_unavailable`, `query_failed`.
+    pub fn stale_trust_keys(&self, limit: Option<u32>) -> Result<Vec<StaleKey>, ApiError> {
+        self.store()
+            .stale_trust_keys(limit)
+            .map_err(|e| classify(Operation::Query, e))
+    }
+
+    /// Gate decisions for `candidates` at `as_of`.
+    ///
+    /// # Errors
+    /// `validation_error` without candidates; `schema_unavailable`, `query_failed`.
+    pub fn gate_preview(
+        &self,
+        mode: GateMode,
+        as_of: Timestamp,
+        context_id: Option<String>,
+        candidates: Vec<Candidate>,
+    ) -> Result<GatePreview, ApiError> {
+        if candidates.is_empty() {
+            return Err(ApiError::InvalidRequest {
+                message: "at least one --candidate <memory_id:version> is required".to_owned(),
+            });
+        }
+        let decisions = self
+            .store()
+            .gate_preview(mode, as_of, context_id.as_deref(), &candidates)
+            .map_err(|e| classify(Operation::Query, e))?;
+        Ok(GatePreview {
+            contract_version: GATE_PREVIEW_CONTRACT,
+            mode,
+            as_of,
+            context_id,
+            candidates,
+            decisions,
+        })
+    }
+}
