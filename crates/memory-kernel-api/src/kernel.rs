@@ -262,11 +262,13 @@ impl MemoryKernel {
         Ok(record)
     }
 
-    /// Links two stored versions (supersedes or contradicts).
+    /// Links two stored versions (supersedes or contradicts) and returns the link as stored.
+    /// Sending a link whose ends and relation are already linked stores nothing and returns
+    /// the stored link (idempotent).
     ///
     /// # Errors
-    /// `validation_error` for an unknown version id (a memory id is not a version id),
-    /// `schema_unavailable`, or `write_failed`.
+    /// `validation_error` for an unknown version id (a memory id is not a version id) or a
+    /// `supersedes` link that would close a cycle, `schema_unavailable`, or `write_failed`.
     pub fn add_link(&self, request: &LinkRequest, deadline: Deadline) -> Result<Link, ApiError> {
         self.faults.trigger(Operation::Write)?;
         let link = Link {
@@ -280,8 +282,7 @@ impl MemoryKernel {
         link.validate()?;
         self.store
             .insert_link(&link, deadline)
-            .map_err(|e| classify(Operation::Write, e))?;
-        Ok(link)
+            .map_err(|e| classify(Operation::Write, e))
     }
 
     /// Lists stored records, ordered by creation instant.

@@ -47,7 +47,9 @@ pub(crate) fn classify(operation: Operation, error: StoreError) -> ApiError {
         | StoreError::Snapshot(_)
         | StoreError::RestoreSourceNotCurrent { .. }
         | StoreError::RestoreSourceCorrupt { .. }
-        | StoreError::TimestampOutOfRange { .. } => ApiError::InvalidRequest {
+        | StoreError::TimestampOutOfRange { .. }
+        | StoreError::BackupTargetExists { .. }
+        | StoreError::BackupOntoLiveDatabase { .. } => ApiError::InvalidRequest {
             message: error.to_string(),
         },
         StoreError::VersionConflict { .. }

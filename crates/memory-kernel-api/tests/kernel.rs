@@ -262,7 +262,7 @@ fn read_only_operations_leave_an_unmigrated_file_byte_identical() {
     assert!(!status.up_to_date);
     let plan = MemoryKernel::migration_plan(&path).unwrap();
     assert!(plan.dry_run);
-    MemoryKernel::backup(&path, dir.path().join("copy.sqlite3")).unwrap();
+    MemoryKernel::backup(&path, dir.path().join("copy.sqlite3"), false).unwrap();
     assert_eq!(std::fs::read(&path).unwrap(), before);
 }
 
@@ -273,7 +273,7 @@ fn backup_then_restore_round_trips() {
         .add_constraint(&constraint(Effect::Deny), None)
         .unwrap();
     let copy = dir.path().join("backup.sqlite3");
-    MemoryKernel::backup(kernel.path(), &copy).unwrap();
+    MemoryKernel::backup(kernel.path(), &copy, false).unwrap();
     kernel
         .add_constraint(&constraint(Effect::Allow), None)
         .unwrap();

@@ -161,6 +161,9 @@ pub enum DbCommand {
     ///
     /// Prints: backup_path (as given), status ("ok"), contract_version.
     ///
+    /// An existing --out is refused unless --force is given; the live
+    /// database itself is always refused.
+    ///
     /// Example:
     ///   mk --db ./mk.sqlite3 db backup --out ./mk.backup.sqlite3
     #[command(verbatim_doc_comment)]
@@ -168,6 +171,9 @@ pub enum DbCommand {
         /// The backup file to write.
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
+        /// Replace --out when it exists (never the live database).
+        #[arg(long)]
+        force: bool,
     },
     /// Replace the database with a backup file, atomically
     ///

@@ -170,6 +170,18 @@ pub enum StoreError {
         #[source]
         source: Box<StoreError>,
     },
+    /// `backup` was given a destination that exists, without permission to replace it.
+    #[error("backup destination {} exists; pass --force to replace it", path.display())]
+    BackupTargetExists {
+        /// The destination.
+        path: PathBuf,
+    },
+    /// `backup` was given the live database file as its destination.
+    #[error("backup destination {} is the live database; choose another file", path.display())]
+    BackupOntoLiveDatabase {
+        /// The destination.
+        path: PathBuf,
+    },
     /// A snapshot export or import failed.
     #[error(transparent)]
     Snapshot(#[from] SnapshotError),

@@ -96,6 +96,8 @@ pub(crate) fn open_connection(path: &Path, access: Access) -> Result<Connection>
 pub(crate) struct ConnectionPool {
     path: PathBuf,
     access: Access,
+    /// The file the connections were opened on, when the platform can say.
+    identity: Option<FileIdentity>,
     state: Mutex<PoolState>,
     returned: Condvar,
 }
@@ -115,6 +117,7 @@ pub(crate) fn build_pool(path: &Path, access: Access) -> Result<SqlitePool> {
     Ok(Arc::new(ConnectionPool {
         path: path.to_owned(),
         access,
+        identity: FileIdentity::of(path),
         state: Mutex::new(PoolState {
             idle: vec![first],
             open: 1,
@@ -123,7 +126,57 @@ pub(crate) fn build_pool(path: &Path, access: Access) -> Result<SqlitePool> {
     }))
 }
 
+/// Which file a path names: device and inode number. Two paths (or one path at two times)
+/// with the same identity are the same file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FileIdentity {
+    device: u64,
+    inode: u64,
+}
+
+impl FileIdentity {
+    /// The identity of the file at `path`, or `None` when it cannot be read (a missing file,
+    /// or a platform without inode numbers).
+    #[cfg(unix)]
+    pub(crate) fn of(path: &Path) -> Option<Self> {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path).ok().map(|m| Self {
+            device: m.dev(),
+            inode: m.ino(),
+        })
+    }
+
+    /// Without inode numbers a swap cannot be told apart; the check is skipped.
+    #[cfg(not(unix))]
+    pub(crate) fn of(_path: &Path) -> Option<Self> {
+        None
+    }
+}
+
+/// Whether the pool's connections still see the file at its path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FileCheck {
+    /// Same file (or the platform cannot tell).
+    Same,
+    /// Another file now sits at the path (deleted and copied back, renamed over).
+    Replaced,
+    /// Nothing is at the path any more: writes would land in an unlinked file.
+    Missing,
+}
+
 impl ConnectionPool {
+    /// Compares the file at the pool's path with the one its connections were opened on.
+    pub(crate) fn check_file(&self) -> FileCheck {
+        let Some(opened) = self.identity else {
+            return FileCheck::Same;
+        };
+        match FileIdentity::of(&self.path) {
+            Some(now) if now == opened => FileCheck::Same,
+            Some(_) => FileCheck::Replaced,
+            None => FileCheck::Missing,
+        }
+    }
+
     /// An idle connection, a new one while fewer than [`POOL_SIZE`] are open, or the next one
     /// handed back.
     pub(crate) fn get(&self) -> Result<PooledConnection<'_>> {

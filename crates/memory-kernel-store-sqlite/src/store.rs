@@ -13,7 +13,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use crate::error::{Result, StoreError};
 use crate::migrations::{self, MigrationReport, SchemaStatus};
 use crate::packages::PackageQueue;
-use crate::pool::{self, Access, SqlitePool};
+use crate::pool::{self, Access, FileCheck, SqlitePool};
 
 /// A MemoryKernel database. Cheap to clone; clones share one connection pool.
 ///
@@ -155,6 +155,12 @@ impl Store {
     }
 
     /// Runs `f` on a pooled connection, holding the pool slot shared.
+    ///
+    /// First checks that the file at the store's path is still the one the pool opened
+    /// (device and inode): when it was replaced underneath (deleted and copied back, renamed
+    /// over), the pool is rebuilt on the new file, so no acknowledged write lands in an
+    /// unlinked file; when nothing is at the path any more, the operation is refused with
+    /// [`StoreError::NotFound`].
     pub(crate) fn with_conn<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
         {
             let guard = self
@@ -163,20 +169,39 @@ impl Store {
                 .read()
                 .unwrap_or_else(PoisonError::into_inner);
             if let Some(pool) = guard.as_ref() {
-                let mut conn = pool.get()?;
-                return f(&mut conn);
+                match pool.check_file() {
+                    FileCheck::Same => {
+                        let mut conn = pool.get()?;
+                        return f(&mut conn);
+                    }
+                    FileCheck::Missing => {
+                        return Err(StoreError::NotFound {
+                            path: self.shared.path.clone(),
+                        });
+                    }
+                    FileCheck::Replaced => {}
+                }
             }
         }
-        // A previous restore could not rebuild the pool; try again, exclusively.
+        // No pool (a previous restore could not rebuild it) or a replaced file: rebuild it,
+        // exclusively.
         let mut guard = self
             .shared
             .pool
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        let pool = match guard.as_ref() {
-            Some(pool) => pool.clone(),
-            None => {
+        let pool = match guard.as_ref().map(|pool| (pool, pool.check_file())) {
+            Some((pool, FileCheck::Same)) => pool.clone(),
+            Some((_, FileCheck::Missing)) => {
+                return Err(StoreError::NotFound {
+                    path: self.shared.path.clone(),
+                });
+            }
+            _ => {
+                // Close the old connections before opening the new file.
+                *guard = None;
                 let pool = pool::build_pool(&self.shared.path, self.shared.access)?;
+                self.reset_schema_cache();
                 *guard = Some(pool.clone());
                 pool
             }
