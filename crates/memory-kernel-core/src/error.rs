@@ -45,6 +45,17 @@ pub enum ValidationError {
         /// The version claimed about.
         to: String,
     },
+    /// A string that cannot be a context package id (see
+    /// `memory_kernel_core::package::validate_context_package_id`).
+    #[error(
+        "context_package_id must be 1 to 128 ASCII letters, digits, `_`, `-`, `.` or `:`, got {value:?} ({length} bytes)"
+    )]
+    InvalidContextPackageId {
+        /// The refused value, cut to a bounded prefix.
+        value: String,
+        /// The refused value's length in bytes.
+        length: usize,
+    },
     /// Confidence outside `[0, 1]` or not a finite number (MKR-006).
     #[error("confidence must be a number in [0, 1], got {value}")]
     ConfidenceOutOfRange {

@@ -95,7 +95,7 @@ impl Store {
                 pool
             }
         };
-        let mut live = live_pool.get()?;
+        let mut live = live_pool.get(None)?;
         let result = write_into(&stage, &mut live);
         self.reset_schema_cache();
         drop(live);

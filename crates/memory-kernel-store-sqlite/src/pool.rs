@@ -13,7 +13,7 @@
 use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags};
 
@@ -178,8 +178,11 @@ impl ConnectionPool {
     }
 
     /// An idle connection, a new one while fewer than [`POOL_SIZE`] are open, or the next one
-    /// handed back.
-    pub(crate) fn get(&self) -> Result<PooledConnection<'_>> {
+    /// handed back — waiting no later than `deadline`.
+    ///
+    /// # Errors
+    /// [`StoreError::DeadlineExceeded`] when `deadline` passes while waiting; open errors.
+    pub(crate) fn get(&self, deadline: Option<Instant>) -> Result<PooledConnection<'_>> {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         loop {
             if let Some(conn) = state.idle.pop() {
@@ -202,10 +205,22 @@ impl ConnectionPool {
                     }
                 };
             }
-            state = self
-                .returned
-                .wait(state)
-                .unwrap_or_else(PoisonError::into_inner);
+            state = match deadline {
+                None => self
+                    .returned
+                    .wait(state)
+                    .unwrap_or_else(PoisonError::into_inner),
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(StoreError::DeadlineExceeded);
+                    }
+                    self.returned
+                        .wait_timeout(state, left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+            };
         }
     }
 

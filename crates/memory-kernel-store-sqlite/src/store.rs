@@ -5,7 +5,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Condvar, Mutex, PoisonError, RwLock};
 use std::time::Instant;
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
@@ -22,6 +22,9 @@ use crate::pool::{self, Access, FileCheck, SqlitePool};
 #[derive(Clone)]
 pub struct Store {
     shared: Arc<Shared>,
+    /// How long an operation through this handle may wait for a pooled connection or the
+    /// write turn (see [`Store::until`]); `None` waits as long as it takes.
+    deadline: Option<Instant>,
 }
 
 struct Shared {
@@ -33,10 +36,11 @@ struct Shared {
     schema_current: AtomicBool,
     /// Context packages handed over by queries and not yet committed.
     packages: PackageQueue,
-    /// Taken around every write transaction: writers of this process queue here, in order,
-    /// instead of polling SQLite's busy handler against each other (which can starve one
-    /// writer past the busy timeout under load). Other processes still meet the busy timeout.
-    writer: Mutex<()>,
+    /// Taken around every write transaction: writers of this process queue here instead of
+    /// polling SQLite's busy handler against each other (which can starve one writer past the
+    /// busy timeout under load), each no longer than its deadline. Other processes still meet
+    /// the busy timeout.
+    writer: WriterSlot,
 }
 
 impl fmt::Debug for Store {
@@ -58,8 +62,9 @@ impl Store {
                 pool: RwLock::new(Some(pool)),
                 schema_current: AtomicBool::new(false),
                 packages: PackageQueue::default(),
-                writer: Mutex::new(()),
+                writer: WriterSlot::default(),
             }),
+            deadline: None,
         })
     }
 
@@ -110,6 +115,17 @@ impl Store {
         migrations::plan(&conn)
     }
 
+    /// A handle on the same database whose operations wait for a pooled connection (and the
+    /// write turn) no later than `deadline`, failing with [`StoreError::DeadlineExceeded`]
+    /// instead of queueing past it.
+    #[must_use]
+    pub fn until(&self, deadline: Option<Instant>) -> Self {
+        Self {
+            shared: Arc::clone(&self.shared),
+            deadline,
+        }
+    }
+
     /// The database file's path.
     #[must_use]
     pub fn path(&self) -> &Path {
@@ -129,6 +145,27 @@ impl Store {
     /// errors.
     pub fn schema_status(&self) -> Result<SchemaStatus> {
         self.with_conn(|conn| migrations::read_status(conn))
+    }
+
+    /// Whether a write would be taken now: the store and its file are writable, and the file
+    /// system holding the database has at least `min_free_bytes` available. Reads only; used
+    /// by readiness probes so they report what writes will do.
+    ///
+    /// # Errors
+    /// [`StoreError::ReadOnly`] for a read-only store or a file SQLite opened read-only;
+    /// [`StoreError::StorageFull`] below `min_free_bytes`; open and SQLite errors.
+    pub fn check_writable(&self, min_free_bytes: u64) -> Result<()> {
+        if self.is_read_only() {
+            return Err(StoreError::ReadOnly);
+        }
+        let read_only = self.with_conn(|conn| Ok(conn.is_readonly(rusqlite::MAIN_DB)?))?;
+        if read_only {
+            return Err(StoreError::ReadOnly);
+        }
+        match available_bytes(&self.shared.path) {
+            Some(available) if available < min_free_bytes => Err(StoreError::StorageFull),
+            _ => Ok(()),
+        }
     }
 
     /// Applies pending migrations in one transaction, or with `dry_run` only reports the plan
@@ -162,6 +199,15 @@ impl Store {
     /// unlinked file; when nothing is at the path any more, the operation is refused with
     /// [`StoreError::NotFound`].
     pub(crate) fn with_conn<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+        self.with_conn_until(self.deadline, f)
+    }
+
+    /// [`Store::with_conn`], waiting for a pooled connection no later than `deadline`.
+    pub(crate) fn with_conn_until<T>(
+        &self,
+        deadline: Option<Instant>,
+        f: impl FnOnce(&mut Connection) -> Result<T>,
+    ) -> Result<T> {
         {
             let guard = self
                 .shared
@@ -171,7 +217,7 @@ impl Store {
             if let Some(pool) = guard.as_ref() {
                 match pool.check_file() {
                     FileCheck::Same => {
-                        let mut conn = pool.get()?;
+                        let mut conn = pool.get(deadline)?;
                         return f(&mut conn);
                     }
                     FileCheck::Missing => {
@@ -206,7 +252,7 @@ impl Store {
                 pool
             }
         };
-        let mut conn = pool.get()?;
+        let mut conn = pool.get(deadline)?;
         f(&mut conn)
     }
 
@@ -215,7 +261,16 @@ impl Store {
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T>,
     ) -> Result<T> {
-        self.with_conn(|conn| {
+        self.with_current_conn_until(self.deadline, f)
+    }
+
+    /// [`Store::with_current_conn`], waiting for a pooled connection no later than `deadline`.
+    pub(crate) fn with_current_conn_until<T>(
+        &self,
+        deadline: Option<Instant>,
+        f: impl FnOnce(&mut Connection) -> Result<T>,
+    ) -> Result<T> {
+        self.with_conn_until(deadline, |conn| {
             if !self.shared.schema_current.load(Ordering::Acquire) {
                 migrations::read_status(conn)?.require_current()?;
                 self.shared.schema_current.store(true, Ordering::Release);
@@ -235,15 +290,12 @@ impl Store {
         if self.is_read_only() {
             return Err(StoreError::ReadOnly);
         }
-        self.with_current_conn(|conn| {
+        let deadline = deadline.or(self.deadline);
+        self.with_current_conn_until(deadline, |conn| {
             if deadline_passed(deadline) {
                 return Err(StoreError::DeadlineExceeded);
             }
-            let _writer = self
-                .shared
-                .writer
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
+            let _writer = self.shared.writer.acquire(deadline)?;
             if deadline_passed(deadline) {
                 return Err(StoreError::DeadlineExceeded);
             }
@@ -279,6 +331,66 @@ impl Store {
 
     pub(crate) fn reset_schema_cache(&self) {
         self.shared.schema_current.store(false, Ordering::Release);
+    }
+}
+
+/// Bytes available to this process on the file system holding `path`, when it can be read.
+#[cfg(unix)]
+fn available_bytes(path: &Path) -> Option<u64> {
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let stat = rustix::fs::statvfs(dir).ok()?;
+    Some(stat.f_bavail.saturating_mul(stat.f_frsize))
+}
+
+/// Without statvfs the free space is unknown; only failed writes tell.
+#[cfg(not(unix))]
+fn available_bytes(_path: &Path) -> Option<u64> {
+    None
+}
+
+/// The one write turn of a process: a flag under a mutex, handed on through a condition
+/// variable, so a waiting writer can give up at its deadline (a plain mutex cannot).
+#[derive(Default)]
+struct WriterSlot {
+    taken: Mutex<bool>,
+    freed: Condvar,
+}
+
+/// The write turn, held until dropped.
+struct WriterTurn<'a>(&'a WriterSlot);
+
+impl WriterSlot {
+    /// Waits for the write turn, no later than `deadline`.
+    fn acquire(&self, deadline: Option<Instant>) -> Result<WriterTurn<'_>> {
+        let mut taken = self.taken.lock().unwrap_or_else(PoisonError::into_inner);
+        while *taken {
+            taken = match deadline {
+                None => self.freed.wait(taken).unwrap_or_else(PoisonError::into_inner),
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(StoreError::DeadlineExceeded);
+                    }
+                    self.freed
+                        .wait_timeout(taken, left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+            };
+        }
+        *taken = true;
+        Ok(WriterTurn(self))
+    }
+}
+
+impl Drop for WriterTurn<'_> {
+    fn drop(&mut self) {
+        let mut taken = self.0.taken.lock().unwrap_or_else(PoisonError::into_inner);
+        *taken = false;
+        self.0.freed.notify_one();
     }
 }
 
