@@ -26,7 +26,7 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_millis(5_000);
 const PAGE_CACHE_KIB: i64 = -16 * 1024;
 
 /// Connections kept by one store.
-const POOL_SIZE: usize = 8;
+pub(crate) const POOL_SIZE: usize = 8;
 
 /// How the store may touch its file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

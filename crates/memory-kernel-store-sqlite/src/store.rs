@@ -410,6 +410,32 @@ mod tests {
     }
 
     #[test]
+    fn item_09_waits_for_a_connection_or_the_write_turn_end_at_the_deadline() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("db.sqlite3")).unwrap();
+        let pool = store.shared.pool.read().unwrap().clone().unwrap();
+        // Every connection on loan: the next caller would wait for one to come back.
+        let held: Vec<_> = (0..crate::pool::POOL_SIZE)
+            .map(|_| pool.get(None).unwrap())
+            .collect();
+        let started = Instant::now();
+        let waited = pool.get(Some(started + std::time::Duration::from_millis(50)));
+        assert!(matches!(waited, Err(StoreError::DeadlineExceeded)));
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        drop(held);
+
+        let turn = store.shared.writer.acquire(None).unwrap();
+        let started = Instant::now();
+        let queued = store
+            .shared
+            .writer
+            .acquire(Some(started + std::time::Duration::from_millis(50)));
+        assert!(matches!(queued, Err(StoreError::DeadlineExceeded)));
+        drop(turn);
+        assert!(store.shared.writer.acquire(None).is_ok());
+    }
+
+    #[test]
     fn pooled_connections_carry_the_pragmas() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path().join("db.sqlite3")).unwrap();
