@@ -32,6 +32,10 @@ use tower::ServiceExt;
 
 use crate::error::ServiceError;
 
+/// About the largest request head (request line and headers) read before answering 431; a
+/// request line over 65534 bytes is answered 414.
+pub const MAX_HEAD_BYTES: usize = 96 * 1024;
+
 /// How connections are bounded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConnectionLimits {
@@ -72,6 +76,7 @@ pub async fn serve_connections(
                 builder
                     .timer(TokioTimer::new())
                     .header_read_timeout(limits.header_read_timeout)
+                    .max_header_size(MAX_HEAD_BYTES)
                     .writev(false);
                 let io = TokioIo::new(EnvelopedRefusals::new(stream));
                 let connection = graceful.watch(builder.serve_connection(io, service));
