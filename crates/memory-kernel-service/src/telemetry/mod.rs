@@ -318,7 +318,9 @@ mod tests {
         assert_eq!(CODE_LABELS[0], "ok");
         assert_eq!(CODE_LABELS[1], "invalid_json");
         assert_eq!(CODE_LABELS[10], "internal_error");
-        assert_eq!(CODE_LABELS[11], "other");
+        assert_eq!(CODE_LABELS[11], "operation_timeout");
+        assert_eq!(CODE_LABELS[12], "storage_unavailable");
+        assert_eq!(CODE_LABELS[13], "other");
     }
 
     #[test]
