@@ -6,9 +6,8 @@
 use std::time::{Duration, Instant};
 
 use memory_kernel_api::{
-    Operation,
     AddConstraintRequest, AddSummaryRequest, ApiError, AskRequest, ContextPackage, ErrorCode,
-    LinkRequest, ListRequest, MemoryKernel, RecallRequest,
+    LinkRequest, ListRequest, MemoryKernel, Operation, RecallRequest,
 };
 use memory_kernel_core::package::AnswerResult;
 use memory_kernel_core::{Authority, Effect, RecordType, Relation, TruthStatus};

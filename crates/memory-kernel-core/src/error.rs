@@ -38,7 +38,9 @@ pub enum ValidationError {
     },
     /// A lineage link would close a `supersedes` cycle: the target already supersedes the
     /// claiming version, directly or through other versions.
-    #[error("supersedes link from {from} to {to} would close a cycle: {to} already supersedes {from}")]
+    #[error(
+        "supersedes link from {from} to {to} would close a cycle: {to} already supersedes {from}"
+    )]
     SupersedesCycle {
         /// The claiming version.
         from: String,

@@ -93,7 +93,8 @@ pub fn host_is_allowed(host: Option<&str>, allowed: &[String]) -> bool {
             None => return false,
         }
     } else {
-        host.rsplit_once(':').map_or(host.as_str(), |(name, _port)| name)
+        host.rsplit_once(':')
+            .map_or(host.as_str(), |(name, _port)| name)
     };
     let name = name.trim_end_matches('.');
     name == "localhost"

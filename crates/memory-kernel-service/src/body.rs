@@ -203,7 +203,9 @@ mod tests {
         ] {
             let error = parse_strict(body.as_bytes()).err().map(|e| e.to_string());
             assert!(
-                error.as_deref().is_some_and(|e| e.contains("duplicate key")),
+                error
+                    .as_deref()
+                    .is_some_and(|e| e.contains("duplicate key")),
                 "{body}: {error:?}"
             );
         }

@@ -230,7 +230,10 @@ mod tests {
             let path = path.to_string_lossy().into_owned();
             parse(&["--auth-token-file", &path]).config.settings()
         };
-        let refused = with(&short).err().map(|e| e.to_string()).unwrap_or_default();
+        let refused = with(&short)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(refused.contains("at least 32"), "{refused}");
         assert_eq!(
             with(&long).ok().and_then(|s| s.auth_token),

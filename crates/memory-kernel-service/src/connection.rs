@@ -135,9 +135,7 @@ fn replacement(head: &[u8]) -> Option<Vec<u8>> {
     let mut lines = text.split("\r\n");
     let status_line = lines.next()?;
     let code = status_line.strip_prefix("HTTP/1.1 ")?.get(..3)?;
-    let status = PARSER_REFUSALS
-        .into_iter()
-        .find(|s| s.as_str() == code)?;
+    let status = PARSER_REFUSALS.into_iter().find(|s| s.as_str() == code)?;
     let empty = lines.any(|line| {
         line.split_once(':').is_some_and(|(name, value)| {
             name.trim().eq_ignore_ascii_case("content-length") && value.trim() == "0"

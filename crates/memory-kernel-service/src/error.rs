@@ -194,7 +194,9 @@ impl ServiceError {
         let message = match status {
             StatusCode::URI_TOO_LONG => "the request target is too long",
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => "the request headers are too large",
-            _ => "the request is not valid HTTP/1.1 (for example conflicting Content-Length headers)",
+            _ => {
+                "the request is not valid HTTP/1.1 (for example conflicting Content-Length headers)"
+            }
         };
         Self::transport(status, ErrorCode::ValidationError, message)
     }

@@ -354,7 +354,10 @@ fn item_06_half_sent_requests_time_out_slow_bodies_are_not_latency_and_shutdown_
         .unwrap()
         .parse()
         .unwrap();
-    assert!(sum < 0.5, "slow uploads counted as latency: {sum} s\n{metrics}");
+    assert!(
+        sum < 0.5,
+        "slow uploads counted as latency: {sum} s\n{metrics}"
+    );
 
     // A connection stuck mid-body does not hold up shutdown past the drain bound.
     let mut stuck = TcpStream::connect(&server.address).unwrap();

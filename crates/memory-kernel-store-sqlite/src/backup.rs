@@ -134,7 +134,11 @@ fn temp_beside(target: &Path, prefix: &str) -> Result<NamedTempFile> {
     };
     tempfile::Builder::new()
         .prefix(prefix)
-        .suffix(if prefix.starts_with('.') { ".sqlite" } else { "" })
+        .suffix(if prefix.starts_with('.') {
+            ".sqlite"
+        } else {
+            ""
+        })
         .tempfile_in(dir)
         .map_err(StoreError::io("creating a temporary file in", dir))
 }

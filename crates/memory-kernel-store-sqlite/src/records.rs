@@ -299,7 +299,11 @@ fn same_link(conn: &Connection, link: &Link) -> Result<Option<Link>> {
 
 /// Whether `start` supersedes `goal`, directly or through a chain of `supersedes` edges (from
 /// records and links alike).
-fn supersedes_path(conn: &Connection, start: MemoryVersionId, goal: MemoryVersionId) -> Result<bool> {
+fn supersedes_path(
+    conn: &Connection,
+    start: MemoryVersionId,
+    goal: MemoryVersionId,
+) -> Result<bool> {
     Ok(conn
         .prepare_cached(
             "WITH RECURSIVE reach(id) AS (

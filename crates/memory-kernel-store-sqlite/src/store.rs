@@ -368,7 +368,10 @@ impl WriterSlot {
         let mut taken = self.taken.lock().unwrap_or_else(PoisonError::into_inner);
         while *taken {
             taken = match deadline {
-                None => self.freed.wait(taken).unwrap_or_else(PoisonError::into_inner),
+                None => self
+                    .freed
+                    .wait(taken)
+                    .unwrap_or_else(PoisonError::into_inner),
                 Some(deadline) => {
                     let left = deadline.saturating_duration_since(Instant::now());
                     if left.is_zero() {

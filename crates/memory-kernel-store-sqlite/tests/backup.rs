@@ -171,7 +171,10 @@ fn item_16_backup_refuses_an_existing_file_without_force_and_always_the_live_dat
 
     // The live database is refused even with force, under its own name or another path.
     let records = store.all_records().unwrap();
-    for live in [path.clone(), dir.path().join(".").join(path.file_name().unwrap())] {
+    for live in [
+        path.clone(),
+        dir.path().join(".").join(path.file_name().unwrap()),
+    ] {
         assert!(matches!(
             store.backup(&live, true).unwrap_err(),
             StoreError::BackupOntoLiveDatabase { .. }

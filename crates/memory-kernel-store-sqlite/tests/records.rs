@@ -431,7 +431,11 @@ fn item_04_supersedes_cycles_are_refused_and_identical_links_are_idempotent() {
     store
         .insert_records(&[a.clone(), b.clone(), c.clone()], None)
         .unwrap();
-    let (a, b, c) = (a.memory_version_id, b.memory_version_id, c.memory_version_id);
+    let (a, b, c) = (
+        a.memory_version_id,
+        b.memory_version_id,
+        c.memory_version_id,
+    );
     let ab = link(a, b, Relation::Supersedes, "2026-01-03T00:00:00Z");
     store.insert_link(&ab, None).unwrap();
 
@@ -454,10 +458,16 @@ fn item_04_supersedes_cycles_are_refused_and_identical_links_are_idempotent() {
     ));
     // A contradiction both ways is no cycle of replacement.
     store
-        .insert_link(&link(a, c, Relation::Contradicts, "2026-01-05T00:00:00Z"), None)
+        .insert_link(
+            &link(a, c, Relation::Contradicts, "2026-01-05T00:00:00Z"),
+            None,
+        )
         .unwrap();
     store
-        .insert_link(&link(c, a, Relation::Contradicts, "2026-01-05T00:00:00Z"), None)
+        .insert_link(
+            &link(c, a, Relation::Contradicts, "2026-01-05T00:00:00Z"),
+            None,
+        )
         .unwrap();
 
     // The same link sent again, later and by someone else, is stored once.

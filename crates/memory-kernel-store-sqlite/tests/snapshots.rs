@@ -477,7 +477,9 @@ fn item_12_a_verify_key_makes_a_valid_signature_mandatory() {
     }
     let records = forged.join(RECORDS_FILE);
     let old = hex::encode(Sha256::digest(std::fs::read(&records).unwrap()));
-    rewrite(&records, |r| r.replace("Ship the USB policy", "Ship the USB palicy"));
+    rewrite(&records, |r| {
+        r.replace("Ship the USB policy", "Ship the USB palicy")
+    });
     let new = hex::encode(Sha256::digest(std::fs::read(&records).unwrap()));
     rewrite(&forged.join(MANIFEST_FILE), |m| m.replace(&old, &new));
     std::fs::remove_file(forged.join(SIGNATURE_FILE)).unwrap();

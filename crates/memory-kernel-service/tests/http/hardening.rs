@@ -78,7 +78,10 @@ async fn item_04_a_repeated_link_is_idempotent_and_a_cycle_is_refused() {
             "writer": "w", "justification": "cycle"})))
         .await;
     let error = cycle.failure(400, "validation_error");
-    assert!(error["message"].as_str().unwrap().contains("cycle"), "{error:#}");
+    assert!(
+        error["message"].as_str().unwrap().contains("cycle"),
+        "{error:#}"
+    );
 }
 
 #[tokio::test]
@@ -87,7 +90,11 @@ async fn item_05_context_ids_are_validated_and_never_echoed_unbounded() {
     let huge = "A".repeat(60 * 1024);
     let response = service.send(get(&format!("/v1/context/{huge}"))).await;
     let error = response.failure(400, "validation_error");
-    assert!(error.to_string().len() < 1024, "{}", error.to_string().len());
+    assert!(
+        error.to_string().len() < 1024,
+        "{}",
+        error.to_string().len()
+    );
     let response = service.send(get("/v1/context/not%20an%20id")).await;
     response.failure(400, "validation_error");
 }
@@ -95,16 +102,25 @@ async fn item_05_context_ids_are_validated_and_never_echoed_unbounded() {
 #[tokio::test]
 async fn item_08_readiness_reports_what_writes_will_do() {
     let service = TestService::start(Variant::Migrated);
-    service.send(get("/v1/ready")).await.success("service-ready-envelope.schema.json");
+    service
+        .send(get("/v1/ready"))
+        .await
+        .success("service-ready-envelope.schema.json");
 
     // A read-only file: writes are refused, so readiness is too.
     let original = std::fs::metadata(&service.db).unwrap().permissions();
     let mut read_only = original.clone();
     read_only.set_readonly(true);
     std::fs::set_permissions(&service.db, read_only).unwrap();
-    service.send(get("/v1/ready")).await.failure(503, "schema_unavailable");
+    service
+        .send(get("/v1/ready"))
+        .await
+        .failure(503, "schema_unavailable");
     std::fs::set_permissions(&service.db, original).unwrap();
-    service.send(get("/v1/ready")).await.success("service-ready-envelope.schema.json");
+    service
+        .send(get("/v1/ready"))
+        .await
+        .success("service-ready-envelope.schema.json");
 
     // A full disk is a typed 503, not a 500.
     service
@@ -158,13 +174,20 @@ async fn item_13_foreign_host_names_are_refused_without_a_token() {
 async fn item_15_remote_clients_get_no_paths_or_sqlite_text() {
     let service = TestService::start(Variant::Migrated);
     std::fs::remove_file(&service.db).unwrap();
-    let local = service.send(get("/v1/ready").from_peer("127.0.0.1:50000")).await;
+    let local = service
+        .send(get("/v1/ready").peer("127.0.0.1:50000"))
+        .await;
     let local_message = local.failure(503, "schema_unavailable")["message"].clone();
     assert!(
-        local_message.as_str().unwrap().contains(service.db.to_str().unwrap()),
+        local_message
+            .as_str()
+            .unwrap()
+            .contains(service.db.to_str().unwrap()),
         "{local_message}"
     );
-    let remote = service.send(get("/v1/ready").from_peer("192.0.2.7:50000")).await;
+    let remote = service
+        .send(get("/v1/ready").peer("192.0.2.7:50000"))
+        .await;
     let message = remote.failure(503, "schema_unavailable")["message"]
         .as_str()
         .unwrap()

@@ -263,7 +263,7 @@ impl TestRequest {
     }
 
     /// Sends the request as if it came over a connection from `peer`.
-    pub fn from_peer(mut self, peer: &str) -> Self {
+    pub fn peer(mut self, peer: &str) -> Self {
         self.peer = Some(peer.parse().unwrap());
         self
     }

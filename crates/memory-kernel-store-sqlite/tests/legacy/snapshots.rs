@@ -256,13 +256,11 @@ fn a_tampered_original_snapshot_or_a_wrong_key_is_refused_and_nothing_is_written
             // Either refusal is right: a verify key demands a signature, and the sidecar
             // names the missing file.
             refused: |e| {
-                matches!(
-                    e,
-                    StoreError::Snapshot(SnapshotError::SignatureMissing)
-                ) || matches!(
-                    e,
-                    StoreError::Snapshot(SnapshotError::MissingFile { name }) if name == "manifest.sig"
-                )
+                matches!(e, StoreError::Snapshot(SnapshotError::SignatureMissing))
+                    || matches!(
+                        e,
+                        StoreError::Snapshot(SnapshotError::MissingFile { name }) if name == "manifest.sig"
+                    )
             },
         },
         Tamper {
