@@ -174,9 +174,7 @@ async fn item_13_foreign_host_names_are_refused_without_a_token() {
 async fn item_15_remote_clients_get_no_paths_or_sqlite_text() {
     let service = TestService::start(Variant::Migrated);
     std::fs::remove_file(&service.db).unwrap();
-    let local = service
-        .send(get("/v1/ready").peer("127.0.0.1:50000"))
-        .await;
+    let local = service.send(get("/v1/ready").peer("127.0.0.1:50000")).await;
     let local_message = local.failure(503, "schema_unavailable")["message"].clone();
     assert!(
         local_message
@@ -185,9 +183,7 @@ async fn item_15_remote_clients_get_no_paths_or_sqlite_text() {
             .contains(service.db.to_str().unwrap()),
         "{local_message}"
     );
-    let remote = service
-        .send(get("/v1/ready").peer("192.0.2.7:50000"))
-        .await;
+    let remote = service.send(get("/v1/ready").peer("192.0.2.7:50000")).await;
     let message = remote.failure(503, "schema_unavailable")["message"]
         .as_str()
         .unwrap()
