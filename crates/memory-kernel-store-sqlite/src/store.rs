@@ -2,6 +2,7 @@
 //! disciplines every operation goes through — the schema gate and the deadline-checked write
 //! transaction.
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -291,11 +292,13 @@ impl Store {
             return Err(StoreError::ReadOnly);
         }
         let deadline = deadline.or(self.deadline);
+        if deadline_passed(deadline) {
+            return Err(StoreError::DeadlineExceeded);
+        }
+        // The turn first, then a connection: a writer waiting for its turn holds no pooled
+        // connection, so queued writers never starve readers (or the turn's holder) of one.
+        let _writer = self.shared.writer.acquire(deadline)?;
         self.with_current_conn_until(deadline, |conn| {
-            if deadline_passed(deadline) {
-                return Err(StoreError::DeadlineExceeded);
-            }
-            let _writer = self.shared.writer.acquire(deadline)?;
             if deadline_passed(deadline) {
                 return Err(StoreError::DeadlineExceeded);
             }
@@ -351,49 +354,85 @@ fn available_bytes(_path: &Path) -> Option<u64> {
     None
 }
 
-/// The one write turn of a process: a flag under a mutex, handed on through a condition
-/// variable, so a waiting writer can give up at its deadline (a plain mutex cannot).
+/// The one write turn of a process, handed out in arrival order (tickets), so under load every
+/// writer waits for the writers that came before it and no longer: a plain mutex or a condition
+/// variable wakes an arbitrary waiter, which leaves a few writers waiting many turns (the tail
+/// of the latency). A waiter gives up at its deadline and its ticket is skipped.
 #[derive(Default)]
 struct WriterSlot {
-    taken: Mutex<bool>,
-    freed: Condvar,
+    state: Mutex<TurnState>,
+    turn_passed: Condvar,
+}
+
+#[derive(Default)]
+struct TurnState {
+    /// The next ticket to hand out.
+    next: u64,
+    /// The ticket whose turn it is.
+    serving: u64,
+    /// Whether the serving ticket's holder is writing.
+    held: bool,
+    /// Tickets whose holders gave up before their turn.
+    abandoned: BTreeSet<u64>,
+}
+
+impl TurnState {
+    /// Moves the turn to the next ticket still waiting.
+    fn pass(&mut self) {
+        self.held = false;
+        self.serving += 1;
+        while self.abandoned.remove(&self.serving) {
+            self.serving += 1;
+        }
+    }
 }
 
 /// The write turn, held until dropped.
 struct WriterTurn<'a>(&'a WriterSlot);
 
 impl WriterSlot {
-    /// Waits for the write turn, no later than `deadline`.
+    /// Waits for the write turn, in arrival order, no later than `deadline`.
     fn acquire(&self, deadline: Option<Instant>) -> Result<WriterTurn<'_>> {
-        let mut taken = self.taken.lock().unwrap_or_else(PoisonError::into_inner);
-        while *taken {
-            taken = match deadline {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let ticket = state.next;
+        state.next += 1;
+        loop {
+            if state.serving == ticket && !state.held {
+                state.held = true;
+                return Ok(WriterTurn(self));
+            }
+            state = match deadline {
                 None => self
-                    .freed
-                    .wait(taken)
+                    .turn_passed
+                    .wait(state)
                     .unwrap_or_else(PoisonError::into_inner),
                 Some(deadline) => {
                     let left = deadline.saturating_duration_since(Instant::now());
                     if left.is_zero() {
+                        if state.serving == ticket {
+                            // Our turn came as the deadline passed: hand it on.
+                            state.pass();
+                            self.turn_passed.notify_all();
+                        } else {
+                            state.abandoned.insert(ticket);
+                        }
                         return Err(StoreError::DeadlineExceeded);
                     }
-                    self.freed
-                        .wait_timeout(taken, left)
+                    self.turn_passed
+                        .wait_timeout(state, left)
                         .unwrap_or_else(PoisonError::into_inner)
                         .0
                 }
             };
         }
-        *taken = true;
-        Ok(WriterTurn(self))
     }
 }
 
 impl Drop for WriterTurn<'_> {
     fn drop(&mut self) {
-        let mut taken = self.0.taken.lock().unwrap_or_else(PoisonError::into_inner);
-        *taken = false;
-        self.0.freed.notify_one();
+        let mut state = self.0.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.pass();
+        self.0.turn_passed.notify_all();
     }
 }
 
@@ -436,6 +475,35 @@ mod tests {
         assert!(matches!(queued, Err(StoreError::DeadlineExceeded)));
         drop(turn);
         assert!(store.shared.writer.acquire(None).is_ok());
+    }
+
+    #[test]
+    fn item_11_the_write_turn_goes_in_arrival_order_and_skips_those_who_gave_up() {
+        let slot = Arc::new(WriterSlot::default());
+        let first = slot.acquire(None).unwrap();
+        // A second writer gives up; a third waits.
+        let gave_up = slot.acquire(Some(Instant::now() + std::time::Duration::from_millis(20)));
+        assert!(matches!(gave_up, Err(StoreError::DeadlineExceeded)));
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let waiters: Vec<_> = (0..4)
+            .map(|n| {
+                let (mine, order) = (Arc::clone(&slot), Arc::clone(&order));
+                let handle = std::thread::spawn(move || {
+                    let _turn = mine.acquire(None).unwrap();
+                    order.lock().unwrap().push(n);
+                });
+                // Each waiter takes its ticket before the next one arrives.
+                while slot.state.lock().unwrap().next < 3 + n {
+                    std::thread::yield_now();
+                }
+                handle
+            })
+            .collect();
+        drop(first);
+        for waiter in waiters {
+            waiter.join().unwrap();
+        }
+        assert_eq!(*order.lock().unwrap(), vec![0, 1, 2, 3]);
     }
 
     #[test]
