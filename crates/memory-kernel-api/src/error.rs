@@ -6,6 +6,7 @@ use memory_kernel_store_sqlite::{SchemaStatus, StoreError};
 use thiserror::Error;
 
 use crate::error_code::ErrorCode;
+use crate::store_error::Operation;
 
 /// Why an API operation failed.
 #[derive(Debug, Error)]
@@ -41,11 +42,19 @@ pub enum ApiError {
         /// The schema status, when it could be read.
         status: Option<SchemaStatus>,
     },
-    /// The operation's deadline passed; nothing was committed.
+    /// The operation's deadline passed (waiting for a connection, for the write turn, or
+    /// before commit); nothing was committed.
     #[error("operation did not finish within its deadline; nothing was committed")]
     DeadlineExceeded {
-        /// The operation's default failure code.
-        code: ErrorCode,
+        /// The kind of operation that ran out of time.
+        operation: Operation,
+    },
+    /// The storage under the database cannot take writes now (the disk is full); nothing was
+    /// committed, and writes work again once space is freed.
+    #[error("storage unavailable: {message}")]
+    StorageUnavailable {
+        /// What is wrong.
+        message: String,
     },
     /// A store failure while writing.
     #[error("write failed: {0}")]
@@ -76,7 +85,8 @@ impl ApiError {
             Self::ContextPackageNotFound { .. } => ErrorCode::ContextPackageNotFound,
             Self::WriteConflict { .. } => ErrorCode::WriteConflict,
             Self::SchemaUnavailable { .. } => ErrorCode::SchemaUnavailable,
-            Self::DeadlineExceeded { code } => *code,
+            Self::DeadlineExceeded { .. } => ErrorCode::OperationTimeout,
+            Self::StorageUnavailable { .. } => ErrorCode::StorageUnavailable,
             Self::WriteFailed(_) => ErrorCode::WriteFailed,
             Self::MigrationFailed(_) => ErrorCode::MigrationFailed,
             Self::QueryFailed(_) => ErrorCode::QueryFailed,

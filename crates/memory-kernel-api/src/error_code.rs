@@ -30,11 +30,15 @@ pub enum ErrorCode {
     ContextLookupFailed,
     /// Anything else.
     InternalError,
+    /// The operation ran out of its deadline; nothing was committed, a retry is safe.
+    OperationTimeout,
+    /// The storage under the database cannot take writes (the disk is full).
+    StorageUnavailable,
 }
 
 impl ErrorCode {
     /// Every code, in canonical order.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 12] = [
         Self::InvalidJson,
         Self::ValidationError,
         Self::ContextPackageNotFound,
@@ -45,6 +49,8 @@ impl ErrorCode {
         Self::QueryFailed,
         Self::ContextLookupFailed,
         Self::InternalError,
+        Self::OperationTimeout,
+        Self::StorageUnavailable,
     ];
 
     /// The wire spelling.
@@ -61,6 +67,8 @@ impl ErrorCode {
             Self::QueryFailed => "query_failed",
             Self::ContextLookupFailed => "context_lookup_failed",
             Self::InternalError => "internal_error",
+            Self::OperationTimeout => "operation_timeout",
+            Self::StorageUnavailable => "storage_unavailable",
         }
     }
 

@@ -46,6 +46,8 @@ mod enabled {
         /// (`write_failed`, `query_failed`, `context_lookup_failed`, `migration_failed`, and
         /// `schema_unavailable` for schema reads).
         Store,
+        /// The disk under the database is full, as SQLite reports it: `storage_unavailable`.
+        StorageFull,
         /// An unexpected failure: `internal_error`.
         Internal,
         /// The operation panics, as a bug would (surfaces must turn it into `internal_error`).
@@ -63,6 +65,7 @@ mod enabled {
                         source: std::io::Error::other("injected store failure"),
                     },
                 ),
+                Self::StorageFull => classify(operation, StoreError::StorageFull),
                 Self::Internal => ApiError::Internal {
                     message: "injected internal failure".to_owned(),
                 },

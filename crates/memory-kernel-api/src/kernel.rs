@@ -262,11 +262,30 @@ impl MemoryKernel {
         Ok(record)
     }
 
-    /// Links two stored versions (supersedes or contradicts).
+    /// Whether a write would be taken now (for readiness probes): the database is writable
+    /// and its file system has at least `min_free_bytes` available. Reads only.
     ///
     /// # Errors
-    /// `validation_error` for an unknown version id (a memory id is not a version id),
-    /// `schema_unavailable`, or `write_failed`.
+    /// `storage_unavailable` when the storage is full or read-only; `schema_unavailable` when
+    /// the database cannot be opened.
+    pub fn check_writable(&self, min_free_bytes: u64) -> Result<(), ApiError> {
+        self.store
+            .check_writable(min_free_bytes)
+            .map_err(|error| match error {
+                StoreError::ReadOnly | StoreError::StorageFull => ApiError::StorageUnavailable {
+                    message: error.to_string(),
+                },
+                other => classify(Operation::Schema, other),
+            })
+    }
+
+    /// Links two stored versions (supersedes or contradicts) and returns the link as stored.
+    /// Sending a link whose ends and relation are already linked stores nothing and returns
+    /// the stored link (idempotent).
+    ///
+    /// # Errors
+    /// `validation_error` for an unknown version id (a memory id is not a version id) or a
+    /// `supersedes` link that would close a cycle, `schema_unavailable`, or `write_failed`.
     pub fn add_link(&self, request: &LinkRequest, deadline: Deadline) -> Result<Link, ApiError> {
         self.faults.trigger(Operation::Write)?;
         let link = Link {
@@ -280,8 +299,7 @@ impl MemoryKernel {
         link.validate()?;
         self.store
             .insert_link(&link, deadline)
-            .map_err(|e| classify(Operation::Write, e))?;
-        Ok(link)
+            .map_err(|e| classify(Operation::Write, e))
     }
 
     /// Lists stored records, ordered by creation instant.
@@ -331,6 +349,7 @@ impl MemoryKernel {
         .with_bounds(bounds);
         let set = self
             .store
+            .until(deadline)
             .ask_candidates(query.scope(), as_of)
             .map_err(|e| classify(Operation::Query, e))?;
         let package = memory_kernel_core::ask(&set, &query);
@@ -364,6 +383,7 @@ impl MemoryKernel {
         let every_visible = exclusions == ExclusionMode::Full;
         let set = self
             .store
+            .until(deadline)
             .recall_candidates(query.terms(), query.record_types(), as_of, every_visible)
             .map_err(|e| classify(Operation::Query, e))?;
         let package = memory_kernel_core::recall(&set, &query);
@@ -382,10 +402,11 @@ impl MemoryKernel {
     ) -> Result<ContextPackage, ApiError> {
         if deadline.is_some_and(|d| Instant::now() >= d) {
             return Err(ApiError::DeadlineExceeded {
-                code: Operation::Query.default_code(),
+                operation: Operation::Query,
             });
         }
         self.store
+            .until(deadline)
             .put_context_package(&package, records, kind.as_str())
             .map_err(|e| classify(Operation::Query, e))?;
         Ok(package)
@@ -396,8 +417,10 @@ impl MemoryKernel {
     /// before schema version 2) verbatim as it was written.
     ///
     /// # Errors
+    /// `validation_error` for an id that cannot be a package id (checked before any lookup),
     /// `context_package_not_found`, `schema_unavailable`, or `context_lookup_failed`.
     pub fn context_show(&self, id: &str) -> Result<ShownPackage, ApiError> {
+        memory_kernel_core::package::validate_context_package_id(id)?;
         self.faults.trigger(Operation::ContextLookup)?;
         let json = self
             .store

@@ -109,18 +109,21 @@ impl MemoryKernel {
 
     /// Writes a consistent copy of the database at `db` to `dest` through SQLite's online
     /// backup API. Read-only on `db` (an unmigrated file stays byte-identical); `dest` is
-    /// written to a temporary file and renamed, so it is never half-written.
+    /// written to a temporary file and renamed, so it is never half-written. An existing
+    /// `dest` is replaced only with `overwrite`, and never when it is `db` itself.
     ///
     /// # Errors
-    /// `schema_unavailable` when `db` is missing or not a database; `internal_error` for I/O.
+    /// `schema_unavailable` when `db` is missing or not a database; `validation_error` when
+    /// `dest` exists without `overwrite` or is the live database; `internal_error` for I/O.
     pub fn backup(
         db: impl AsRef<Path>,
         dest: impl AsRef<Path>,
+        overwrite: bool,
     ) -> Result<FileCopyReport, ApiError> {
         let (db, dest) = (db.as_ref(), dest.as_ref());
         let store = Store::open_read_only(db).map_err(|e| classify(Operation::Schema, e))?;
         store
-            .backup(dest)
+            .backup(dest, overwrite)
             .map_err(|e| classify(Operation::Maintenance, e))?;
         copy_report(db, dest)
     }

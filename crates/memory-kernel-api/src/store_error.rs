@@ -25,7 +25,8 @@ pub enum Operation {
 }
 
 impl Operation {
-    /// The code of a failure that has no more specific meaning (and of a missed deadline).
+    /// The code of a failure that has no more specific meaning. (A missed deadline is
+    /// `operation_timeout` whatever the operation.)
     #[must_use]
     pub const fn default_code(self) -> ErrorCode {
         match self {
@@ -50,7 +51,9 @@ pub(crate) fn classify(operation: Operation, error: StoreError) -> ApiError {
         | StoreError::Snapshot(_)
         | StoreError::RestoreSourceNotCurrent { .. }
         | StoreError::RestoreSourceCorrupt { .. }
-        | StoreError::TimestampOutOfRange { .. } => ApiError::InvalidRequest {
+        | StoreError::TimestampOutOfRange { .. }
+        | StoreError::BackupTargetExists { .. }
+        | StoreError::BackupOntoLiveDatabase { .. } => ApiError::InvalidRequest {
             message: error.to_string(),
         },
         StoreError::VersionConflict { .. }
@@ -68,8 +71,9 @@ pub(crate) fn classify(operation: Operation, error: StoreError) -> ApiError {
             message: error.to_string(),
             status: None,
         },
-        StoreError::DeadlineExceeded => ApiError::DeadlineExceeded {
-            code: operation.default_code(),
+        StoreError::DeadlineExceeded => ApiError::DeadlineExceeded { operation },
+        StoreError::StorageFull => ApiError::StorageUnavailable {
+            message: error.to_string(),
         },
         other => match operation {
             Operation::Schema => ApiError::SchemaUnavailable {

@@ -84,7 +84,7 @@ fn a_delay_past_the_deadline_rolls_the_query_back() {
     kernel.inject_fault(Fault::Delay(Duration::from_millis(30)));
     let deadline = Instant::now() + Duration::from_millis(5);
     let error = kernel.recall(&recall(), Some(deadline)).unwrap_err();
-    assert_eq!(error.code(), ErrorCode::QueryFailed);
+    assert_eq!(error.code(), ErrorCode::OperationTimeout);
     assert!(deadline <= Instant::now());
     assert!(kernel.recall(&recall(), None).is_ok());
 }

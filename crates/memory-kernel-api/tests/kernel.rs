@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use memory_kernel_api::{
     AddConstraintRequest, AddSummaryRequest, ApiError, AskRequest, ContextPackage, ErrorCode,
-    LinkRequest, ListRequest, MemoryKernel, RecallRequest,
+    LinkRequest, ListRequest, MemoryKernel, Operation, RecallRequest,
 };
 use memory_kernel_core::package::AnswerResult;
 use memory_kernel_core::{Authority, Effect, RecordType, Relation, TruthStatus};
@@ -233,11 +233,45 @@ fn a_passed_deadline_commits_nothing() {
     assert!(matches!(
         error,
         ApiError::DeadlineExceeded {
-            code: ErrorCode::WriteFailed
+            operation: Operation::Write
         }
     ));
     assert!(kernel.list(&ListRequest::default()).unwrap().is_empty());
-    assert_eq!(code(kernel.ask(&ask(), past)), ErrorCode::QueryFailed);
+    assert_eq!(code(kernel.ask(&ask(), past)), ErrorCode::OperationTimeout);
+}
+
+#[test]
+fn item_09_a_missed_deadline_is_a_typed_timeout_not_a_store_failure() {
+    let (_dir, kernel) = migrated();
+    let past = Instant::now().checked_sub(Duration::from_millis(1));
+    for error in [
+        kernel
+            .add_constraint(&constraint(Effect::Deny), past)
+            .unwrap_err(),
+        kernel.ask(&ask(), past).unwrap_err(),
+    ] {
+        assert_eq!(error.code(), ErrorCode::OperationTimeout, "{error:?}");
+        assert!(!error.code().is_caller_error());
+    }
+}
+
+#[test]
+fn item_05_context_ids_are_checked_for_form_before_lookup() {
+    let (_dir, kernel) = migrated();
+    let huge = "x".repeat(60 * 1024);
+    for id in [huge.as_str(), "", "cp_../../etc", "cp_\u{0}", "has space"] {
+        let error = kernel.context_show(id).unwrap_err();
+        assert_eq!(error.code(), ErrorCode::ValidationError, "{id:.40}");
+        assert!(error.to_string().len() < 400, "{}", error.to_string().len());
+    }
+    let missing = kernel
+        .context_show("cp_0123456789abcdef0123456789abcdef")
+        .unwrap_err();
+    assert_eq!(missing.code(), ErrorCode::ContextPackageNotFound);
+    let carried = kernel
+        .context_show("cpkg_2026-02-01T00:00:00Z_txn_48a001dbc85dfdb5")
+        .unwrap_err();
+    assert_eq!(carried.code(), ErrorCode::ContextPackageNotFound);
 }
 
 #[test]
@@ -262,7 +296,7 @@ fn read_only_operations_leave_an_unmigrated_file_byte_identical() {
     assert!(!status.up_to_date);
     let plan = MemoryKernel::migration_plan(&path).unwrap();
     assert!(plan.dry_run);
-    MemoryKernel::backup(&path, dir.path().join("copy.sqlite3")).unwrap();
+    MemoryKernel::backup(&path, dir.path().join("copy.sqlite3"), false).unwrap();
     assert_eq!(std::fs::read(&path).unwrap(), before);
 }
 
@@ -273,7 +307,7 @@ fn backup_then_restore_round_trips() {
         .add_constraint(&constraint(Effect::Deny), None)
         .unwrap();
     let copy = dir.path().join("backup.sqlite3");
-    MemoryKernel::backup(kernel.path(), &copy).unwrap();
+    MemoryKernel::backup(kernel.path(), &copy, false).unwrap();
     kernel
         .add_constraint(&constraint(Effect::Allow), None)
         .unwrap();

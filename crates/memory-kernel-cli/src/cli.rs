@@ -164,6 +164,9 @@ pub enum DbCommand {
     ///
     /// Prints: backup_path (as given), status ("ok"), contract_version.
     ///
+    /// An existing --out is refused unless --force is given; the live
+    /// database itself is always refused.
+    ///
     /// Example:
     ///   mk --db ./mk.sqlite3 db backup --out ./mk.backup.sqlite3
     #[command(verbatim_doc_comment)]
@@ -171,6 +174,9 @@ pub enum DbCommand {
         /// The backup file to write.
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
+        /// Replace --out when it exists (never the live database).
+        #[arg(long)]
+        force: bool,
     },
     /// Replace the database with a backup file, atomically
     ///
@@ -349,7 +355,7 @@ pub struct RecordFlags {
     #[arg(long, value_parser = wire_enum(Authority::ALL, Authority::as_str))]
     pub authority: Authority,
     /// Add a new version of this memory (a ULID) instead of a new memory.
-    #[arg(long, value_name = "ULID")]
+    #[arg(long, value_name = "ULID", value_parser = canonical_ulid)]
     pub memory_id: Option<String>,
     /// The expected version; refused unless it is the next version of --memory-id.
     #[arg(long = "version", id = "record_version", value_name = "N")]
@@ -370,10 +376,10 @@ pub struct RecordFlags {
     #[arg(long, value_name = "RFC3339")]
     pub effective_at: Option<String>,
     /// A memory_version_id this record replaces (repeatable).
-    #[arg(long, value_name = "VERSION_ID")]
+    #[arg(long, value_name = "VERSION_ID", value_parser = canonical_ulid)]
     pub supersedes: Vec<String>,
     /// A memory_version_id this record contradicts (repeatable).
-    #[arg(long, value_name = "VERSION_ID")]
+    #[arg(long, value_name = "VERSION_ID", value_parser = canonical_ulid)]
     pub contradicts: Vec<String>,
 }
 
@@ -381,10 +387,10 @@ pub struct RecordFlags {
 #[derive(Debug, Args)]
 pub struct LinkArgs {
     /// The claiming memory_version_id.
-    #[arg(long, value_name = "VERSION_ID")]
+    #[arg(long, value_name = "VERSION_ID", value_parser = canonical_ulid)]
     pub from: String,
     /// The memory_version_id claimed about.
-    #[arg(long, value_name = "VERSION_ID")]
+    #[arg(long, value_name = "VERSION_ID", value_parser = canonical_ulid)]
     pub to: String,
     /// How --from relates to --to.
     #[arg(long, value_parser = wire_enum(Relation::ALL, Relation::as_str))]
@@ -407,7 +413,7 @@ pub struct ListArgs {
     #[arg(long, value_parser = wire_enum(RecordType::ALL, RecordType::as_str))]
     pub record_type: Option<RecordType>,
     /// Only versions of this memory (a ULID).
-    #[arg(long, value_name = "ULID")]
+    #[arg(long, value_name = "ULID", value_parser = canonical_ulid)]
     pub memory_id: Option<String>,
     /// At most this many records.
     #[arg(long, value_name = "N")]
@@ -570,6 +576,14 @@ pub enum ServiceCommand {
 /// A value parser for one of core's wire enums: the allowed values (listed in `--help` and in
 /// the usage error for an unknown value) come from the enum's `ALL`, and the value is parsed
 /// with the enum's own `FromStr`, so the CLI accepts exactly what every other surface does.
+/// A ULID in its canonical spelling (26 upper-case Crockford characters that print back the
+/// same); an alias that decodes to another id is a usage error, so it never names a different
+/// record than the one typed.
+fn canonical_ulid(text: &str) -> Result<String, memory_kernel_core::ValidationError> {
+    text.parse::<memory_kernel_core::MemoryId>()
+        .map(|_| text.to_owned())
+}
+
 fn wire_enum<T>(all: &'static [T], name: fn(T) -> &'static str) -> impl TypedValueParser<Value = T>
 where
     T: Copy + FromStr + Send + Sync + 'static,

@@ -129,6 +129,30 @@ fn refused_input_fails_with_its_code_and_leaves_the_database_untouched() {
             message_contains: memory_id,
         },
         Row {
+            name: "item_01 non-canonical --supersedes",
+            db: Db::Seeded,
+            args: add_decision(&[("--supersedes", Some("81M8QFBV8A9AA9AY0JBHPM35F5"))]),
+            exit_code: 2,
+            code: "validation_error",
+            message_contains: "81M8QFBV8A9AA9AY0JBHPM35F5",
+        },
+        Row {
+            name: "item_01 non-canonical --memory-id",
+            db: Db::Seeded,
+            args: add_decision(&[("--memory-id", Some("8ZZZZZZZZZZZZZZZZZZZZZZZZZ"))]),
+            exit_code: 2,
+            code: "validation_error",
+            message_contains: "ULID",
+        },
+        Row {
+            name: "item_02 NUL in --writer",
+            db: Db::Seeded,
+            args: add_decision(&[("--writer", Some("w\u{1}x"))]),
+            exit_code: 1,
+            code: "validation_error",
+            message_contains: "control characters",
+        },
+        Row {
             name: "database in a missing folder",
             db: Db::MissingFolder,
             args: add_decision(&[]),
@@ -182,4 +206,44 @@ fn refused_input_fails_with_its_code_and_leaves_the_database_untouched() {
             row.name
         );
     }
+}
+
+#[test]
+fn item_01_non_canonical_ulids_are_refused_by_the_cli() {
+    let mk = Mk::migrated();
+    let before = db_state(mk.db());
+    let run = mk.run(&[
+        "memory",
+        "link",
+        "--from",
+        "GZZZZZZZZZZZZZZZZZZZZZZZZZ",
+        "--to",
+        "01M8QFBV8A9AA9AY0JBHPM35F5",
+        "--relation",
+        "supersedes",
+        "--writer",
+        "ops",
+        "--justification",
+        "alias",
+    ]);
+    assert_failure(&run, 2, "validation_error");
+    assert!(db_state(mk.db()) == before);
+}
+
+#[test]
+fn item_16_backup_refuses_an_existing_file_without_force_and_the_live_database() {
+    let mk = Mk::migrated();
+    let out = mk.dir().join("backup.sqlite3");
+    fs::write(&out, b"precious").unwrap();
+    let out_text = out.to_str().unwrap();
+    let run = mk.run(&["db", "backup", "--out", out_text]);
+    let message = assert_failure(&run, 1, "validation_error");
+    assert!(message.contains("--force"), "{message}");
+    assert_eq!(fs::read(&out).unwrap(), b"precious");
+    let live = mk.db().to_str().unwrap().to_owned();
+    let run = mk.run(&["db", "backup", "--out", &live, "--force"]);
+    let message = assert_failure(&run, 1, "validation_error");
+    assert!(message.contains("live database"), "{message}");
+    mk.ok(&["db", "backup", "--out", out_text, "--force"]);
+    assert_ne!(fs::read(&out).unwrap(), b"precious");
 }

@@ -28,6 +28,36 @@ pub enum ValidationError {
         /// The refused value.
         value: String,
     },
+    /// A field carries a control character: identifiers (writer, scope fields, source_uri)
+    /// accept none, free text accepts only tab, line feed and carriage return. NUL in
+    /// particular would be cut off by SQLite, storing a different value than the one sent.
+    #[error("{field} must not contain control characters")]
+    ControlCharacter {
+        /// The field's wire name.
+        field: &'static str,
+    },
+    /// A lineage link would close a `supersedes` cycle: the target already supersedes the
+    /// claiming version, directly or through other versions.
+    #[error(
+        "supersedes link from {from} to {to} would close a cycle: {to} already supersedes {from}"
+    )]
+    SupersedesCycle {
+        /// The claiming version.
+        from: String,
+        /// The version claimed about.
+        to: String,
+    },
+    /// A string that cannot be a context package id (see
+    /// `memory_kernel_core::package::validate_context_package_id`).
+    #[error(
+        "context_package_id must be 1 to 128 ASCII letters, digits, `_`, `-`, `.` or `:`, got {value:?} ({length} bytes)"
+    )]
+    InvalidContextPackageId {
+        /// The refused value, cut to a bounded prefix.
+        value: String,
+        /// The refused value's length in bytes.
+        length: usize,
+    },
     /// Confidence outside `[0, 1]` or not a finite number (MKR-006).
     #[error("confidence must be a number in [0, 1], got {value}")]
     ConfidenceOutOfRange {
@@ -111,4 +141,17 @@ pub enum ValidationError {
         /// The refused value.
         value: String,
     },
+}
+
+/// The longest refused value a message repeats, in characters; longer input is cut and marked,
+/// so an error never echoes unbounded input back.
+pub const ECHO_LIMIT: usize = 64;
+
+/// `value` cut to [`ECHO_LIMIT`] characters (with `…` when cut), for error messages.
+#[must_use]
+pub fn bounded_echo(value: &str) -> String {
+    match value.char_indices().nth(ECHO_LIMIT) {
+        Some((end, _)) => format!("{}…", &value[..end]),
+        None => value.to_owned(),
+    }
 }

@@ -12,9 +12,16 @@ use crate::error::ValidationError;
 macro_rules! ulid_id {
     ($(#[$doc:meta])* $name:ident, $field:literal) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
         #[serde(transparent)]
         pub struct $name(Ulid);
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(deserializer)?;
+                text.parse().map_err(serde::de::Error::custom)
+            }
+        }
 
         impl $name {
             /// A fresh, time-ordered identifier.
@@ -45,15 +52,25 @@ macro_rules! ulid_id {
         impl FromStr for $name {
             type Err = ValidationError;
 
-            /// Parses a 26-character Crockford base32 ULID.
+            /// Parses a ULID in its canonical spelling only: 26 upper-case Crockford base32
+            /// characters that print back as the same text. Aliases the decoder would accept
+            /// (lower case, a first character above `7` that overflows 128 bits and wraps,
+            /// surrounding whitespace) are refused, so an id never names a different record
+            /// than the one written.
             fn from_str(s: &str) -> Result<Self, Self::Err> {
-                Ulid::from_string(s.trim()).map(Self).map_err(|_| ValidationError::InvalidUlid {
+                parse_canonical(s).map(Self).ok_or_else(|| ValidationError::InvalidUlid {
                     field: $field,
-                    value: s.to_owned(),
+                    value: crate::error::bounded_echo(s),
                 })
             }
         }
     };
+}
+
+/// The ULID `text` spells, when `text` is that ULID's canonical spelling.
+fn parse_canonical(text: &str) -> Option<Ulid> {
+    let ulid = Ulid::from_string(text).ok()?;
+    (ulid.to_string() == text).then_some(ulid)
 }
 
 ulid_id!(
@@ -67,3 +84,22 @@ ulid_id!(
     MemoryId,
     "memory_id"
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_canonical_spellings_parse() {
+        let id = MemoryId::generate();
+        assert_eq!(id.to_string().parse::<MemoryId>(), Ok(id));
+        for alias in [
+            "8ZZZZZZZZZZZZZZZZZZZZZZZZZ",
+            "GZZZZZZZZZZZZZZZZZZZZZZZZZ",
+            "01m8qfbv8a9aa9ay0jbhpm35f5",
+            " 01M8QFBV8A9AA9AY0JBHPM35F5",
+        ] {
+            assert!(alias.parse::<MemoryId>().is_err(), "{alias}");
+        }
+    }
+}

@@ -253,6 +253,32 @@ impl QueryKind {
     }
 }
 
+/// The longest context package id accepted anywhere (ours are 35 characters; ids carried from
+/// the original MemoryKernel are longer but well below this).
+pub const MAX_CONTEXT_PACKAGE_ID_LEN: usize = 128;
+
+/// Checks the form of a context package id before it is looked up: 1 to
+/// [`MAX_CONTEXT_PACKAGE_ID_LEN`] ASCII letters, digits, `_`, `-`, `.` or `:`. That covers this
+/// build's `cp_…` ids and the original's `cpkg_…` ids; anything else cannot name a package.
+///
+/// # Errors
+/// [`crate::ValidationError::InvalidContextPackageId`], echoing at most a bounded prefix of the input.
+pub fn validate_context_package_id(id: &str) -> Result<(), crate::ValidationError> {
+    let valid = !id.is_empty()
+        && id.len() <= MAX_CONTEXT_PACKAGE_ID_LEN
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':'));
+    if valid {
+        Ok(())
+    } else {
+        Err(crate::ValidationError::InvalidContextPackageId {
+            value: crate::error::bounded_echo(id),
+            length: id.len(),
+        })
+    }
+}
+
 /// The package id: `cp_` + the first 32 hex digits of SHA-256 over the query kind, the
 /// compact JSON of the normalised query, the query terms (recall; empty for ask), `as_of`
 /// and the snapshot id, one per line. The same question over the same snapshot always gets the

@@ -266,12 +266,50 @@ impl TryFrom<RawScope> for Scope {
 }
 
 fn normalise_scope_field(field: &'static str, value: &str) -> Result<String, ValidationError> {
+    no_control_characters(field, value, false)?;
     let value = value.trim().to_lowercase();
     if value.is_empty() {
         Err(ValidationError::EmptyField { field })
     } else {
         Ok(value)
     }
+}
+
+/// Refuses control characters: every one in an identifier, all but tab, line feed and carriage
+/// return in free text (`text`).
+///
+/// # Errors
+/// [`ValidationError::ControlCharacter`].
+pub fn no_control_characters(
+    field: &'static str,
+    value: &str,
+    text: bool,
+) -> Result<(), ValidationError> {
+    let refused = |c: char| c.is_control() && !(text && matches!(c, '\t' | '\n' | '\r'));
+    if value.chars().any(refused) {
+        Err(ValidationError::ControlCharacter { field })
+    } else {
+        Ok(())
+    }
+}
+
+/// An identifier-like field (a writer): not blank after trimming, no control characters.
+///
+/// # Errors
+/// [`ValidationError::ControlCharacter`] or [`ValidationError::EmptyField`].
+pub fn identifier(field: &'static str, value: &str) -> Result<(), ValidationError> {
+    no_control_characters(field, value, false)?;
+    non_empty(field, value).map(drop)
+}
+
+/// A required free-text field: not blank after trimming, no control characters but tab, line
+/// feed and carriage return.
+///
+/// # Errors
+/// [`ValidationError::ControlCharacter`] or [`ValidationError::EmptyField`].
+pub fn required_text(field: &'static str, value: &str) -> Result<(), ValidationError> {
+    no_control_characters(field, value, true)?;
+    non_empty(field, value).map(drop)
 }
 
 /// A constraint's payload.
@@ -330,6 +368,7 @@ impl Payload {
     /// [`ValidationError::EmptyField`] for a blank summary;
     /// [`ValidationError::UnknownVariant`] when `record_type` is `constraint`.
     pub fn summary(record_type: RecordType, summary: &str) -> Result<Self, ValidationError> {
+        no_control_characters("summary", summary, true)?;
         let summary = non_empty("summary", summary)?;
         let payload = SummaryPayload { summary };
         Ok(match record_type {
@@ -442,9 +481,12 @@ impl MemoryRecord {
         if let Some(confidence) = self.confidence {
             Confidence::new(f64::from(confidence.get()))?;
         }
-        non_empty("writer", &self.writer)?;
-        non_empty("justification", &self.justification)?;
+        identifier("writer", &self.writer)?;
+        required_text("justification", &self.justification)?;
         validate_source_uri(&self.provenance.source_uri)?;
+        for evidence in &self.provenance.evidence {
+            no_control_characters("evidence", evidence, true)?;
+        }
         if let Some(hash) = &self.provenance.source_hash {
             validate_source_hash(hash)?;
         }
@@ -463,9 +505,12 @@ impl MemoryRecord {
                 if normalised != c.scope {
                     return Err(ValidationError::ScopeNotNormalised);
                 }
+                if let Some(note) = &c.note {
+                    no_control_characters("note", note, true)?;
+                }
             }
             other => {
-                non_empty("summary", other.summary_text().unwrap_or_default())?;
+                required_text("summary", other.summary_text().unwrap_or_default())?;
             }
         }
         Ok(())
@@ -495,6 +540,7 @@ pub fn validate_source_uri(value: &str) -> Result<(), ValidationError> {
             field: "source_uri",
         });
     }
+    no_control_characters("source_uri", value, false)?;
     let valid = value.split_once(':').is_some_and(|(scheme, rest)| {
         let mut chars = scheme.chars();
         chars.next().is_some_and(|c| c.is_ascii_alphabetic())
@@ -555,8 +601,8 @@ impl Link {
     /// # Errors
     /// [`ValidationError::EmptyField`] or [`ValidationError::SelfReference`].
     pub fn validate(&self) -> Result<(), ValidationError> {
-        non_empty("writer", &self.writer)?;
-        non_empty("justification", &self.justification)?;
+        identifier("writer", &self.writer)?;
+        required_text("justification", &self.justification)?;
         if self.from == self.to {
             return Err(ValidationError::SelfReference {
                 field: self.relation.as_str(),

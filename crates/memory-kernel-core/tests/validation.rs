@@ -182,3 +182,78 @@ fn fixtures_are_valid() {
         .confidence(0.3)
         .build();
 }
+
+#[test]
+fn item_01_non_canonical_ulids_are_refused() {
+    let canonical = "01M8QFBV8A9AA9AY0JBHPM35F5";
+    assert_eq!(
+        canonical.parse::<MemoryVersionId>().unwrap().to_string(),
+        canonical
+    );
+    // Each of these decodes to some ULID, but not to the one it spells.
+    for alias in [
+        "8ZZZZZZZZZZZZZZZZZZZZZZZZZ",
+        "GZZZZZZZZZZZZZZZZZZZZZZZZZ",
+        "81M8QFBV8A9AA9AY0JBHPM35F5",
+        "01m8qfbv8a9aa9ay0jbhpm35f5",
+        " 01M8QFBV8A9AA9AY0JBHPM35F5",
+    ] {
+        assert!(
+            matches!(
+                alias.parse::<MemoryVersionId>(),
+                Err(ValidationError::InvalidUlid { .. })
+            ),
+            "{alias:?} was accepted"
+        );
+        assert!(
+            alias.parse::<memory_kernel_core::MemoryId>().is_err(),
+            "{alias:?} was accepted as a memory id"
+        );
+        let json = format!("{alias:?}");
+        assert!(
+            serde_json::from_str::<MemoryVersionId>(&json).is_err(),
+            "{alias:?} was deserialized"
+        );
+    }
+}
+
+#[test]
+fn item_02_control_characters_and_blank_text_are_refused() {
+    for writer in ["\u{0}", "w\u{0}x", "tab\there", "\u{1b}[31m"] {
+        assert_eq!(
+            record_error(valid().edit(|r| r.writer = writer.to_owned())),
+            ValidationError::ControlCharacter { field: "writer" },
+            "{writer:?}"
+        );
+    }
+    assert_eq!(
+        record_error(valid().edit(|r| r.justification = "a\u{0}b".to_owned())),
+        ValidationError::ControlCharacter {
+            field: "justification"
+        }
+    );
+    assert_eq!(
+        Scope::new("us\u{0}er", "use", "usb").unwrap_err(),
+        ValidationError::ControlCharacter { field: "actor" }
+    );
+    assert_eq!(
+        memory_kernel_core::Payload::summary(RecordType::Event, "x\u{0}").unwrap_err(),
+        ValidationError::ControlCharacter { field: "summary" }
+    );
+    assert_eq!(
+        record_error(valid().edit(|r| r.justification = " \n\t ".to_owned())),
+        ValidationError::EmptyField {
+            field: "justification"
+        }
+    );
+    // Line breaks and tabs stay legal in free text.
+    valid()
+        .edit(|r| r.justification = "first line\n\tsecond line".to_owned())
+        .build();
+    let mut nul_link = link(1, 2, memory_kernel_core::Relation::Contradicts, 0);
+    nul_link.writer = "w\u{0}".to_owned();
+    assert_eq!(
+        nul_link.validate(),
+        Err(ValidationError::ControlCharacter { field: "writer" })
+    );
+}

@@ -21,7 +21,7 @@ pub fn runtime_contract() -> Value {
                 "method": endpoint.method.as_str(),
                 "path": endpoint.path,
                 "success_status": SUCCESS_STATUS.as_u16(),
-                "error_codes": endpoint.error_codes,
+                "error_codes": endpoint.codes(),
                 "timeout_error_code": endpoint.timeout_code(),
                 "transport_statuses": endpoint
                     .transport_statuses()

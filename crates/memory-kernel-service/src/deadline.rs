@@ -19,9 +19,9 @@ pub const COMMIT_GRACE: Duration = Duration::from_millis(50);
 /// could start, so the operation is not started at all.
 ///
 /// # Errors
-/// The operation's [`ServiceError`]; on a timeout (service-side or a missed API deadline) the
-/// default failure code of `operation` with `details.timeout_ms`; `internal_error` when the
-/// operation panicked.
+/// The operation's [`ServiceError`]; on a timeout (service-side or a missed API deadline)
+/// 503 `operation_timeout` with `details.timeout_ms`; `internal_error` when the operation
+/// panicked.
 pub async fn run_with_deadline<T, F>(
     timeout: Duration,
     operation: Operation,
@@ -59,7 +59,7 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn a_slow_operation_times_out_with_its_default_code() {
+    async fn a_slow_operation_times_out_with_the_timeout_code() {
         let result: Result<(), ServiceError> =
             run_with_deadline(Duration::from_millis(10), Operation::Query, |_| {
                 std::thread::sleep(Duration::from_millis(300));
@@ -69,7 +69,7 @@ mod tests {
         let error = result.err();
         assert_eq!(
             error.as_ref().map(ServiceError::code),
-            Some(ErrorCode::QueryFailed)
+            Some(ErrorCode::OperationTimeout)
         );
         assert!(error.is_some_and(|e| e.message().contains("within 10 ms")));
     }
@@ -81,7 +81,10 @@ mod tests {
                 panic!("must not run");
             })
             .await;
-        assert_eq!(result.err().map(|e| e.code()), Some(ErrorCode::WriteFailed));
+        assert_eq!(
+            result.err().map(|e| e.code()),
+            Some(ErrorCode::OperationTimeout)
+        );
     }
 
     #[tokio::test]
@@ -98,11 +101,14 @@ mod tests {
         let result: Result<(), ServiceError> =
             run_with_deadline(Duration::from_secs(5), Operation::Write, |_| {
                 Err(ApiError::DeadlineExceeded {
-                    code: ErrorCode::WriteFailed,
+                    operation: Operation::Write,
                 })
             })
             .await;
-        assert_eq!(result.err().map(|e| e.code()), Some(ErrorCode::WriteFailed));
+        assert_eq!(
+            result.err().map(|e| e.code()),
+            Some(ErrorCode::OperationTimeout)
+        );
     }
 
     #[tokio::test]

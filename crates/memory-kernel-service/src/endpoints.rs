@@ -105,8 +105,9 @@ pub struct Endpoint {
     pub response: ResponseData,
     /// The API operation it runs, whose default failure code a timeout reports.
     pub operation: Option<Operation>,
-    /// Every contract code the endpoint itself can answer with, in canonical order (the
-    /// transport-level refusals of [`Endpoint::transport_statuses`] come on top).
+    /// The contract codes particular to the endpoint, in canonical order; [`Endpoint::codes`]
+    /// adds the ones every database operation can meet (the transport-level refusals of
+    /// [`Endpoint::transport_statuses`] come on top).
     pub error_codes: &'static [ErrorCode],
     handler: fn(MethodFilter) -> MethodRouter<AppState>,
 }
@@ -123,10 +124,31 @@ impl Endpoint {
         self.path != LIVENESS_PATH
     }
 
-    /// The code a timeout of this endpoint reports.
+    /// The code a timeout of this endpoint reports: `operation_timeout` for every endpoint that
+    /// runs an operation under the deadline.
     #[must_use]
     pub fn timeout_code(&self) -> Option<ErrorCode> {
-        self.operation.map(Operation::default_code)
+        self.operation.map(|_| ErrorCode::OperationTimeout)
+    }
+
+    /// Every contract code the endpoint can answer with, in canonical order: its own
+    /// [`Endpoint::error_codes`], `operation_timeout` when it runs an operation under the
+    /// deadline, and `storage_unavailable` when that operation writes (or it is the readiness
+    /// probe, which reports what writes will do).
+    #[must_use]
+    pub fn codes(&self) -> Vec<ErrorCode> {
+        let mut codes = self.error_codes.to_vec();
+        codes.extend(self.timeout_code());
+        let writes = matches!(
+            self.operation,
+            Some(Operation::Write | Operation::Query | Operation::Migrate)
+        );
+        if writes || self.path == READINESS_PATH {
+            codes.push(ErrorCode::StorageUnavailable);
+        }
+        codes.sort_by_key(|code| ErrorCode::ALL.iter().position(|c| c == code));
+        codes.dedup();
+        codes
     }
 
     /// Transport-level statuses this endpoint can answer with (all carry `validation_error`):
@@ -319,13 +341,13 @@ mod tests {
     fn error_codes_are_in_canonical_order_and_include_the_timeout_code() {
         for endpoint in &ENDPOINTS {
             let positions: Vec<usize> = endpoint
-                .error_codes
+                .codes()
                 .iter()
                 .filter_map(|code| ErrorCode::ALL.iter().position(|c| c == code))
                 .collect();
             assert!(positions.is_sorted(), "{}", endpoint.path);
             if let Some(code) = endpoint.timeout_code() {
-                assert!(endpoint.error_codes.contains(&code), "{}", endpoint.path);
+                assert!(endpoint.codes().contains(&code), "{}", endpoint.path);
             }
         }
     }

@@ -21,7 +21,9 @@ pub const fn status(code: ErrorCode) -> StatusCode {
         ErrorCode::InvalidJson | ErrorCode::ValidationError => StatusCode::BAD_REQUEST,
         ErrorCode::ContextPackageNotFound => StatusCode::NOT_FOUND,
         ErrorCode::WriteConflict => StatusCode::CONFLICT,
-        ErrorCode::SchemaUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::SchemaUnavailable
+        | ErrorCode::OperationTimeout
+        | ErrorCode::StorageUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::WriteFailed
         | ErrorCode::MigrationFailed
         | ErrorCode::QueryFailed
@@ -29,6 +31,11 @@ pub const fn status(code: ErrorCode) -> StatusCode {
         | ErrorCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
+
+/// The error a response was built from, attached to the response's extensions so the
+/// remote-client layer can rebuild it without internals.
+#[derive(Debug, Clone)]
+pub struct SentError(pub ServiceError);
 
 /// What a failed response carried, attached to the response's extensions so layers (telemetry,
 /// access log) classify it without reading the body.
@@ -96,8 +103,8 @@ impl ServiceError {
         Self::new(ErrorCode::InternalError, message)
     }
 
-    /// The operation did not finish within `timeout_ms`: the operation's default failure code
-    /// with `details.timeout_ms`.
+    /// The operation did not finish within `timeout_ms`: 503 `operation_timeout` with
+    /// `details.timeout_ms`, whatever the operation.
     #[must_use]
     pub fn timeout(operation: Operation, timeout_ms: u64) -> Self {
         let consequence = match operation {
@@ -107,17 +114,13 @@ impl ServiceError {
             }
             _ => "",
         };
-        Self::deadline_exceeded(
-            operation.default_code(),
-            format!("operation did not finish within {timeout_ms} ms{consequence}"),
-            timeout_ms,
-        )
-    }
-
-    fn deadline_exceeded(code: ErrorCode, message: String, timeout_ms: u64) -> Self {
         Self {
             timed_out: true,
-            ..Self::new(code, message).with_details(json!({ "timeout_ms": timeout_ms }))
+            ..Self::new(
+                ErrorCode::OperationTimeout,
+                format!("operation did not finish within {timeout_ms} ms{consequence}"),
+            )
+            .with_details(json!({ "timeout_ms": timeout_ms }))
         }
     }
 
@@ -125,9 +128,7 @@ impl ServiceError {
     #[must_use]
     pub fn from_api(error: ApiError, timeout_ms: u64) -> Self {
         match error {
-            ApiError::DeadlineExceeded { code } => {
-                Self::deadline_exceeded(code, error.to_string(), timeout_ms)
-            }
+            ApiError::DeadlineExceeded { operation } => Self::timeout(operation, timeout_ms),
             ApiError::SchemaUnavailable {
                 ref status,
                 ref message,
@@ -161,6 +162,75 @@ impl ServiceError {
             ErrorCode::ValidationError,
             "missing or invalid bearer token",
         )
+    }
+
+    /// 421: without a token, only loopback host names (and `--allowed-host` names) are served,
+    /// so a page whose DNS name was rebound to 127.0.0.1 cannot drive the service.
+    #[must_use]
+    pub fn host_not_allowed() -> Self {
+        Self::transport(
+            StatusCode::MISDIRECTED_REQUEST,
+            ErrorCode::ValidationError,
+            "the Host header names neither a loopback address nor an --allowed-host name",
+        )
+    }
+
+    /// 408: the request body did not arrive within the body read timeout.
+    #[must_use]
+    pub fn body_timeout(timeout_ms: u64) -> Self {
+        Self::transport(
+            StatusCode::REQUEST_TIMEOUT,
+            ErrorCode::ValidationError,
+            format!("the request body did not arrive within {timeout_ms} ms"),
+        )
+        .with_details(json!({ "body_read_timeout_ms": timeout_ms }))
+    }
+
+    /// A request the HTTP parser refused before it reached the router (a URL or header
+    /// section too long, conflicting `Content-Length`, malformed syntax), with the status the
+    /// parser chose: 414, 431 or 400.
+    #[must_use]
+    pub fn malformed_request(status: StatusCode) -> Self {
+        let message = match status {
+            StatusCode::URI_TOO_LONG => "the request target is too long",
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => "the request headers are too large",
+            _ => {
+                "the request is not valid HTTP/1.1 (for example conflicting Content-Length headers)"
+            }
+        };
+        Self::transport(status, ErrorCode::ValidationError, message)
+    }
+
+    /// The same failure as a client on another host sees it: for the codes whose message can
+    /// carry internals (store failures, timeouts, internal errors), a fixed message per code,
+    /// so no absolute path or raw SQLite text leaves the machine. Details are kept: they are
+    /// structured numbers and versions.
+    #[must_use]
+    pub fn for_remote_client(&self) -> Self {
+        let message = match self.code {
+            ErrorCode::WriteFailed => "the write could not be completed; see the service log",
+            ErrorCode::QueryFailed => "the query could not be answered; see the service log",
+            ErrorCode::ContextLookupFailed => {
+                "the context package could not be read; see the service log"
+            }
+            ErrorCode::MigrationFailed => "the migration failed; see the service log",
+            ErrorCode::SchemaUnavailable => {
+                "the database is unavailable or its schema is not current; see the service log"
+            }
+            ErrorCode::StorageUnavailable => {
+                "the storage under the database cannot take writes; see the service log"
+            }
+            ErrorCode::InternalError => "internal error; see the service log",
+            ErrorCode::InvalidJson
+            | ErrorCode::ValidationError
+            | ErrorCode::ContextPackageNotFound
+            | ErrorCode::WriteConflict
+            | ErrorCode::OperationTimeout => return self.clone(),
+        };
+        Self {
+            message: message.to_owned(),
+            ..self.clone()
+        }
     }
 
     /// 404: no endpoint has this path.
@@ -284,17 +354,30 @@ struct ErrorBody<'a> {
     details: Option<&'a Value>,
 }
 
-impl IntoResponse for ServiceError {
-    fn into_response(self) -> Response {
-        let envelope = ErrorEnvelope {
+impl ServiceError {
+    fn envelope(&self) -> ErrorEnvelope<'_> {
+        ErrorEnvelope {
             service_contract_version: SERVICE_CONTRACT_VERSION,
             error: ErrorBody {
                 code: self.code,
                 message: &self.message,
                 details: self.details.as_ref(),
             },
-        };
-        let mut response = (self.status, axum::Json(envelope)).into_response();
+        }
+    }
+
+    /// The error envelope as JSON bytes, for a response written outside the router.
+    ///
+    /// # Errors
+    /// When the details do not serialize (they are JSON values, so never in practice).
+    pub fn envelope_json(&self) -> Result<Vec<u8>, serde_json::Error> {
+        serde_json::to_vec(&self.envelope())
+    }
+}
+
+impl IntoResponse for ServiceError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, axum::Json(self.envelope())).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()
@@ -304,6 +387,7 @@ impl IntoResponse for ServiceError {
             code: self.code,
             timed_out: self.timed_out,
         });
+        response.extensions_mut().insert(SentError(self));
         response
     }
 }
@@ -331,6 +415,8 @@ mod tests {
                 (ErrorCode::QueryFailed, 500),
                 (ErrorCode::ContextLookupFailed, 500),
                 (ErrorCode::InternalError, 500),
+                (ErrorCode::OperationTimeout, 503),
+                (ErrorCode::StorageUnavailable, 503),
             ]
         );
     }
@@ -339,12 +425,12 @@ mod tests {
     fn a_missed_api_deadline_reads_like_a_timeout() {
         let error = ServiceError::from_api(
             ApiError::DeadlineExceeded {
-                code: ErrorCode::WriteFailed,
+                operation: Operation::Write,
             },
             25,
         );
-        assert_eq!(error.code(), ErrorCode::WriteFailed);
-        assert_eq!(error.http_status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(error.code(), ErrorCode::OperationTimeout);
+        assert_eq!(error.http_status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(error.details, Some(json!({ "timeout_ms": 25 })));
         assert!(error.timed_out);
     }

@@ -15,6 +15,7 @@ mod access_log;
 pub mod auth;
 pub mod body;
 pub mod config;
+pub mod connection;
 pub mod contract;
 pub mod database_file;
 pub mod deadline;
@@ -27,10 +28,13 @@ pub mod server;
 pub mod state;
 pub mod telemetry;
 
+use std::net::SocketAddr;
+
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request};
 use axum::http::{Method, Uri};
-use axum::middleware::{from_fn, from_fn_with_state};
+use axum::middleware::{Next, from_fn, from_fn_with_state};
+use axum::response::{IntoResponse, Response};
 
 pub use config::{ServiceArgs, ServiceConfig, Settings};
 pub use error::{ServiceError, status};
@@ -43,8 +47,8 @@ pub const SERVICE_CONTRACT_VERSION: &str = "service.v3";
 pub const INTEGRATION_BASELINE: &str = "integration/v1";
 
 /// The service's router: every endpoint of [`endpoints::ENDPOINTS`], enveloped 404 and 405
-/// fallbacks, and the layers (outermost first) telemetry → access log → bearer auth → body
-/// limit.
+/// fallbacks, and the layers (outermost first) telemetry → access log → remote-client errors
+/// → bearer auth and host check → body limit.
 pub fn router(state: AppState) -> Router {
     let mut routes = Router::new();
     for endpoint in &endpoints::ENDPOINTS {
@@ -55,9 +59,36 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.max_body_bytes()))
         .layer(from_fn_with_state(state.clone(), auth::require_bearer))
+        .layer(from_fn(remote_errors))
         .layer(from_fn(access_log::access_log))
         .layer(from_fn_with_state(state.telemetry(), telemetry::count))
         .with_state(state)
+}
+
+/// Error responses to a client that is not on this machine carry no internals: for the codes
+/// whose message can hold an absolute path or SQLite's own text, the message is replaced by a
+/// fixed one per code (see [`ServiceError::for_remote_client`]) and the original is logged.
+/// The client's address comes from the connection ([`connection`]); a request without one
+/// (in-process use of the router) is treated as local.
+async fn remote_errors(request: Request, next: Next) -> Response {
+    let remote = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| *peer)
+        .filter(|peer| !peer.ip().is_loopback());
+    let response = next.run(request).await;
+    let Some(peer) = remote else {
+        return response;
+    };
+    let Some(error::SentError(sent)) = response.extensions().get::<error::SentError>() else {
+        return response;
+    };
+    let public = sent.for_remote_client();
+    if public.message() == sent.message() {
+        return response;
+    }
+    tracing::warn!(%peer, code = %sent.code(), message = sent.message(), "error sent to a remote client without its message");
+    public.into_response()
 }
 
 async fn route_not_found(method: Method, uri: Uri) -> ServiceError {

@@ -45,8 +45,12 @@ fn serve(config: &memory_kernel_service::ServiceConfig) -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
-    tokio::runtime::Builder::new_multi_thread()
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .build()?
-        .block_on(server::serve(config))
+        .build()?;
+    let result = runtime.block_on(server::serve(config));
+    // Dropping a runtime waits for every blocking operation still running; the drain bound
+    // holds for those too.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(config.shutdown_drain_ms));
+    result
 }

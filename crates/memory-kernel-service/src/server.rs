@@ -1,5 +1,5 @@
 //! Start-up and serving: open (and when new, create and migrate) the database, bind, serve
-//! until SIGINT or SIGTERM, then drain in-flight requests.
+//! until SIGINT or SIGTERM, then drain in-flight requests for at most `--shutdown-drain-ms`.
 
 use std::path::Path;
 use std::time::Duration;
@@ -10,6 +10,7 @@ use memory_kernel_core::Timestamp;
 use tokio::net::TcpListener;
 
 use crate::config::ServiceConfig;
+use crate::connection::{ConnectionLimits, serve_connections};
 use crate::state::AppState;
 
 /// Opens the database for serving. A file that does not exist is created and migrated; an
@@ -71,10 +72,11 @@ pub async fn serve(config: &ServiceConfig) -> anyhow::Result<()> {
         ));
     }
     let app = crate::router(AppState::new(kernel, settings));
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving")?;
+    let limits = ConnectionLimits {
+        header_read_timeout: Duration::from_millis(config.header_read_timeout_ms),
+        shutdown_drain: Duration::from_millis(config.shutdown_drain_ms),
+    };
+    serve_connections(listener, app, limits, shutdown_signal()).await;
     tracing::info!("memory-kernel-service stopped");
     Ok(())
 }

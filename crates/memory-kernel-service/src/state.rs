@@ -19,6 +19,9 @@ pub struct AppState {
     operation_timeout: Duration,
     max_body_bytes: usize,
     auth_token: Option<Arc<BearerToken>>,
+    body_read_timeout: Duration,
+    allowed_hosts: Arc<[String]>,
+    min_free_bytes: u64,
     telemetry: Arc<Telemetry>,
 }
 
@@ -33,6 +36,9 @@ impl AppState {
             auth_token: settings
                 .auth_token
                 .map(|token| Arc::new(BearerToken::new(token))),
+            body_read_timeout: settings.body_read_timeout,
+            allowed_hosts: settings.allowed_hosts.into(),
+            min_free_bytes: settings.min_free_bytes,
             telemetry: Arc::new(Telemetry::default()),
         }
     }
@@ -66,6 +72,24 @@ impl AppState {
     #[must_use]
     pub const fn max_body_bytes(&self) -> usize {
         self.max_body_bytes
+    }
+
+    /// How long a request body may take to arrive.
+    #[must_use]
+    pub const fn body_read_timeout(&self) -> Duration {
+        self.body_read_timeout
+    }
+
+    /// Host names accepted besides the loopback ones when no token is configured.
+    #[must_use]
+    pub fn allowed_hosts(&self) -> &[String] {
+        &self.allowed_hosts
+    }
+
+    /// Free bytes under the database below which readiness answers 503.
+    #[must_use]
+    pub const fn min_free_bytes(&self) -> u64 {
+        self.min_free_bytes
     }
 
     /// The bearer token requests must carry, when one is configured.

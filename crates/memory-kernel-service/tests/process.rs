@@ -265,3 +265,178 @@ fn subcommands_print_the_generated_documents() {
     let printed: Value = serde_json::from_slice(&contract.stdout).unwrap();
     assert_eq!(printed, memory_kernel_service::contract::runtime_contract());
 }
+
+/// Reads from `stream` until the peer closes it (or `limit` passes); returns the bytes and
+/// whether the peer closed.
+fn read_until_closed(stream: &mut TcpStream, limit: Duration) -> (String, bool) {
+    stream.set_read_timeout(Some(limit)).unwrap();
+    let mut bytes = Vec::new();
+    let mut buf = [0_u8; 4096];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return (String::from_utf8_lossy(&bytes).into_owned(), true),
+            Ok(n) => bytes.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                return (String::from_utf8_lossy(&bytes).into_owned(), true);
+            }
+            Err(_) => return (String::from_utf8_lossy(&bytes).into_owned(), false),
+        }
+    }
+}
+
+fn summary_body() -> String {
+    json!({"record_type": "decision", "summary": "slow upload", "writer": "ops",
+           "justification": "probe", "source_uri": "file:///probe.md",
+           "truth_status": "asserted", "authority": "derived"})
+    .to_string()
+}
+
+#[test]
+fn item_06_half_sent_requests_time_out_slow_bodies_are_not_latency_and_shutdown_is_bounded() {
+    let dir = TempDir::new().unwrap();
+    let db = db_in(&dir);
+    let server = Server::start(&[
+        "--db",
+        &db,
+        "--header-read-timeout-ms",
+        "300",
+        "--body-read-timeout-ms",
+        "800",
+    ]);
+
+    // Headers without the blank line: the connection is closed once the header timeout ends.
+    let mut half_head = TcpStream::connect(&server.address).unwrap();
+    write!(half_head, "GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n").unwrap();
+    let started = Instant::now();
+    let (_, closed) = read_until_closed(&mut half_head, Duration::from_secs(10));
+    assert!(closed, "a half-sent header section held the connection");
+    assert!(started.elapsed() < Duration::from_secs(5));
+
+    // A body shorter than its Content-Length: 408 with the envelope, then the connection ends.
+    let mut short_body = TcpStream::connect(&server.address).unwrap();
+    write!(
+        short_body,
+        "POST /v1/memory/add/summary HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"record"
+    )
+    .unwrap();
+    let (response, closed) = read_until_closed(&mut short_body, Duration::from_secs(10));
+    assert!(closed, "{response}");
+    assert!(response.starts_with("HTTP/1.1 408"), "{response}");
+    assert!(response.contains("\"validation_error\""), "{response}");
+
+    // A slow but complete upload: the write succeeds, and its 600 ms of upload are not
+    // counted as the endpoint's latency.
+    let body = summary_body();
+    let mut slow = TcpStream::connect(&server.address).unwrap();
+    write!(
+        slow,
+        "POST /v1/memory/add/summary HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+        body.len(),
+        &body[..10]
+    )
+    .unwrap();
+    thread::sleep(Duration::from_millis(600));
+    write!(slow, "{}", &body[10..]).unwrap();
+    let (response, _) = read_until_closed(&mut slow, Duration::from_secs(10));
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    let (status, metrics) = server.call("GET", "/metrics", None);
+    assert_eq!(status, 200);
+    let metrics = metrics.as_str().unwrap().to_owned();
+    let sum: f64 = metrics
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix(
+                "mk_request_duration_seconds_sum{endpoint=\"/v1/memory/add/summary\"} ",
+            )
+        })
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        sum < 0.5,
+        "slow uploads counted as latency: {sum} s\n{metrics}"
+    );
+
+    // A connection stuck mid-body does not hold up shutdown past the drain bound.
+    let mut stuck = TcpStream::connect(&server.address).unwrap();
+    write!(
+        stuck,
+        "POST /v1/memory/add/summary HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{"
+    )
+    .unwrap();
+    thread::sleep(Duration::from_millis(100));
+    let started = Instant::now();
+    let (status, _) = server.terminate();
+    assert!(status.success());
+    assert!(started.elapsed() < Duration::from_secs(12));
+}
+
+#[test]
+fn item_06_the_shutdown_drain_is_bounded() {
+    let dir = TempDir::new().unwrap();
+    let db = db_in(&dir);
+    let server = Server::start(&[
+        "--db",
+        &db,
+        "--body-read-timeout-ms",
+        "60000",
+        "--shutdown-drain-ms",
+        "300",
+    ]);
+    // A request whose body never finishes would keep a drain without bound waiting a minute.
+    let mut stuck = TcpStream::connect(&server.address).unwrap();
+    write!(
+        stuck,
+        "POST /v1/memory/add/summary HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{"
+    )
+    .unwrap();
+    thread::sleep(Duration::from_millis(200));
+    let started = Instant::now();
+    let (status, lines) = server.terminate();
+    assert!(status.success(), "{lines:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn item_07_parser_refusals_carry_the_error_envelope() {
+    let dir = TempDir::new().unwrap();
+    let db = db_in(&dir);
+    let server = Server::start(&["--db", &db]);
+    let long_url = format!("/v1/context/{}", "a".repeat(70_000));
+    let huge_header = "x".repeat(200_000);
+    let cases = [
+        (
+            format!("GET {long_url} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"),
+            "HTTP/1.1 414",
+        ),
+        (
+            format!("GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: {huge_header}\r\n\r\n"),
+            "HTTP/1.1 431",
+        ),
+        (
+            "POST /v1/query/ask HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+             Content-Length: 2\r\nContent-Length: 3\r\n\r\n{}"
+                .to_owned(),
+            "HTTP/1.1 400",
+        ),
+    ];
+    for (request, status_line) in cases {
+        let mut stream = TcpStream::connect(&server.address).unwrap();
+        // The server may answer and close before it has read everything.
+        let _ = stream.write_all(request.as_bytes());
+        let (response, _) = read_until_closed(&mut stream, Duration::from_secs(10));
+        assert!(response.starts_with(status_line), "{:.200}", response);
+        let (_, body) = response.split_once("\r\n\r\n").unwrap();
+        let body: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"));
+        assert_eq!(body["service_contract_version"], "service.v3", "{body}");
+        assert_eq!(body["error"]["code"], "validation_error", "{body}");
+    }
+}

@@ -5,16 +5,26 @@
 //! constraints spread over 40 actors × 25 actions × 50 resources with a few wildcards; the
 //! rest are summaries of six words drawn from a 2,000-word vocabulary. Run with
 //! `cargo bench -p memory-kernel-store-sqlite -- --warm-up-time 1 --measurement-time 3`.
+//!
+//! `writers/16_threads_10k` is writes under load: 16 threads each append 8 constraints (one
+//! transaction per record, as `add constraint` does) to a 10k store, every write under the
+//! service's default 2.5 s deadline. Criterion times a round of 128 writes; the bench also
+//! prints the per-write latency percentiles and the number of writes that missed their
+//! deadline over every round it ran (`cargo bench -p memory-kernel-store-sqlite -- writers`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::hint::black_box;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, criterion_main};
 use memory_kernel_core::{
     Authority, ConstraintPayload, Effect, MemoryId, MemoryRecord, MemoryVersionId, Payload,
     Provenance, RecordType, Scope, Timestamp, TruthStatus, terms::terms,
 };
-use memory_kernel_store_sqlite::Store;
+use memory_kernel_store_sqlite::{Store, StoreError};
 use tempfile::TempDir;
 
 const SIZES: [usize; 2] = [10_000, 100_000];
@@ -143,9 +153,76 @@ fn candidates(c: &mut Criterion) {
     group.finish();
 }
 
+const WRITER_THREADS: usize = 16;
+const WRITES_PER_THREAD: usize = 8;
+const WRITE_DEADLINE: Duration = Duration::from_millis(2_500);
+
+fn writers(c: &mut Criterion) {
+    let (_dir, store) = seeded(10_000);
+    let latencies = Arc::new(Mutex::new(Vec::<Duration>::new()));
+    let timeouts = Arc::new(AtomicUsize::new(0));
+    let next = Arc::new(AtomicUsize::new(1_000_000));
+    let mut group = c.benchmark_group("writers");
+    group.sample_size(10);
+    group.bench_function("16_threads_10k", |b| {
+        b.iter_custom(|rounds| {
+            let started = Instant::now();
+            for _ in 0..rounds {
+                let threads: Vec<_> = (0..WRITER_THREADS)
+                    .map(|_| {
+                        let (store, latencies, timeouts, next) = (
+                            store.clone(),
+                            Arc::clone(&latencies),
+                            Arc::clone(&timeouts),
+                            Arc::clone(&next),
+                        );
+                        thread::spawn(move || {
+                            let mut mine = Vec::with_capacity(WRITES_PER_THREAD);
+                            for _ in 0..WRITES_PER_THREAD {
+                                // Even indexes are constraints.
+                                let i = next.fetch_add(2, Ordering::Relaxed);
+                                let record = record(i, &mut Lcg(i as u64));
+                                let begun = Instant::now();
+                                match store.insert_record(&record, Some(begun + WRITE_DEADLINE)) {
+                                    Ok(()) => {}
+                                    Err(StoreError::DeadlineExceeded) => {
+                                        timeouts.fetch_add(1, Ordering::Relaxed);
+                                    }
+                                    Err(other) => panic!("{other}"),
+                                }
+                                mine.push(begun.elapsed());
+                            }
+                            latencies.lock().unwrap().extend(mine);
+                        })
+                    })
+                    .collect();
+                for thread in threads {
+                    thread.join().unwrap();
+                }
+            }
+            started.elapsed()
+        });
+    });
+    group.finish();
+    let mut all = latencies.lock().unwrap().clone();
+    all.sort_unstable();
+    let at = |q: f64| all[((all.len() as f64 * q).ceil() as usize).clamp(1, all.len()) - 1];
+    eprintln!(
+        "writers: {} writes by {WRITER_THREADS} threads over a 10k store: p50 {:.1} ms, \
+         p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms, {} missed the {} ms deadline",
+        all.len(),
+        at(0.50).as_secs_f64() * 1e3,
+        at(0.95).as_secs_f64() * 1e3,
+        at(0.99).as_secs_f64() * 1e3,
+        at(1.0).as_secs_f64() * 1e3,
+        timeouts.load(Ordering::Relaxed),
+        WRITE_DEADLINE.as_millis()
+    );
+}
+
 // The macro expands to an undocumented public function.
 #[allow(missing_docs)]
 mod harness {
-    criterion::criterion_group!(benches, super::candidates);
+    criterion::criterion_group!(benches, super::candidates, super::writers);
 }
 criterion_main!(harness::benches);

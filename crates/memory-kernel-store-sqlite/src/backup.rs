@@ -2,7 +2,10 @@
 //!
 //! Backup copies the live database into a temporary file beside the destination and renames
 //! it into place, so the destination is never a half-written file. It only reads the source,
-//! so through a store opened read-only it leaves an unmigrated file byte-identical.
+//! so through a store opened read-only it leaves an unmigrated file byte-identical. An
+//! existing destination is replaced only when the caller says so, and never when it is the
+//! live database itself. The temporary file is visible (`<dest>.mk-partial-<random>`), so a
+//! backup killed midway leaves nothing hidden behind.
 //!
 //! Restore never renames over the live file: a WAL database is three files (`db`, `db-wal`,
 //! `db-shm`) tied to its path, and any connection still open on the old file would pair the
@@ -22,19 +25,38 @@ use tempfile::NamedTempFile;
 use crate::error::{Result, StoreError};
 use crate::integrity::quick_check;
 use crate::migrations;
-use crate::pool::{self, Access, BUSY_TIMEOUT};
+use crate::pool::{self, Access, BUSY_TIMEOUT, FileIdentity};
 use crate::store::Store;
 
 impl Store {
-    /// Writes a consistent copy of the database to `dest` (replacing it atomically if it
-    /// exists). Works on any schema version, and writes nothing to the live file.
+    /// Writes a consistent copy of the database to `dest`. Works on any schema version, and
+    /// writes nothing to the live file. An existing `dest` is replaced (atomically) only with
+    /// `overwrite`; the live database itself is never a destination.
     ///
     /// # Errors
+    /// [`StoreError::BackupTargetExists`] when `dest` exists and `overwrite` is false;
+    /// [`StoreError::BackupOntoLiveDatabase`] when `dest` is the live database file;
     /// [`StoreError::Io`] for temporary-file or rename failures; SQLite errors. On failure
     /// `dest` is untouched and no temporary file is left behind.
-    pub fn backup(&self, dest: impl AsRef<Path>) -> Result<()> {
+    pub fn backup(&self, dest: impl AsRef<Path>, overwrite: bool) -> Result<()> {
         let dest = dest.as_ref();
-        let staged = temp_beside(dest, ".mk-backup-")?;
+        if dest.exists() {
+            let live = FileIdentity::of(self.path());
+            if live.is_some() && FileIdentity::of(dest) == live {
+                return Err(StoreError::BackupOntoLiveDatabase {
+                    path: dest.to_owned(),
+                });
+            }
+            if !overwrite {
+                return Err(StoreError::BackupTargetExists {
+                    path: dest.to_owned(),
+                });
+            }
+        }
+        let name = dest
+            .file_name()
+            .map_or_else(|| "backup".into(), |n| n.to_string_lossy().into_owned());
+        let staged = temp_beside(dest, &format!("{name}.mk-partial-"))?;
         self.with_conn(|conn| copy_database(conn, staged.path()))?;
         persist(staged, dest)
     }
@@ -73,7 +95,7 @@ impl Store {
                 pool
             }
         };
-        let mut live = live_pool.get()?;
+        let mut live = live_pool.get(None)?;
         let result = write_into(&stage, &mut live);
         self.reset_schema_cache();
         drop(live);
@@ -112,7 +134,11 @@ fn temp_beside(target: &Path, prefix: &str) -> Result<NamedTempFile> {
     };
     tempfile::Builder::new()
         .prefix(prefix)
-        .suffix(".sqlite")
+        .suffix(if prefix.starts_with('.') {
+            ".sqlite"
+        } else {
+            ""
+        })
         .tempfile_in(dir)
         .map_err(StoreError::io("creating a temporary file in", dir))
 }

@@ -35,6 +35,11 @@ pub enum StoreError {
     /// A write was attempted through a store opened read-only.
     #[error("the store was opened read-only; this operation writes")]
     ReadOnly,
+    /// The disk (or the file system's quota) is full: SQLite could not grow the database or
+    /// its journal. Nothing of the failed write was committed; writes work again once space
+    /// is freed.
+    #[error("the storage holding the database is full")]
+    StorageFull,
     /// Another writer held the database lock for longer than the busy timeout (5 s).
     #[error("the database is locked by another writer (waited for the busy timeout)")]
     Busy,
@@ -187,6 +192,18 @@ pub enum StoreError {
         #[source]
         source: Box<StoreError>,
     },
+    /// `backup` was given a destination that exists, without permission to replace it.
+    #[error("backup destination {} exists; pass --force to replace it", path.display())]
+    BackupTargetExists {
+        /// The destination.
+        path: PathBuf,
+    },
+    /// `backup` was given the live database file as its destination.
+    #[error("backup destination {} is the live database; choose another file", path.display())]
+    BackupOntoLiveDatabase {
+        /// The destination.
+        path: PathBuf,
+    },
     /// A snapshot export or import failed.
     #[error(transparent)]
     Snapshot(#[from] SnapshotError),
@@ -225,6 +242,7 @@ impl From<rusqlite::Error> for StoreError {
     fn from(error: rusqlite::Error) -> Self {
         match error.sqlite_error_code() {
             Some(ErrorCode::ReadOnly) => Self::ReadOnly,
+            Some(ErrorCode::DiskFull) => Self::StorageFull,
             Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => Self::Busy,
             _ => Self::Sqlite(error),
         }

@@ -13,7 +13,7 @@
 use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags};
 
@@ -26,7 +26,7 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_millis(5_000);
 const PAGE_CACHE_KIB: i64 = -16 * 1024;
 
 /// Connections kept by one store.
-const POOL_SIZE: usize = 8;
+pub(crate) const POOL_SIZE: usize = 8;
 
 /// How the store may touch its file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,6 +96,8 @@ pub(crate) fn open_connection(path: &Path, access: Access) -> Result<Connection>
 pub(crate) struct ConnectionPool {
     path: PathBuf,
     access: Access,
+    /// The file the connections were opened on, when the platform can say.
+    identity: Option<FileIdentity>,
     state: Mutex<PoolState>,
     returned: Condvar,
 }
@@ -115,6 +117,7 @@ pub(crate) fn build_pool(path: &Path, access: Access) -> Result<SqlitePool> {
     Ok(Arc::new(ConnectionPool {
         path: path.to_owned(),
         access,
+        identity: FileIdentity::of(path),
         state: Mutex::new(PoolState {
             idle: vec![first],
             open: 1,
@@ -123,10 +126,63 @@ pub(crate) fn build_pool(path: &Path, access: Access) -> Result<SqlitePool> {
     }))
 }
 
+/// Which file a path names: device and inode number. Two paths (or one path at two times)
+/// with the same identity are the same file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FileIdentity {
+    device: u64,
+    inode: u64,
+}
+
+impl FileIdentity {
+    /// The identity of the file at `path`, or `None` when it cannot be read (a missing file,
+    /// or a platform without inode numbers).
+    #[cfg(unix)]
+    pub(crate) fn of(path: &Path) -> Option<Self> {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path).ok().map(|m| Self {
+            device: m.dev(),
+            inode: m.ino(),
+        })
+    }
+
+    /// Without inode numbers a swap cannot be told apart; the check is skipped.
+    #[cfg(not(unix))]
+    pub(crate) fn of(_path: &Path) -> Option<Self> {
+        None
+    }
+}
+
+/// Whether the pool's connections still see the file at its path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FileCheck {
+    /// Same file (or the platform cannot tell).
+    Same,
+    /// Another file now sits at the path (deleted and copied back, renamed over).
+    Replaced,
+    /// Nothing is at the path any more: writes would land in an unlinked file.
+    Missing,
+}
+
 impl ConnectionPool {
+    /// Compares the file at the pool's path with the one its connections were opened on.
+    pub(crate) fn check_file(&self) -> FileCheck {
+        let Some(opened) = self.identity else {
+            return FileCheck::Same;
+        };
+        match FileIdentity::of(&self.path) {
+            Some(now) if now == opened => FileCheck::Same,
+            Some(_) => FileCheck::Replaced,
+            None => FileCheck::Missing,
+        }
+    }
+
     /// An idle connection, a new one while fewer than [`POOL_SIZE`] are open, or the next one
-    /// handed back.
-    pub(crate) fn get(&self) -> Result<PooledConnection<'_>> {
+    /// handed back — waiting no later than `deadline`.
+    ///
+    /// # Errors
+    /// [`StoreError::DeadlineExceeded`] when `deadline` passes while waiting; open errors.
+    pub(crate) fn get(&self, deadline: Option<Instant>) -> Result<PooledConnection<'_>> {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         loop {
             if let Some(conn) = state.idle.pop() {
@@ -149,10 +205,22 @@ impl ConnectionPool {
                     }
                 };
             }
-            state = self
-                .returned
-                .wait(state)
-                .unwrap_or_else(PoisonError::into_inner);
+            state = match deadline {
+                None => self
+                    .returned
+                    .wait(state)
+                    .unwrap_or_else(PoisonError::into_inner),
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(StoreError::DeadlineExceeded);
+                    }
+                    self.returned
+                        .wait_timeout(state, left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+            };
         }
     }
 

@@ -6,12 +6,13 @@ use std::time::Instant;
 
 use memory_kernel_core::terms::record_terms;
 use memory_kernel_core::{
-    LineageEdge, Link, MemoryId, MemoryRecord, MemoryVersionId, Payload, Timestamp,
+    LineageEdge, Link, MemoryId, MemoryRecord, MemoryVersionId, Payload, Relation, Timestamp,
+    ValidationError,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::{Result, StoreError, extended_code, is_uniqueness_violation};
-use crate::rows::{RECORD_COLUMNS, collect, record_from_row};
+use crate::rows::{LINK_COLUMNS, RECORD_COLUMNS, collect, link_from_row, record_from_row};
 use crate::schema::payload_table;
 use crate::store::Store;
 
@@ -47,14 +48,40 @@ impl Store {
         })
     }
 
-    /// Appends a lineage link in its own transaction.
+    /// Writes a new lineage link in its own transaction and returns the link as stored.
+    ///
+    /// Sending the same link again is idempotent: when a link with the same ends and relation
+    /// is stored, nothing is written and that stored link is returned (its writer,
+    /// justification and instant are the first ones). A `supersedes` link that would close a
+    /// cycle (its target already supersedes its source, directly or through other versions)
+    /// is refused: both ends would hide each other from recall. Both checks run inside the
+    /// write transaction, so concurrent writers cannot race past them.
     ///
     /// # Errors
-    /// [`StoreError::Validation`]; [`StoreError::UnknownLineageTarget`] when either end is not
-    /// stored; [`StoreError::DuplicateLink`] for an identical stored link;
+    /// [`StoreError::Validation`] (with [`ValidationError::SupersedesCycle`] for a cycle);
+    /// [`StoreError::UnknownLineageTarget`] when either end is not stored;
     /// [`StoreError::DeadlineExceeded`]; schema-gate and SQLite errors.
-    pub fn insert_link(&self, link: &Link, deadline: Option<Instant>) -> Result<()> {
-        self.write_tx(deadline, |tx| insert_link(tx, link))
+    pub fn insert_link(&self, link: &Link, deadline: Option<Instant>) -> Result<Link> {
+        self.write_tx(deadline, |tx| {
+            link.validate()?;
+            for end in [link.from, link.to] {
+                if !record_exists(tx, end)? {
+                    return Err(StoreError::UnknownLineageTarget { id: end });
+                }
+            }
+            if let Some(stored) = same_link(tx, link)? {
+                return Ok(stored);
+            }
+            if link.relation == Relation::Supersedes && supersedes_path(tx, link.to, link.from)? {
+                return Err(ValidationError::SupersedesCycle {
+                    from: link.from.to_string(),
+                    to: link.to.to_string(),
+                }
+                .into());
+            }
+            insert_link(tx, link)?;
+            Ok(link.clone())
+        })
     }
 
     /// The version the next record of `memory_id` must carry (1 for a new memory).
@@ -253,6 +280,44 @@ fn insert_edge(conn: &Connection, edge: &LineageEdge) -> Result<()> {
         nanos(edge.visible_from)?,
     ])?;
     Ok(())
+}
+
+/// The stored link with `link`'s ends and relation, if any.
+fn same_link(conn: &Connection, link: &Link) -> Result<Option<Link>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {LINK_COLUMNS} FROM mk_memory_links l
+          WHERE l.from_version_id = ?1 AND l.to_version_id = ?2 AND l.relation = ?3
+          ORDER BY l.created_at_nanos, l.link_id LIMIT 1"
+    ))?;
+    let rows = stmt.query(params![
+        link.from.to_string(),
+        link.to.to_string(),
+        link.relation.as_str(),
+    ])?;
+    Ok(collect(rows, link_from_row)?.into_iter().next())
+}
+
+/// Whether `start` supersedes `goal`, directly or through a chain of `supersedes` edges (from
+/// records and links alike).
+fn supersedes_path(
+    conn: &Connection,
+    start: MemoryVersionId,
+    goal: MemoryVersionId,
+) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "WITH RECURSIVE reach(id) AS (
+                 SELECT ?1
+                 UNION
+                 SELECT e.to_version_id FROM mk_lineage_edges e JOIN reach r
+                   ON e.from_version_id = r.id
+                  WHERE e.relation = 'supersedes'
+             )
+             SELECT 1 FROM reach WHERE id = ?2 LIMIT 1",
+        )?
+        .query_row(params![start.to_string(), goal.to_string()], |_| Ok(()))
+        .optional()?
+        .is_some())
 }
 
 pub(crate) fn link_exists(conn: &Connection, link: &Link) -> Result<bool> {

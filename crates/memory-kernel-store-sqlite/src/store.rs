@@ -2,10 +2,11 @@
 //! disciplines every operation goes through — the schema gate and the deadline-checked write
 //! transaction.
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Condvar, Mutex, PoisonError, RwLock};
 use std::time::Instant;
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
@@ -13,7 +14,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use crate::error::{Result, StoreError};
 use crate::migrations::{self, MigrationReport, SchemaStatus};
 use crate::packages::PackageQueue;
-use crate::pool::{self, Access, SqlitePool};
+use crate::pool::{self, Access, FileCheck, SqlitePool};
 
 /// A MemoryKernel database. Cheap to clone; clones share one connection pool.
 ///
@@ -22,6 +23,9 @@ use crate::pool::{self, Access, SqlitePool};
 #[derive(Clone)]
 pub struct Store {
     shared: Arc<Shared>,
+    /// How long an operation through this handle may wait for a pooled connection or the
+    /// write turn (see [`Store::until`]); `None` waits as long as it takes.
+    deadline: Option<Instant>,
 }
 
 struct Shared {
@@ -33,10 +37,11 @@ struct Shared {
     schema_current: AtomicBool,
     /// Context packages handed over by queries and not yet committed.
     packages: PackageQueue,
-    /// Taken around every write transaction: writers of this process queue here, in order,
-    /// instead of polling SQLite's busy handler against each other (which can starve one
-    /// writer past the busy timeout under load). Other processes still meet the busy timeout.
-    writer: Mutex<()>,
+    /// Taken around every write transaction: writers of this process queue here instead of
+    /// polling SQLite's busy handler against each other (which can starve one writer past the
+    /// busy timeout under load), each no longer than its deadline. Other processes still meet
+    /// the busy timeout.
+    writer: WriterSlot,
 }
 
 impl fmt::Debug for Store {
@@ -58,8 +63,9 @@ impl Store {
                 pool: RwLock::new(Some(pool)),
                 schema_current: AtomicBool::new(false),
                 packages: PackageQueue::default(),
-                writer: Mutex::new(()),
+                writer: WriterSlot::default(),
             }),
+            deadline: None,
         })
     }
 
@@ -110,6 +116,17 @@ impl Store {
         migrations::plan(&conn)
     }
 
+    /// A handle on the same database whose operations wait for a pooled connection (and the
+    /// write turn) no later than `deadline`, failing with [`StoreError::DeadlineExceeded`]
+    /// instead of queueing past it.
+    #[must_use]
+    pub fn until(&self, deadline: Option<Instant>) -> Self {
+        Self {
+            shared: Arc::clone(&self.shared),
+            deadline,
+        }
+    }
+
     /// The database file's path.
     #[must_use]
     pub fn path(&self) -> &Path {
@@ -129,6 +146,27 @@ impl Store {
     /// errors.
     pub fn schema_status(&self) -> Result<SchemaStatus> {
         self.with_conn(|conn| migrations::read_status(conn))
+    }
+
+    /// Whether a write would be taken now: the store and its file are writable, and the file
+    /// system holding the database has at least `min_free_bytes` available. Reads only; used
+    /// by readiness probes so they report what writes will do.
+    ///
+    /// # Errors
+    /// [`StoreError::ReadOnly`] for a read-only store or a file SQLite opened read-only;
+    /// [`StoreError::StorageFull`] below `min_free_bytes`; open and SQLite errors.
+    pub fn check_writable(&self, min_free_bytes: u64) -> Result<()> {
+        if self.is_read_only() {
+            return Err(StoreError::ReadOnly);
+        }
+        let read_only = self.with_conn(|conn| Ok(conn.is_readonly(rusqlite::MAIN_DB)?))?;
+        if read_only {
+            return Err(StoreError::ReadOnly);
+        }
+        match available_bytes(&self.shared.path) {
+            Some(available) if available < min_free_bytes => Err(StoreError::StorageFull),
+            _ => Ok(()),
+        }
     }
 
     /// Applies pending migrations in one transaction, or with `dry_run` only reports the plan
@@ -155,7 +193,22 @@ impl Store {
     }
 
     /// Runs `f` on a pooled connection, holding the pool slot shared.
+    ///
+    /// First checks that the file at the store's path is still the one the pool opened
+    /// (device and inode): when it was replaced underneath (deleted and copied back, renamed
+    /// over), the pool is rebuilt on the new file, so no acknowledged write lands in an
+    /// unlinked file; when nothing is at the path any more, the operation is refused with
+    /// [`StoreError::NotFound`].
     pub(crate) fn with_conn<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+        self.with_conn_until(self.deadline, f)
+    }
+
+    /// [`Store::with_conn`], waiting for a pooled connection no later than `deadline`.
+    pub(crate) fn with_conn_until<T>(
+        &self,
+        deadline: Option<Instant>,
+        f: impl FnOnce(&mut Connection) -> Result<T>,
+    ) -> Result<T> {
         {
             let guard = self
                 .shared
@@ -163,25 +216,44 @@ impl Store {
                 .read()
                 .unwrap_or_else(PoisonError::into_inner);
             if let Some(pool) = guard.as_ref() {
-                let mut conn = pool.get()?;
-                return f(&mut conn);
+                match pool.check_file() {
+                    FileCheck::Same => {
+                        let mut conn = pool.get(deadline)?;
+                        return f(&mut conn);
+                    }
+                    FileCheck::Missing => {
+                        return Err(StoreError::NotFound {
+                            path: self.shared.path.clone(),
+                        });
+                    }
+                    FileCheck::Replaced => {}
+                }
             }
         }
-        // A previous restore could not rebuild the pool; try again, exclusively.
+        // No pool (a previous restore could not rebuild it) or a replaced file: rebuild it,
+        // exclusively.
         let mut guard = self
             .shared
             .pool
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        let pool = match guard.as_ref() {
-            Some(pool) => pool.clone(),
-            None => {
+        let pool = match guard.as_ref().map(|pool| (pool, pool.check_file())) {
+            Some((pool, FileCheck::Same)) => pool.clone(),
+            Some((_, FileCheck::Missing)) => {
+                return Err(StoreError::NotFound {
+                    path: self.shared.path.clone(),
+                });
+            }
+            _ => {
+                // Close the old connections before opening the new file.
+                *guard = None;
                 let pool = pool::build_pool(&self.shared.path, self.shared.access)?;
+                self.reset_schema_cache();
                 *guard = Some(pool.clone());
                 pool
             }
         };
-        let mut conn = pool.get()?;
+        let mut conn = pool.get(deadline)?;
         f(&mut conn)
     }
 
@@ -190,7 +262,16 @@ impl Store {
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T>,
     ) -> Result<T> {
-        self.with_conn(|conn| {
+        self.with_current_conn_until(self.deadline, f)
+    }
+
+    /// [`Store::with_current_conn`], waiting for a pooled connection no later than `deadline`.
+    pub(crate) fn with_current_conn_until<T>(
+        &self,
+        deadline: Option<Instant>,
+        f: impl FnOnce(&mut Connection) -> Result<T>,
+    ) -> Result<T> {
+        self.with_conn_until(deadline, |conn| {
             if !self.shared.schema_current.load(Ordering::Acquire) {
                 migrations::read_status(conn)?.require_current()?;
                 self.shared.schema_current.store(true, Ordering::Release);
@@ -210,15 +291,14 @@ impl Store {
         if self.is_read_only() {
             return Err(StoreError::ReadOnly);
         }
-        self.with_current_conn(|conn| {
-            if deadline_passed(deadline) {
-                return Err(StoreError::DeadlineExceeded);
-            }
-            let _writer = self
-                .shared
-                .writer
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
+        let deadline = deadline.or(self.deadline);
+        if deadline_passed(deadline) {
+            return Err(StoreError::DeadlineExceeded);
+        }
+        // The turn first, then a connection: a writer waiting for its turn holds no pooled
+        // connection, so queued writers never starve readers (or the turn's holder) of one.
+        let _writer = self.shared.writer.acquire(deadline)?;
+        self.with_current_conn_until(deadline, |conn| {
             if deadline_passed(deadline) {
                 return Err(StoreError::DeadlineExceeded);
             }
@@ -257,6 +337,105 @@ impl Store {
     }
 }
 
+/// Bytes available to this process on the file system holding `path`, when it can be read.
+#[cfg(unix)]
+fn available_bytes(path: &Path) -> Option<u64> {
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let stat = rustix::fs::statvfs(dir).ok()?;
+    Some(stat.f_bavail.saturating_mul(stat.f_frsize))
+}
+
+/// Without statvfs the free space is unknown; only failed writes tell.
+#[cfg(not(unix))]
+fn available_bytes(_path: &Path) -> Option<u64> {
+    None
+}
+
+/// The one write turn of a process, handed out in arrival order (tickets), so under load every
+/// writer waits for the writers that came before it and no longer: a plain mutex or a condition
+/// variable wakes an arbitrary waiter, which leaves a few writers waiting many turns (the tail
+/// of the latency). A waiter gives up at its deadline and its ticket is skipped.
+#[derive(Default)]
+struct WriterSlot {
+    state: Mutex<TurnState>,
+    turn_passed: Condvar,
+}
+
+#[derive(Default)]
+struct TurnState {
+    /// The next ticket to hand out.
+    next: u64,
+    /// The ticket whose turn it is.
+    serving: u64,
+    /// Whether the serving ticket's holder is writing.
+    held: bool,
+    /// Tickets whose holders gave up before their turn.
+    abandoned: BTreeSet<u64>,
+}
+
+impl TurnState {
+    /// Moves the turn to the next ticket still waiting.
+    fn pass(&mut self) {
+        self.held = false;
+        self.serving += 1;
+        while self.abandoned.remove(&self.serving) {
+            self.serving += 1;
+        }
+    }
+}
+
+/// The write turn, held until dropped.
+struct WriterTurn<'a>(&'a WriterSlot);
+
+impl WriterSlot {
+    /// Waits for the write turn, in arrival order, no later than `deadline`.
+    fn acquire(&self, deadline: Option<Instant>) -> Result<WriterTurn<'_>> {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let ticket = state.next;
+        state.next += 1;
+        loop {
+            if state.serving == ticket && !state.held {
+                state.held = true;
+                return Ok(WriterTurn(self));
+            }
+            state = match deadline {
+                None => self
+                    .turn_passed
+                    .wait(state)
+                    .unwrap_or_else(PoisonError::into_inner),
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        if state.serving == ticket {
+                            // Our turn came as the deadline passed: hand it on.
+                            state.pass();
+                            self.turn_passed.notify_all();
+                        } else {
+                            state.abandoned.insert(ticket);
+                        }
+                        return Err(StoreError::DeadlineExceeded);
+                    }
+                    self.turn_passed
+                        .wait_timeout(state, left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+            };
+        }
+    }
+}
+
+impl Drop for WriterTurn<'_> {
+    fn drop(&mut self) {
+        let mut state = self.0.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.pass();
+        self.0.turn_passed.notify_all();
+    }
+}
+
 fn deadline_passed(deadline: Option<Instant>) -> bool {
     deadline.is_some_and(|d| Instant::now() >= d)
 }
@@ -270,6 +449,61 @@ mod tests {
     #[test]
     fn store_is_cloneable_and_shareable_across_threads() {
         assert_shareable::<Store>();
+    }
+
+    #[test]
+    fn item_09_waits_for_a_connection_or_the_write_turn_end_at_the_deadline() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("db.sqlite3")).unwrap();
+        let pool = store.shared.pool.read().unwrap().clone().unwrap();
+        // Every connection on loan: the next caller would wait for one to come back.
+        let held: Vec<_> = (0..crate::pool::POOL_SIZE)
+            .map(|_| pool.get(None).unwrap())
+            .collect();
+        let started = Instant::now();
+        let waited = pool.get(Some(started + std::time::Duration::from_millis(50)));
+        assert!(matches!(waited, Err(StoreError::DeadlineExceeded)));
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        drop(held);
+
+        let turn = store.shared.writer.acquire(None).unwrap();
+        let started = Instant::now();
+        let queued = store
+            .shared
+            .writer
+            .acquire(Some(started + std::time::Duration::from_millis(50)));
+        assert!(matches!(queued, Err(StoreError::DeadlineExceeded)));
+        drop(turn);
+        assert!(store.shared.writer.acquire(None).is_ok());
+    }
+
+    #[test]
+    fn item_11_the_write_turn_goes_in_arrival_order_and_skips_those_who_gave_up() {
+        let slot = Arc::new(WriterSlot::default());
+        let first = slot.acquire(None).unwrap();
+        // A second writer gives up; a third waits.
+        let gave_up = slot.acquire(Some(Instant::now() + std::time::Duration::from_millis(20)));
+        assert!(matches!(gave_up, Err(StoreError::DeadlineExceeded)));
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let waiters: Vec<_> = (0..4)
+            .map(|n| {
+                let (mine, order) = (Arc::clone(&slot), Arc::clone(&order));
+                let handle = std::thread::spawn(move || {
+                    let _turn = mine.acquire(None).unwrap();
+                    order.lock().unwrap().push(n);
+                });
+                // Each waiter takes its ticket before the next one arrives.
+                while slot.state.lock().unwrap().next < 3 + n {
+                    std::thread::yield_now();
+                }
+                handle
+            })
+            .collect();
+        drop(first);
+        for waiter in waiters {
+            waiter.join().unwrap();
+        }
+        assert_eq!(*order.lock().unwrap(), vec![0, 1, 2, 3]);
     }
 
     #[test]

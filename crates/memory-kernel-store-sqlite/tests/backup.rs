@@ -39,7 +39,7 @@ fn backup_then_restore_reproduces_the_store() {
     let packages = store.all_context_packages().unwrap();
 
     let backup = dir.path().join("backup.sqlite3");
-    store.backup(&backup).unwrap();
+    store.backup(&backup, false).unwrap();
     assert_eq!(
         Store::inspect(&backup).unwrap().current_version,
         memory_kernel_store_sqlite::schema::target_version()
@@ -87,7 +87,7 @@ fn backup_replaces_an_existing_destination_atomically() {
     seed(&store);
     let dest = dir.path().join("backup.sqlite3");
     std::fs::write(&dest, b"old contents").unwrap();
-    store.backup(&dest).unwrap();
+    store.backup(&dest, true).unwrap();
     let copy = Store::open_read_only(&dest).unwrap();
     assert_eq!(copy.all_records().unwrap(), store.all_records().unwrap());
 }
@@ -157,4 +157,38 @@ fn integrity_report_covers_quick_check_foreign_keys_and_schema() {
     assert_eq!(report.foreign_key_violations[0].table, "mk_recall_terms");
     assert_eq!(report.foreign_key_violations[0].parent, "mk_memory_records");
     assert!(!report.is_healthy());
+}
+
+#[test]
+fn item_16_backup_refuses_an_existing_file_without_force_and_always_the_live_database() {
+    let (dir, path) = temp_db();
+    let store = migrated_store(&path);
+    seed(&store);
+    let dest = dir.path().join("backup.sqlite3");
+    std::fs::write(&dest, b"precious").unwrap();
+    assert!(matches!(
+        store.backup(&dest, false).unwrap_err(),
+        StoreError::BackupTargetExists { .. }
+    ));
+    assert_eq!(std::fs::read(&dest).unwrap(), b"precious");
+
+    // The live database is refused even with force, under its own name or another path.
+    let records = store.all_records().unwrap();
+    for live in [
+        path.clone(),
+        dir.path().join(".").join(path.file_name().unwrap()),
+    ] {
+        assert!(matches!(
+            store.backup(&live, true).unwrap_err(),
+            StoreError::BackupOntoLiveDatabase { .. }
+        ));
+    }
+    assert_eq!(store.all_records().unwrap(), records);
+
+    store.backup(&dest, true).unwrap();
+    let hidden: Vec<String> = dir_listing(dir.path())
+        .into_iter()
+        .filter(|name| name.starts_with('.') || name.contains("mk-partial"))
+        .collect();
+    assert!(hidden.is_empty(), "{hidden:?}");
 }

@@ -215,7 +215,9 @@ fn run_read_only_operations(path: &Path, backup_dir: &Path) {
         StoreError::ReadOnly
     ));
     let _ = store.integrity_check().unwrap();
-    store.backup(backup_dir.join("copy.sqlite3")).unwrap();
+    store
+        .backup(backup_dir.join("copy.sqlite3"), false)
+        .unwrap();
 }
 
 #[test]

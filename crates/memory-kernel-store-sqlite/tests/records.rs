@@ -174,11 +174,8 @@ fn links_are_validated_and_not_duplicated() {
         Relation::Supersedes,
         "2026-01-03T00:00:00Z",
     );
-    store.insert_link(&l, None).unwrap();
-    assert!(matches!(
-        store.insert_link(&l, None).unwrap_err(),
-        StoreError::DuplicateLink { .. }
-    ));
+    assert_eq!(store.insert_link(&l, None).unwrap(), l);
+    assert_eq!(store.insert_link(&l, None).unwrap(), l, "idempotent");
     let mut blank = l.clone();
     blank.writer = "  ".to_owned();
     assert!(matches!(
@@ -420,4 +417,108 @@ fn concurrent_writers_lose_nothing() {
     assert_eq!(store.all_records().unwrap().len(), THREADS * PER_THREAD);
     let report = store.integrity_check().unwrap();
     assert!(report.is_healthy(), "{report:?}");
+}
+
+#[test]
+fn item_04_supersedes_cycles_are_refused_and_identical_links_are_idempotent() {
+    let (_dir, path) = temp_db();
+    let store = migrated_store(&path);
+    let a = RecordBuilder::summary(RecordType::Decision, "a").build();
+    let b = RecordBuilder::summary(RecordType::Decision, "b").build();
+    let c = RecordBuilder::summary(RecordType::Decision, "c")
+        .supersedes(b.memory_version_id)
+        .build();
+    store
+        .insert_records(&[a.clone(), b.clone(), c.clone()], None)
+        .unwrap();
+    let (a, b, c) = (
+        a.memory_version_id,
+        b.memory_version_id,
+        c.memory_version_id,
+    );
+    let ab = link(a, b, Relation::Supersedes, "2026-01-03T00:00:00Z");
+    store.insert_link(&ab, None).unwrap();
+
+    // B supersedes A closes a two-version cycle.
+    let ba = link(b, a, Relation::Supersedes, "2026-01-04T00:00:00Z");
+    let refused = store.insert_link(&ba, None).unwrap_err();
+    assert!(
+        matches!(
+            &refused,
+            StoreError::Validation(ValidationError::SupersedesCycle { from, to })
+                if *from == b.to_string() && *to == a.to_string()
+        ),
+        "{refused:?}"
+    );
+    // B supersedes C closes a cycle through C's own `supersedes` list (C -> B).
+    let bc = link(b, c, Relation::Supersedes, "2026-01-04T00:00:00Z");
+    assert!(matches!(
+        store.insert_link(&bc, None).unwrap_err(),
+        StoreError::Validation(ValidationError::SupersedesCycle { .. })
+    ));
+    // A contradiction both ways is no cycle of replacement.
+    store
+        .insert_link(
+            &link(a, c, Relation::Contradicts, "2026-01-05T00:00:00Z"),
+            None,
+        )
+        .unwrap();
+    store
+        .insert_link(
+            &link(c, a, Relation::Contradicts, "2026-01-05T00:00:00Z"),
+            None,
+        )
+        .unwrap();
+
+    // The same link sent again, later and by someone else, is stored once.
+    let mut again = ab.clone();
+    again.created_at = memory_kernel_core::Timestamp::now();
+    again.writer = "someone else".to_owned();
+    assert_eq!(store.insert_link(&again, None).unwrap(), ab);
+    let links = store.all_links().unwrap();
+    assert_eq!(
+        links
+            .iter()
+            .filter(|l| l.from == a && l.to == b && l.relation == Relation::Supersedes)
+            .count(),
+        1
+    );
+    assert_eq!(links.len(), 3);
+}
+
+#[test]
+fn item_10_a_replaced_database_file_is_reopened_and_a_missing_one_refused() {
+    let (dir, path) = temp_db();
+    let store = migrated_store(&path);
+    let first = RecordBuilder::summary(RecordType::Decision, "before the swap").build();
+    store.insert_record(&first, None).unwrap();
+    // A copy of the file, taken the way an operator would (a consistent backup).
+    let copy = dir.path().join("copy.sqlite3");
+    store.backup(&copy, false).unwrap();
+
+    // Delete the file (and its WAL companions) and put the copy back in its place.
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = path.clone().into_os_string();
+        name.push(suffix);
+        let _ = std::fs::remove_file(std::path::PathBuf::from(name));
+    }
+    let missing = RecordBuilder::summary(RecordType::Decision, "while missing").build();
+    assert!(matches!(
+        store.insert_record(&missing, None).unwrap_err(),
+        StoreError::NotFound { .. }
+    ));
+    std::fs::copy(&copy, &path).unwrap();
+
+    let second = RecordBuilder::summary(RecordType::Decision, "after the swap").build();
+    store.insert_record(&second, None).unwrap();
+    drop(store);
+    // The acknowledged write is in the file at the path, not in the unlinked one.
+    let reopened = Store::open_existing(&path).unwrap();
+    let ids: Vec<_> = reopened
+        .all_records()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.memory_version_id)
+        .collect();
+    assert_eq!(ids, vec![first.memory_version_id, second.memory_version_id]);
 }

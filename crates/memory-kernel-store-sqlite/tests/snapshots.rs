@@ -456,3 +456,50 @@ fn key_files_hold_64_hex_digits() {
         SnapshotError::KeyFileUnreadable { .. }
     ));
 }
+
+#[test]
+fn item_12_a_verify_key_makes_a_valid_signature_mandatory() {
+    let (_a, store) = seeded_store();
+    let (_out, snapshot) = export(
+        &store,
+        &ExportOptions {
+            signing_key: Some(SIGNING_KEY),
+            ..ExportOptions::default()
+        },
+    );
+    // A forged copy: an edited record, a re-digested manifest, and no signature file.
+    let forged_dir = tempfile::tempdir().unwrap();
+    let forged = forged_dir.path().join("forged");
+    std::fs::create_dir(&forged).unwrap();
+    for entry in std::fs::read_dir(&snapshot).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), forged.join(entry.file_name())).unwrap();
+    }
+    let records = forged.join(RECORDS_FILE);
+    let old = hex::encode(Sha256::digest(std::fs::read(&records).unwrap()));
+    rewrite(&records, |r| {
+        r.replace("Ship the USB policy", "Ship the USB palicy")
+    });
+    let new = hex::encode(Sha256::digest(std::fs::read(&records).unwrap()));
+    rewrite(&forged.join(MANIFEST_FILE), |m| m.replace(&old, &new));
+    std::fs::remove_file(forged.join(SIGNATURE_FILE)).unwrap();
+
+    let (_b, target) = fresh_store();
+    let keyed = ImportOptions {
+        verify_key: Some(SIGNING_KEY),
+        allow_unsigned: true,
+        ..ImportOptions::default()
+    };
+    let refused = target.import(&forged, &keyed).unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            StoreError::Snapshot(SnapshotError::SignatureMissing)
+        ),
+        "{refused:?}"
+    );
+    assert!(target.all_records().unwrap().is_empty());
+    // The genuine snapshot still imports.
+    target.import(&snapshot, &keyed).unwrap();
+    assert_same_content(&store, &target);
+}

@@ -108,7 +108,7 @@ pub fn gate(sh: &Shell) -> Result<()> {
             crate::release::RELEASES_DIR
         )),
     }
-    findings.gate("cargo xtask contracts diff --since-release")
+    findings.gate("cargo xtask contracts diff")
 }
 
 /// What contract a file belongs to, and which version bumps cover a breaking change in it.

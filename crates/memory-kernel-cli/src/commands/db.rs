@@ -124,8 +124,8 @@ pub fn run(command: &DbCommand, db: &Path) -> Result<Output, Failure> {
                 &report,
             )))
         }
-        DbCommand::Backup { out } => {
-            MemoryKernel::backup(db, out)?;
+        DbCommand::Backup { out, force } => {
+            MemoryKernel::backup(db, out, *force)?;
             Ok(Output::Backup(BackupOutput::new(out)))
         }
         // Restoring may create the database: it is how a backup becomes a live file again.

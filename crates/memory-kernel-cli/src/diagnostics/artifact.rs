@@ -4,7 +4,7 @@
 //!
 //! - `failures` are the service's own failures: every code but `ok` and the caller errors
 //!   (`invalid_json`, `validation_error`, `context_package_not_found`, `write_conflict`), so
-//!   timeouts (reported under their endpoint's failure code) are failures too;
+//!   timeouts (`operation_timeout`) and `storage_unavailable` are failures too;
 //! - rates are percentages of the endpoint's requests; `schema_unavailable_per_1000_requests`
 //!   is over every request;
 //! - latency quantiles come from the histogram: the bucket holding rank `q × count` is found
@@ -344,7 +344,7 @@ mod tests {
         assert_eq!(metrics.failure_rate_percent, 10.0);
         assert_eq!(metrics.timeout_rate_percent, 5.0);
         assert_eq!(metrics.p95_budget_ms, policy.budget("/v1/query/ask"));
-        assert_eq!(metrics.codes.0.len(), 12);
+        assert_eq!(metrics.codes.0.len(), 14);
         let totals = Totals::of(&[metrics]);
         assert_eq!((totals.requests, totals.failures), (20, 2));
     }

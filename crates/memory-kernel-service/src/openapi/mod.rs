@@ -170,12 +170,12 @@ fn responses(endpoint: &Endpoint) -> utoipa::openapi::Responses {
 /// Each failure status of the endpoint with a description naming the codes it carries.
 fn failure_descriptions(endpoint: &Endpoint) -> BTreeMap<StatusCode, String> {
     let mut by_status: BTreeMap<StatusCode, Vec<String>> = BTreeMap::new();
-    for code in endpoint.error_codes {
+    for code in endpoint.codes() {
         let mut text = format!("`{code}`");
-        if endpoint.timeout_code() == Some(*code) {
-            text.push_str(" (also on timeout, with details.timeout_ms)");
+        if endpoint.timeout_code() == Some(code) {
+            text.push_str(" (with details.timeout_ms)");
         }
-        by_status.entry(status(*code)).or_default().push(text);
+        by_status.entry(status(code)).or_default().push(text);
     }
     for transport in endpoint.transport_statuses() {
         let why = match transport {

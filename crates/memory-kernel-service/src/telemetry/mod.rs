@@ -25,6 +25,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::body::BodyWait;
+
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -147,7 +149,9 @@ impl OutcomeClass {
             ErrorCode::WriteFailed
             | ErrorCode::MigrationFailed
             | ErrorCode::QueryFailed
-            | ErrorCode::ContextLookupFailed => Self::OtherError,
+            | ErrorCode::ContextLookupFailed
+            | ErrorCode::OperationTimeout
+            | ErrorCode::StorageUnavailable => Self::OtherError,
         }
     }
 }
@@ -274,7 +278,8 @@ impl Telemetry {
     }
 }
 
-/// The counting layer: times the request and counts it under its route template.
+/// The counting layer: times the request (less the time its body took to arrive) and counts
+/// it under its route template.
 pub async fn count(
     State(telemetry): State<Arc<Telemetry>>,
     request: Request,
@@ -286,9 +291,14 @@ pub async fn count(
             .get::<MatchedPath>()
             .map(MatchedPath::as_str),
     );
+    let wait = BodyWait::default();
+    let mut request = request;
+    request.extensions_mut().insert(wait.clone());
     let started = Instant::now();
     let response = next.run(request).await;
-    telemetry.record(endpoint, Outcome::of(&response), started.elapsed());
+    // Waiting for a slow client's body is the client's time, not the endpoint's.
+    let elapsed = started.elapsed().saturating_sub(wait.get());
+    telemetry.record(endpoint, Outcome::of(&response), elapsed);
     response
 }
 
@@ -308,7 +318,9 @@ mod tests {
         assert_eq!(CODE_LABELS[0], "ok");
         assert_eq!(CODE_LABELS[1], "invalid_json");
         assert_eq!(CODE_LABELS[10], "internal_error");
-        assert_eq!(CODE_LABELS[11], "other");
+        assert_eq!(CODE_LABELS[11], "operation_timeout");
+        assert_eq!(CODE_LABELS[12], "storage_unavailable");
+        assert_eq!(CODE_LABELS[13], "other");
     }
 
     #[test]

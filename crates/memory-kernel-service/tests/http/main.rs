@@ -7,6 +7,7 @@
 mod contract;
 mod endpoints;
 mod error_matrix;
+mod hardening;
 mod metrics;
 mod prometheus_text;
 mod support;

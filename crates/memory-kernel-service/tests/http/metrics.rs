@@ -37,7 +37,7 @@ async fn metrics_parse_strictly_and_count_what_was_sent() {
     let timed_out = service
         .send(post("/v1/query/ask").json(&ask_usb_body()))
         .await;
-    assert_eq!(timed_out.status, 500);
+    assert_eq!(timed_out.status, 503);
 
     let response = service.send(get("/metrics")).await;
     assert_eq!(response.status, 200);
@@ -71,7 +71,7 @@ async fn metrics_parse_strictly_and_count_what_was_sent() {
     assert_eq!(count("/v1/health", "ok"), 1.0);
     assert_eq!(count("/v1/query/ask", "ok"), 1.0);
     assert_eq!(count("/v1/query/ask", "invalid_json"), 1.0);
-    assert_eq!(count("/v1/query/ask", "query_failed"), 1.0);
+    assert_eq!(count("/v1/query/ask", "operation_timeout"), 1.0);
     assert_eq!(count("unmatched", "validation_error"), 1.0);
     assert_eq!(count("/v1/context/{context_package_id}", "ok"), 1.0);
     assert_eq!(

@@ -53,7 +53,7 @@ pub struct Seed {
     pub memory_id: String,
     /// A second constraint, linked: it supersedes `old_version`.
     pub new_version: String,
-    /// When the link was written (a second identical link is a conflict).
+    /// When the link was written (sending the same link again returns this one).
     pub link_created_at: String,
     /// The package of asking user/use/usb_drive.
     pub context_package_id: String,
@@ -129,12 +129,16 @@ impl TestService {
         if let Some(token) = request.bearer {
             builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
         }
-        let response = self
-            .app
-            .clone()
-            .oneshot(builder.body(Body::from(request.body)).unwrap())
-            .await
-            .unwrap();
+        if let Some(host) = request.host {
+            builder = builder.header(header::HOST, host);
+        }
+        let mut built = builder.body(Body::from(request.body)).unwrap();
+        if let Some(peer) = request.peer {
+            built
+                .extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
+        }
+        let response = self.app.clone().oneshot(built).await.unwrap();
         let status = response.status().as_u16();
         let content_type = response
             .headers()
@@ -214,6 +218,8 @@ pub struct TestRequest {
     content_type: Option<String>,
     body: String,
     bearer: Option<String>,
+    host: Option<String>,
+    peer: Option<std::net::SocketAddr>,
 }
 
 pub fn get(path: &str) -> TestRequest {
@@ -223,6 +229,8 @@ pub fn get(path: &str) -> TestRequest {
         content_type: None,
         body: String::new(),
         bearer: None,
+        host: None,
+        peer: None,
     }
 }
 
@@ -246,6 +254,17 @@ impl TestRequest {
     pub fn raw(mut self, content_type: Option<&str>, body: &str) -> Self {
         self.content_type = content_type.map(str::to_owned);
         self.body = body.to_owned();
+        self
+    }
+
+    pub fn host(mut self, host: &str) -> Self {
+        self.host = Some(host.to_owned());
+        self
+    }
+
+    /// Sends the request as if it came over a connection from `peer`.
+    pub fn peer(mut self, peer: &str) -> Self {
+        self.peer = Some(peer.parse().unwrap());
         self
     }
 

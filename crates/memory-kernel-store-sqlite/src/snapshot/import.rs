@@ -81,7 +81,9 @@ pub(super) fn read_optional(dir: &Path, name: &str) -> Result<Option<Vec<u8>>> {
 }
 
 /// `manifest.sig`, the same for both formats: with a signature, a verify key is needed and
-/// must match the manifest's exact bytes; without one, `allow_unsigned` is.
+/// must match the manifest's exact bytes; without one, `allow_unsigned` is. A verify key makes
+/// a valid signature mandatory: `allow_unsigned` never lets an unsigned snapshot past a key,
+/// so deleting `manifest.sig` cannot downgrade a signed snapshot.
 fn check_signature(dir: &Path, manifest_bytes: &[u8], options: &ImportOptions) -> Result<()> {
     match (read_optional(dir, SIGNATURE_FILE)?, &options.verify_key) {
         (Some(signature), Some(key)) => {
@@ -89,6 +91,7 @@ fn check_signature(dir: &Path, manifest_bytes: &[u8], options: &ImportOptions) -
             verify(key, manifest_bytes, &signature)?;
         }
         (Some(_), None) => return Err(SnapshotError::VerifyKeyRequired.into()),
+        (None, Some(_)) => return Err(SnapshotError::SignatureMissing.into()),
         (None, _) if !options.allow_unsigned => return Err(SnapshotError::UnsignedRefused.into()),
         (None, _) => {}
     }

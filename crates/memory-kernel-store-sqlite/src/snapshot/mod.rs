@@ -162,6 +162,10 @@ pub enum SnapshotError {
     /// The signature does not match: wrong key or a changed manifest.
     #[error("manifest signature does not verify (wrong key or tampered manifest)")]
     SignatureMismatch,
+    /// A verify key was given and the snapshot carries no signature: a key makes a valid
+    /// signature mandatory, whatever `allow_unsigned` says.
+    #[error("snapshot has no manifest.sig; a verify key requires a valid signature")]
+    SignatureMissing,
     /// The snapshot has no signature and unsigned imports were not allowed.
     #[error("snapshot is unsigned; allow unsigned snapshots (--allow-unsigned) to import it")]
     UnsignedRefused,

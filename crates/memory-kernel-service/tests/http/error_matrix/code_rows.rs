@@ -227,10 +227,9 @@ pub fn rows() -> Vec<Row> {
             WriteConflict,
             |_| post("/v1/memory/add/summary").json(&with(decision_body(), "version", json!(3))),
         ),
-        row("link_duplicate", Migrated, link, WriteConflict, |s| {
-            post("/v1/memory/link").json(&json!({"from": s.new_version, "to": s.old_version,
-                "relation": "supersedes", "writer": "w", "justification": "renamed",
-                "created_at": s.link_created_at}))
+        row("link_cycle", Migrated, link, ValidationError, |s| {
+            post("/v1/memory/link").json(&json!({"from": s.old_version, "to": s.new_version,
+                "relation": "supersedes", "writer": "w", "justification": "cycle"}))
         }),
         // schema_unavailable: an existing file with pending migrations, not migrated at start.
         row(
@@ -386,7 +385,7 @@ async fn a_timed_out_write_commits_nothing() {
     service
         .send(post("/v1/memory/add/constraint").json(&deny_usb_body()))
         .await
-        .failure(500, "write_failed");
+        .failure(503, "operation_timeout");
     let after = memory_kernel_api::MemoryKernel::open(&service.db)
         .unwrap()
         .list(&memory_kernel_api::ListRequest::default())

@@ -31,6 +31,8 @@ pub enum Condition {
     StoreFailure,
     /// The operation fails unexpectedly.
     InternalFailure,
+    /// The operation fails as SQLite does on a full disk.
+    StorageFull,
     /// The operation panics.
     Panic,
     /// The database's directory is gone (renamed away).
@@ -49,6 +51,7 @@ impl Condition {
             Self::SlowOperation => "operation timeout",
             Self::StoreFailure => "store failure",
             Self::InternalFailure => "internal failure",
+            Self::StorageFull => "storage full",
             Self::Panic => "operation panics",
             Self::MissingDirectory => "missing db directory",
             Self::DeletedFile => "db file deleted while running",
@@ -68,6 +71,7 @@ impl Condition {
             Self::SlowOperation => fault(Fault::Delay(SLOW_DELAY)),
             Self::StoreFailure => fault(Fault::Fail(FaultKind::Store)),
             Self::InternalFailure => fault(Fault::Fail(FaultKind::Internal)),
+            Self::StorageFull => fault(Fault::Fail(FaultKind::StorageFull)),
             Self::Panic => fault(Fault::Fail(FaultKind::Panic)),
             Self::MissingDirectory => {
                 let aside = service.dir.path().join("data.aside");

@@ -7,8 +7,8 @@
 //! [`every_endpoint_has_a_degraded_entry`].
 
 use memory_kernel_api::ErrorCode::{
-    self, ContextLookupFailed, InternalError, InvalidJson, MigrationFailed, QueryFailed,
-    SchemaUnavailable, WriteFailed,
+    self, ContextLookupFailed, InternalError, InvalidJson, MigrationFailed, OperationTimeout,
+    QueryFailed, SchemaUnavailable, StorageUnavailable, WriteFailed,
 };
 use memory_kernel_service::endpoints::{ENDPOINTS, Endpoint};
 use memory_kernel_service::status;
@@ -30,12 +30,14 @@ enum Answer {
 /// One endpoint's expectations.
 struct Degraded {
     path: &'static str,
-    /// The code of a failed or timed-out operation; `None` for endpoints without one.
+    /// The code of a failed operation (a timeout is `operation_timeout` whatever the
+    /// endpoint); `None` for endpoints without one.
     failure: Option<ErrorCode>,
     /// Directory gone, or file deleted while running.
     missing: Answer,
     /// File read-only: refused for the operations that write (ask and recall store their
-    /// package); reads and a dry-run migration still work.
+    /// package) and by readiness, which reports what writes will do; reads and a dry-run
+    /// migration still work.
     read_only: Answer,
     /// Every migration pending: data endpoints refuse; schema-version and a dry-run
     /// migration report the plan.
@@ -62,7 +64,7 @@ use Answer::{Ok as Fine, Unavailable as Down};
 
 const DEGRADED: [Degraded; 12] = [
     entry("/v1/health", None, Fine, Fine, Fine),
-    entry("/v1/ready", Some(SchemaUnavailable), Down, Fine, Down),
+    entry("/v1/ready", Some(SchemaUnavailable), Down, Down, Down),
     entry("/v1/openapi", None, Fine, Fine, Fine),
     entry(
         "/v1/db/schema-version",
@@ -147,7 +149,7 @@ fn endpoint_rows(endpoint: &'static Endpoint, expected: &Degraded) -> Vec<Row> {
             named(
                 Condition::SlowOperation,
                 Variant::ShortTimeout,
-                failing(code),
+                failing(OperationTimeout),
             )
             .timed_out()
             .detail(
@@ -201,6 +203,19 @@ pub fn rows() -> Vec<Row> {
         )
         .under(Condition::Panic),
     );
+    // A full disk, as SQLite reports it: a typed 503, and readiness says so too.
+    for path in ["/v1/memory/add/constraint", "/v1/ready"] {
+        rows.push(
+            row(
+                format!("{path} × storage full"),
+                Variant::Migrated,
+                Some(path),
+                StorageUnavailable,
+                move |seed| good_request(Some(path), seed),
+            )
+            .under(Condition::StorageFull),
+        );
+    }
     rows
 }
 
@@ -243,7 +258,10 @@ fn every_endpoint_has_a_row_per_condition() {
         if endpoint.operation.is_some() {
             expected += 3;
         }
-        if endpoint.path == "/v1/query/recall" {
+        if matches!(
+            endpoint.path,
+            "/v1/query/recall" | "/v1/memory/add/constraint" | "/v1/ready"
+        ) {
             expected += 1;
         }
         assert_eq!(count, expected, "{}", endpoint.path);
