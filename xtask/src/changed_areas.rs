@@ -21,7 +21,7 @@ use crate::boundaries::governance::matches;
 /// area in contracts/governance/boundaries.json, and prints per area the files, the primary
 /// and backup owner and the required evidence: the `cargo xtask verify` gates to run.
 ///
-/// The change rules of SPEC §10 add evidence and companions: a service contract change needs
+/// The change rules of docs/spec/governance.md add evidence and companions: a service contract change needs
 /// the OpenAPI copy, contract tests and manifest/handoff updates; a contract pack change
 /// needs parity; a governance check change (xtask/src/) needs its negative fixture
 /// (xtask/tests/). A companion that did not change is listed as MISSING.

@@ -118,7 +118,7 @@ fn pack_error_envelope(schemas: &ContractSchemas, source: &SourceOfTruth, findin
         .map(|file| &file.document)
     else {
         findings.problem(format!(
-            "{ERROR_ENVELOPE_SCHEMA_PATH} is missing or not JSON (SPEC §8.1a)"
+            "{ERROR_ENVELOPE_SCHEMA_PATH} is missing or not JSON (docs/spec/integration-contract.md)"
         ));
         return;
     };
@@ -161,7 +161,7 @@ fn pack_error_envelope(schemas: &ContractSchemas, source: &SourceOfTruth, findin
                     .is_ok_and(|violations| violations.is_empty())
                 {
                     findings.problem(format!(
-                        "{ERROR_ENVELOPE_SCHEMA_PATH} must forbid `{field}` (SPEC §7.3), but \
+                        "{ERROR_ENVELOPE_SCHEMA_PATH} must forbid `{field}` (docs/spec/service-contract.md), but \
                          accepts an envelope that carries it"
                     ));
                 }
@@ -381,7 +381,7 @@ fn envelope_matches(
         if defines_property(envelope, field) {
             findings.problem(format!(
                 "{OPENAPI_PATH}: the error envelope ({reference}) defines `{field}`, which a \
-                 non-2xx body must never carry (SPEC §7.3)"
+                 non-2xx body must never carry (docs/spec/service-contract.md)"
             ));
         }
     }

@@ -1,4 +1,4 @@
-//! `cargo xtask handoff generate|verify`: the producer release handoff payload (SPEC §8.4).
+//! `cargo xtask handoff generate|verify`: the producer release handoff payload (docs/spec/integration-contract.md).
 //!
 //! The payload is built from the producer manifest, the source of truth and the mirrors
 //! list, so it agrees with the manifest to the byte. It is deterministic: no wall clock. A
@@ -25,7 +25,7 @@ use payload::{CANDIDATE_ONLY_KEYS, Mode};
 pub const HANDOFF_SCHEMA_PATH: &str =
     "contracts/integration/v1/schemas/handoff-payload.schema.json";
 
-/// Generate or verify the producer release handoff payload (SPEC §8.4)
+/// Generate or verify the producer release handoff payload (docs/spec/integration-contract.md)
 ///
 /// The payload tells consumers what a release promises: versions, error codes, envelope
 /// policy, the manifest to pin, and how to validate. It is built from

@@ -1,4 +1,4 @@
-//! `cargo xtask manifest`: the producer contract manifest (SPEC §8.3) is valid, agrees with
+//! `cargo xtask manifest`: the producer contract manifest (docs/spec/integration-contract.md) is valid, agrees with
 //! the source of truth and points at a real release commit.
 
 use std::path::Path;
@@ -17,7 +17,7 @@ use crate::schemas::ContractSchemas;
 pub const MANIFEST_SCHEMA_PATH: &str =
     "contracts/integration/v1/schemas/producer-contract-manifest.schema.json";
 
-/// Check contracts/integration/v1/producer-contract-manifest.json (SPEC §8.3)
+/// Check contracts/integration/v1/producer-contract-manifest.json (docs/spec/integration-contract.md)
 ///
 /// Consumers pin this file by its sha256, so every value in it is checked:
 ///
@@ -253,7 +253,7 @@ fn policy(manifest: &ProducerManifest, findings: &mut Findings) {
     for (field, actual, expected) in rules {
         if actual != expected {
             findings.problem(format!(
-                "{MANIFEST_PATH}: {field} is {actual}, SPEC §8.3 sets it to {expected}"
+                "{MANIFEST_PATH}: {field} is {actual}, docs/spec/integration-contract.md sets it to {expected}"
             ));
         }
     }

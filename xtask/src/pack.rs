@@ -1,6 +1,6 @@
 //! The integration pack's governed documents, typed: where each lives and how it reads.
 //!
-//! `contracts/integration/v1/` is the canonical producer pack (SPEC §8.1a, MKR-057). The
+//! `contracts/integration/v1/` is the canonical producer pack (docs/spec/integration-contract.md, MKR-057). The
 //! source of truth (§8.2) is hand-written and is what every other document is checked
 //! against; the producer manifest (§8.3) is written at release time; `mirrors.json` lists
 //! the consumer copies that `cargo xtask parity` compares.
@@ -16,10 +16,10 @@ use crate::runtime::EnvelopePolicy;
 
 /// The canonical integration pack folder.
 pub const PACK_DIR: &str = "contracts/integration/v1";
-/// The source of truth (SPEC §8.2).
+/// The source of truth (docs/spec/integration-contract.md).
 pub const SOURCE_OF_TRUTH_PATH: &str =
     "contracts/integration/v1/service-contract-source-of-truth.json";
-/// The producer manifest (SPEC §8.3).
+/// The producer manifest (docs/spec/integration-contract.md).
 pub const MANIFEST_PATH: &str = "contracts/integration/v1/producer-contract-manifest.json";
 /// The consumer mirrors `cargo xtask parity` checks.
 pub const MIRRORS_PATH: &str = "contracts/integration/mirrors.json";
@@ -27,7 +27,7 @@ pub const MIRRORS_PATH: &str = "contracts/integration/mirrors.json";
 pub const OPENAPI_PATH: &str = "contracts/openapi/service.v3.yaml";
 /// The changelog every contract change is recorded in.
 pub const CHANGELOG_PATH: &str = "CHANGELOG.md";
-/// The published handoff payload (SPEC §8.4).
+/// The published handoff payload (docs/spec/integration-contract.md).
 pub const PUBLISHED_HANDOFF_PATH: &str = "docs/implementation/PRODUCER_RELEASE_HANDOFF_LATEST.json";
 /// The value of the manifest's `manifest_contract_version`.
 pub const MANIFEST_CONTRACT_VERSION: &str = "producer-contract-manifest.v1";
@@ -54,7 +54,7 @@ pub struct SourceOfTruth {
     pub non_2xx_envelope_policy: EnvelopePolicy,
 }
 
-/// `producer-contract-manifest.json` (SPEC §8.3).
+/// `producer-contract-manifest.json` (docs/spec/integration-contract.md).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProducerManifest {

@@ -1,5 +1,5 @@
 //! `cargo xtask parity`: every consumer mirror of the integration pack is an exact copy of
-//! the canonical `contracts/integration/v1/` (SPEC §8.5, MKR-057).
+//! the canonical `contracts/integration/v1/` (docs/spec/integration-contract.md, MKR-057).
 
 use std::collections::BTreeSet;
 use std::fs;

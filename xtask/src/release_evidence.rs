@@ -1,4 +1,4 @@
-//! `cargo xtask release-evidence`: the reproducible evidence tarball of a release (SPEC §8.6),
+//! `cargo xtask release-evidence`: the reproducible evidence tarball of a release (docs/spec/release-evidence.md),
 //! its verifier, and the check of the published summary.
 //!
 //! [`artifacts`] decides what is governed, [`document`] is `evidence.json`, [`provenance`] the
@@ -24,7 +24,7 @@ use xshell::Shell;
 
 use document::GateRun;
 
-/// Build the reproducible release evidence tarball, or verify one (SPEC §8.6)
+/// Build the reproducible release evidence tarball, or verify one (docs/spec/release-evidence.md)
 ///
 /// `cargo xtask release-evidence [--out DIR] [--full]`:
 ///   1. runs the gates of `cargo xtask verify` except fmt, clippy and test (all of them with

@@ -68,7 +68,7 @@ pub struct RuntimeErrorCode {
     pub status: u16,
 }
 
-/// The non-2xx envelope policy (SPEC §8.2), shared by the runtime contract, the source of
+/// The non-2xx envelope policy (docs/spec/integration-contract.md), shared by the runtime contract, the source of
 /// truth and the handoff payload.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]

@@ -1,7 +1,7 @@
 //! `cargo xtask slo`: the service's SLO policy, checked (`--check-policy`, a gate of
 //! `verify`) or enforced on a live release build (the load run, not a gate).
 //!
-//! The policy (`contracts/integration/v1/service-slo-policy.json`, SPEC §9) is the only place
+//! The policy (`contracts/integration/v1/service-slo-policy.json`, docs/spec/service-slo-policy.md) is the only place
 //! thresholds are written; [`render_threshold_table`] renders the table
 //! `docs/spec/service-slo-policy.md` carries between `<!-- generated:slo-thresholds -->` and
 //! `<!-- /generated -->`. The load run never computes the metrics artifact itself: it runs

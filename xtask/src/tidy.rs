@@ -15,6 +15,7 @@ use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
 mod evidence;
+mod references;
 
 /// Check repository hygiene: scripts, layout, line endings, whitespace, docs, evidence paths
 ///
@@ -40,6 +41,10 @@ mod evidence;
 ///                        its nested list) exists and is repo-relative; spans with
 ///                        whitespace (commands) and URLs are not paths. Fix the path or
 ///                        drop the reference (docs/spec/governance.md has the exact rule).
+///   spec-references      No citation of a specification outside the repository; every
+///                        `docs/….md` path (and `#heading`) and relative `.md` link named in
+///                        sources and documents exists; ARCHITECTURE.md names only existing
+///                        paths. Cite or fix the page under docs/.
 ///   hand-written-status  docs/implementation/*.md never calls an item or a gate "pending",
 ///                        "not yet", "none yet" or "skipped until": a gate's status is what
 ///                        `cargo xtask verify` reports. Delete the claim; name real evidence.
@@ -64,6 +69,8 @@ pub enum Rule {
     CrateDocs,
     /// Evidence paths in `docs/implementation/*.md` exist and are repo-relative.
     EvidencePaths,
+    /// References to the specification resolve inside the repository.
+    SpecReferences,
     /// `docs/implementation/*.md` states no status by hand ("pending", "none yet"): what
     /// runs is reported by the gates themselves.
     HandWrittenStatus,
@@ -80,6 +87,7 @@ impl Rule {
             Rule::CrateDocs => "crate-docs",
             Rule::EvidencePaths => "evidence-paths",
             Rule::HandWrittenStatus => "hand-written-status",
+            Rule::SpecReferences => "spec-references",
         }
     }
 }
@@ -180,6 +188,7 @@ pub fn check_files(root: &Path, files: &[String]) -> Result<Vec<Violation>> {
             trailing_whitespace(path, text, &mut violations);
             evidence::check(root, path, text, &mut violations);
             hand_written_status(path, text, &mut violations);
+            references::check(root, path, text, &mut violations);
         }
     }
     crate_docs(root, files, &mut violations)?;
@@ -298,6 +307,7 @@ fn no_scripts(path: &str, text: Option<&str>, out: &mut Vec<Violation>) {
 }
 
 const ALLOWED_TOP_LEVEL_FILES: &[&str] = &[
+    "ARCHITECTURE.md",
     "Cargo.toml",
     "Cargo.lock",
     "README.md",

@@ -1,5 +1,5 @@
 //! `cargo xtask changed-areas`: the analysis against the real governance file (areas, owners,
-//! SPEC §10 change rules, evidence order) and the git side on a temporary repository (base
+//! docs/spec/governance.md change rules, evidence order) and the git side on a temporary repository (base
 //! selection, uncommitted and untracked files, deletions).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]

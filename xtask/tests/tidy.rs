@@ -244,3 +244,34 @@ fn a_queue_document_calling_a_gate_pending() {
         expected: &[("docs/implementation/QUEUE.md", Some(5), Rule::HandWrittenStatus)],
     });
 }
+
+#[test]
+fn a_citation_of_a_spec_outside_the_repository() {
+    let citation = format!(
+        "//! Crate b ({} 7.2).\n\npub fn b() {{}}\n",
+        concat!("SPEC ", "§")
+    );
+    assert_reported(&Case {
+        path: "crates/b/src/lib.rs",
+        contents: Box::leak(citation.into_bytes().into_boxed_slice()),
+        expected: &[("crates/b/src/lib.rs", Some(1), Rule::SpecReferences)],
+    });
+}
+
+#[test]
+fn a_dangling_spec_reference() {
+    assert_reported(&Case {
+        path: "crates/b/src/lib.rs",
+        contents: b"//! Crate b, as docs/spec/nowhere.md says.\n\npub fn b() {}\n",
+        expected: &[("crates/b/src/lib.rs", Some(1), Rule::SpecReferences)],
+    });
+}
+
+#[test]
+fn an_architecture_page_naming_a_missing_path() {
+    assert_reported(&Case {
+        path: "ARCHITECTURE.md",
+        contents: b"# Architecture\n\nThe resolver is in `crates/a/src/gone.rs`.\n",
+        expected: &[("ARCHITECTURE.md", Some(3), Rule::SpecReferences)],
+    });
+}

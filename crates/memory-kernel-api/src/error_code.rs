@@ -1,4 +1,4 @@
-//! The contract error codes (SPEC §7.4). This list, in this order, is the single source of
+//! The contract error codes (docs/spec/service-contract.md). This list, in this order, is the single source of
 //! truth: the CLI, the service, the OpenAPI document and the integration pack all take it from
 //! here or are checked against it.
 

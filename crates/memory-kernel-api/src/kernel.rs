@@ -1,4 +1,4 @@
-//! The `MemoryKernel` handle: every operation of the application API (SPEC §5), each one a
+//! The `MemoryKernel` handle: every operation of the application API (docs/spec/api.md), each one a
 //! short sequence of "validate in core, read or write through the store, resolve in core".
 
 use std::path::{Path, PathBuf};
@@ -22,7 +22,7 @@ use crate::request::{
 use crate::store_error::{Operation, classify};
 
 /// A deadline an operation carries into its transaction: when it has passed before commit,
-/// the write rolls back and the operation fails with its default code (SPEC §12).
+/// the write rolls back and the operation fails with its default code (docs/spec/requirements.md).
 pub type Deadline = Option<Instant>;
 
 /// How often an add without a requested version retries after a concurrent writer of the same

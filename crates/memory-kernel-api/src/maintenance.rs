@@ -1,4 +1,4 @@
-//! Maintenance operations: backup, restore and integrity reports (SPEC §4, MKR-034), and the
+//! Maintenance operations: backup, restore and integrity reports (docs/spec/snapshots.md, MKR-034), and the
 //! snapshot export/import of the store, each mapped onto the API's one error type.
 
 use std::path::{Path, PathBuf};

@@ -1,5 +1,5 @@
 //! Request types of the application API. Their serde form is the `service.v3` request body
-//! (SPEC §7.2), so the service deserializes straight into them and the CLI builds them from
+//! (docs/spec/service-contract.md), so the service deserializes straight into them and the CLI builds them from
 //! flags. Values arrive raw (text timestamps and ids, `f64` confidence) and are validated by
 //! core when the record is built, so every surface refuses the same inputs the same way.
 

@@ -1,4 +1,4 @@
-//! Validation errors: one variant per rule of the domain (SPEC §2, §12), so every surface
+//! Validation errors: one variant per rule of the domain (docs/spec/domain.md, §12), so every surface
 //! (CLI, API, service, import) refuses the same values for the same reason.
 
 use thiserror::Error;

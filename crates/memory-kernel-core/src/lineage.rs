@@ -58,7 +58,7 @@ impl LineageEdge {
         }
     }
 
-    /// Whether the claim exists at `as_of` (SPEC §12: later claims are invisible).
+    /// Whether the claim exists at `as_of` (docs/spec/requirements.md: later claims are invisible).
     #[must_use]
     pub fn visible_at(&self, as_of: Timestamp) -> bool {
         self.visible_from <= as_of

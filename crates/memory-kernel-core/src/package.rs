@@ -1,4 +1,4 @@
-//! The context package (SPEC §3.3): what a resolver answers, which records it used and why,
+//! The context package (docs/spec/context-package.md): what a resolver answers, which records it used and why,
 //! which it set aside and why, and everything needed to reproduce it. Field order here is the
 //! wire order; the JSON is compact and byte-identical for identical inputs.
 

@@ -1,4 +1,4 @@
-//! The typed memory record (SPEC §2). A record is immutable once stored (MKR-002); a change
+//! The typed memory record (docs/spec/domain.md). A record is immutable once stored (MKR-002); a change
 //! is a new version of the same `memory_id`, linked to what it replaces.
 
 use serde::{Deserialize, Serialize};
@@ -119,7 +119,7 @@ wire_enum!(
 );
 
 impl TruthStatus {
-    /// Ordering rank: observed > asserted > inferred > speculative > retracted (SPEC §3.1).
+    /// Ordering rank: observed > asserted > inferred > speculative > retracted (docs/spec/resolver.md).
     #[must_use]
     pub const fn rank(self) -> u8 {
         match self {
@@ -157,7 +157,7 @@ impl Authority {
 pub struct Confidence(f32);
 
 impl Confidence {
-    /// The value used for ordering when a record carries no confidence (SPEC §3.1).
+    /// The value used for ordering when a record carries no confidence (docs/spec/resolver.md).
     pub const ORDERING_DEFAULT: f32 = 0.5;
 
     /// Validates a confidence value.
@@ -464,7 +464,7 @@ impl MemoryRecord {
         self.payload.record_type()
     }
 
-    /// Checks every rule of SPEC §2 that the types alone cannot express. Every surface calls
+    /// Checks every rule of docs/spec/domain.md that the types alone cannot express. Every surface calls
     /// this before a record is stored, imported or answered from.
     ///
     /// # Errors

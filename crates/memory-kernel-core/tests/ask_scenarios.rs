@@ -1,4 +1,4 @@
-//! Policy `ask` scenarios (SPEC §3.1, §12).
+//! Policy `ask` scenarios (docs/spec/resolver.md, §12).
 
 // Test code: a failed unwrap is a failed test, which is what we want.
 #![allow(clippy::unwrap_used, clippy::expect_used)]

@@ -1,4 +1,4 @@
-//! `recall` scenarios (SPEC §3.2).
+//! `recall` scenarios (docs/spec/resolver.md).
 
 // Test code: a failed unwrap is a failed test, which is what we want.
 #![allow(clippy::unwrap_used, clippy::expect_used)]

@@ -1,4 +1,4 @@
-//! Command-line flags (SPEC §7.1) and the settings the router runs with.
+//! Command-line flags (docs/spec/service-contract.md) and the settings the router runs with.
 
 use std::fs;
 use std::net::SocketAddr;

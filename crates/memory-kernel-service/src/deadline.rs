@@ -1,7 +1,7 @@
 //! Runs one API operation on a blocking thread under the operation timeout.
 //!
 //! The deadline is handed to the API, which checks it before committing and rolls back when it
-//! has passed, so a timeout response is the truth and a retry is safe (SPEC §12). The service
+//! has passed, so a timeout response is the truth and a retry is safe (docs/spec/requirements.md). The service
 //! also stops waiting once the deadline (plus a short grace for a commit already under way)
 //! has passed, so a stuck operation cannot hold a request open.
 

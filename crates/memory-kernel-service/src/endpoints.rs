@@ -1,4 +1,4 @@
-//! The endpoint table (SPEC §7.2): the one list the router mounts, the OpenAPI document
+//! The endpoint table (docs/spec/service-contract.md): the one list the router mounts, the OpenAPI document
 //! describes and the runtime contract reports.
 
 use axum::http::StatusCode;
@@ -185,7 +185,7 @@ const QUERY_CODES: &[ErrorCode] = &[
     InternalError,
 ];
 
-/// Every endpoint, in the order of SPEC §7.2.
+/// Every endpoint, in the order of docs/spec/service-contract.md.
 pub const ENDPOINTS: [Endpoint; 12] = [
     Endpoint {
         operation_id: "health",

@@ -1,4 +1,4 @@
-//! The `service.v3` success envelope and the non-2xx envelope policy (SPEC §7.3, §8.2). The
+//! The `service.v3` success envelope and the non-2xx envelope policy (docs/spec/service-contract.md, §8.2). The
 //! error envelope itself is rendered by [`crate::error::ServiceError`].
 
 use axum::Json;

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::SERVICE_CONTRACT_VERSION;
 
-/// The HTTP status of each contract error code (SPEC §7.4), written once.
+/// The HTTP status of each contract error code (docs/spec/service-contract.md), written once.
 #[must_use]
 pub const fn status(code: ErrorCode) -> StatusCode {
     match code {
@@ -339,7 +339,7 @@ impl fmt::Display for ServiceError {
 
 impl std::error::Error for ServiceError {}
 
-/// The non-2xx envelope (SPEC §7.3): never `api_contract_version`, never `legacy_error`.
+/// The non-2xx envelope (docs/spec/service-contract.md): never `api_contract_version`, never `legacy_error`.
 #[derive(Serialize)]
 struct ErrorEnvelope<'a> {
     service_contract_version: &'static str,

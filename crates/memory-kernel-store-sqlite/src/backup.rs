@@ -1,4 +1,4 @@
-//! Online backup and atomic restore through SQLite's backup API (SPEC §4).
+//! Online backup and atomic restore through SQLite's backup API (docs/spec/snapshots.md).
 //!
 //! Backup copies the live database into a temporary file beside the destination and renames
 //! it into place, so the destination is never a half-written file. It only reads the source,

@@ -29,7 +29,7 @@ pub struct RecordFilter {
 
 impl Store {
     /// Records matching `filter`, ordered by `created_at` instant (not text), then
-    /// memory_version_id (SPEC §12).
+    /// memory_version_id (docs/spec/requirements.md).
     ///
     /// # Errors
     /// Schema-gate, corrupt-row and SQLite errors.
@@ -61,7 +61,7 @@ impl Store {
         self.with_current_conn(|conn| all_links(conn))
     }
 
-    /// Policy-ask candidates (SPEC §3.1): constraints whose actor, action and resource each
+    /// Policy-ask candidates (docs/spec/resolver.md): constraints whose actor, action and resource each
     /// equal the query's or are `*`, visible at `as_of` (created and effective no later), in
     /// any truth status, plus the lineage edges touching them that are visible at `as_of`.
     ///

@@ -1,6 +1,6 @@
 //! The schema, as one forward-only list of migrations (MKR-025). Every table the store owns
 //! carries the `mk_` prefix, so the store's namespace (its migration table included) is shared
-//! with nothing else (SPEC §12), and tables of an older, unversioned layout never collide with
+//! with nothing else (docs/spec/requirements.md), and tables of an older, unversioned layout never collide with
 //! it.
 //!
 //! Enum CHECK lists are generated from core's `ALL` constants, so the database accepts exactly

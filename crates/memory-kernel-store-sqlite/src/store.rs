@@ -282,7 +282,7 @@ impl Store {
 
     /// Runs `f` in one `BEGIN IMMEDIATE` transaction on a current schema. When `deadline` has
     /// passed just before commit the transaction is rolled back and
-    /// [`StoreError::DeadlineExceeded`] returned, so a timed-out write never lands (SPEC §12).
+    /// [`StoreError::DeadlineExceeded`] returned, so a timed-out write never lands (docs/spec/requirements.md).
     pub(crate) fn write_tx<T>(
         &self,
         deadline: Option<Instant>,

@@ -1,4 +1,4 @@
-//! Online backup, atomic restore and the integrity report (SPEC §4, MKR-034).
+//! Online backup, atomic restore and the integrity report (docs/spec/snapshots.md, MKR-034).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;

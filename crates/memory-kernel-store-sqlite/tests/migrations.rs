@@ -1,5 +1,5 @@
 //! Schema status, migrations, legacy detection and the read-only guarantees (MKR-025,
-//! MKR-031, MKR-032, SPEC §12).
+//! MKR-031, MKR-032, docs/spec/requirements.md).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;

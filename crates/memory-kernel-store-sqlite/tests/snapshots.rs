@@ -1,5 +1,5 @@
 //! Snapshot export/import: round trips, reproducibility, signing, encryption and the
-//! all-or-nothing import (MKR-033, MKR-051, MKR-053, SPEC §12).
+//! all-or-nothing import (MKR-033, MKR-051, MKR-053, docs/spec/requirements.md).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;

@@ -27,7 +27,7 @@ pub const GOVERNANCE_SCHEMA_PATH: &str = "contracts/governance/schemas/governanc
 pub struct Governance {
     /// `governance.v1`.
     pub governance_version: String,
-    /// The boundary domains (SPEC §10), each with its crates and paths.
+    /// The boundary domains (docs/spec/governance.md), each with its crates and paths.
     pub domains: Vec<Domain>,
     /// For each workspace crate, the workspace crates it may depend on.
     pub dependency_rules: Vec<DependencyRule>,

@@ -20,7 +20,7 @@ use crate::schemas::ContractSchemas;
 
 /// The meta-schema every contract schema declares.
 pub const DRAFT_2020_12: &str = "https://json-schema.org/draft/2020-12/schema";
-/// The `$id` prefix of the integration pack's schemas (SPEC §8.1a).
+/// The `$id` prefix of the integration pack's schemas (docs/spec/integration-contract.md).
 pub const PACK_ID_PREFIX: &str = "https://memorykernel.dev/contracts/integration/v1/";
 
 /// Checks every schema and every integration-pack fixture under `root` (`schemas` being
@@ -89,7 +89,9 @@ fn check_schemas(schemas: &ContractSchemas, findings: &mut Findings) {
             if path.starts_with(&format!("{PACK_DIR}/schemas/")) {
                 let wanted = format!("{PACK_ID_PREFIX}{}", file.file_name());
                 if id != wanted {
-                    findings.problem(format!("{path}: `$id` is {id}, SPEC §8.1a wants {wanted}"));
+                    findings.problem(format!(
+                        "{path}: `$id` is {id}, docs/spec/integration-contract.md wants {wanted}"
+                    ));
                 }
             }
         }
@@ -183,7 +185,7 @@ fn check_fixtures(root: &Path, schemas: &ContractSchemas, findings: &mut Finding
     for file in pack_schemas {
         if !covered.contains(&file.path) {
             findings.problem(format!(
-                "{} has no sample: add {PACK_DIR}/fixtures/{}.sample.json (SPEC §8.1a)",
+                "{} has no sample: add {PACK_DIR}/fixtures/{}.sample.json (docs/spec/integration-contract.md)",
                 file.path,
                 file.file_name().trim_end_matches(".schema.json")
             ));

@@ -1,4 +1,4 @@
-//! The handoff payload (SPEC §8.4): its shape, how it is built from the manifest, the
+//! The handoff payload (docs/spec/integration-contract.md): its shape, how it is built from the manifest, the
 //! source of truth and the mirrors list, and how it is dated.
 
 use std::path::Path;

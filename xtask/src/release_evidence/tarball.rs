@@ -1,7 +1,7 @@
 //! The deterministic `.tar.gz` writer.
 //!
 //! Same entries, same mtime → same bytes, on every OS and from every checkout path
-//! (SPEC §11 on `tar` and `flate2`): regular files only (no directory entries), sorted by path
+//! (docs/spec/release-evidence.md on `tar` and `flate2`): regular files only (no directory entries), sorted by path
 //! bytes; each header built by hand as a GNU header with mode 0644 (or 0755 for a file git
 //! records as executable), uid/gid 0, empty user and group names and the one given mtime; no
 //! PAX records. A path longer than the 100-byte name field gets the GNU long-name record

@@ -330,7 +330,7 @@ pub(crate) const CASES: &[Case] = &[
                 v["additive_error_code_notice_policy"]["standard_business_days"] = json!(5)
             })
         },
-        expect: &["standard_business_days is 5, SPEC §8.3 sets it to 10"],
+        expect: &["standard_business_days is 5, docs/spec/integration-contract.md sets it to 10"],
     },
     Case {
         name: "manifest_unknown_field",

@@ -1,4 +1,4 @@
-//! Policy `ask` (SPEC §3.1, §12): which active constraints govern a concrete
+//! Policy `ask` (docs/spec/resolver.md, §12): which active constraints govern a concrete
 //! {actor, action, resource}, and do they allow or deny it?
 
 use std::collections::BTreeMap;

@@ -1,4 +1,4 @@
-//! The two resolvers (SPEC §3): policy [`ask`] and [`recall`]. Both are pure functions of a
+//! The two resolvers (docs/spec/resolver.md): policy [`ask`] and [`recall`]. Both are pure functions of a
 //! [`RecordSet`] and a validated query; they read no clock, draw no randomness and iterate no
 //! hash map, so identical inputs give byte-identical packages whatever the order of the set.
 

@@ -1,4 +1,4 @@
-//! The precedence order shared by both resolvers (SPEC §3.1, §3.2): one primary score (scope
+//! The precedence order shared by both resolvers (docs/spec/resolver.md, §3.2): one primary score (scope
 //! specificity for `ask`, BM25 relevance for `recall`) followed by the same tail of
 //! tie-breakers. The comparator is total: two keys compare equal only when every field is
 //! identical, and the last two fields are identifiers, so distinct records never tie.
@@ -110,7 +110,7 @@ impl PrecedenceKey {
     }
 
     /// Whether two keys tie on the group that decides a policy answer: primary score,
-    /// authority, truth status and confidence (SPEC §3.1 top-precedence group).
+    /// authority, truth status and confidence (docs/spec/resolver.md top-precedence group).
     #[must_use]
     pub fn same_precedence_group(&self, other: &Self) -> bool {
         self.primary == other.primary

@@ -214,7 +214,7 @@ impl AskQuery {
 }
 
 wire_enum!(
-    /// How a recall package reports records it did not select (SPEC §3.2).
+    /// How a recall package reports records it did not select (docs/spec/resolver.md).
     ExclusionMode, "exclusions", [
         /// The near misses are listed: records sharing a term with the query that were
         /// excluded (retracted, superseded or beyond the limit), best first. Records without a

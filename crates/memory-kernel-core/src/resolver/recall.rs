@@ -1,4 +1,4 @@
-//! `recall` (SPEC §3.2): which active records of the requested types share words with the
+//! `recall` (docs/spec/resolver.md): which active records of the requested types share words with the
 //! query, best match first.
 
 use std::collections::BTreeMap;

@@ -1,4 +1,4 @@
-//! Request telemetry (SPEC §7.5), kept by a layer in front of everything else: every request,
+//! Request telemetry (docs/spec/service-contract.md), kept by a layer in front of everything else: every request,
 //! whatever answers it (a handler, the auth layer, a fallback, the body limit), is counted
 //! exactly once, in exactly one outcome class, under the endpoint it was routed to.
 //!
@@ -8,7 +8,7 @@
 //! ([`DURATION_BUCKETS`]). The hot path is a handful of relaxed atomic increments, no lock.
 //!
 //! Everything is read through one [`TelemetrySnapshot`]: `/v1/health` reports its
-//! [`totals`](TelemetrySnapshot::totals) (the SPEC §7.5 counters, wire-compatible) and
+//! [`totals`](TelemetrySnapshot::totals) (the docs/spec/service-contract.md counters, wire-compatible) and
 //! `GET /metrics` renders it in the Prometheus text format
 //! ([`to_prometheus`](TelemetrySnapshot::to_prometheus)).
 //!
@@ -60,7 +60,7 @@ pub const UNMATCHED: &str = "unmatched";
 pub const CODES: usize = ErrorCode::ALL.len() + 2;
 
 /// The `code` label of each per-endpoint counter: `ok` for a 2xx response, the envelope's
-/// `error.code` otherwise (SPEC §7.4 order), and `other` for a failure that carried no code.
+/// `error.code` otherwise (docs/spec/service-contract.md order), and `other` for a failure that carried no code.
 pub const CODE_LABELS: [&str; CODES] = {
     let mut labels = ["ok"; CODES];
     let mut i = 0;

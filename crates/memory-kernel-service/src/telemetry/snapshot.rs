@@ -1,5 +1,5 @@
 //! The one snapshot type every telemetry view reads: per-endpoint counters and histograms, and
-//! the SPEC §7.5 totals derived from them.
+//! the docs/spec/service-contract.md totals derived from them.
 
 use serde::Serialize;
 
@@ -57,7 +57,7 @@ impl EndpointSnapshot {
     }
 }
 
-/// The SPEC §7.5 totals, as `/v1/health` reports them (field names are wire contract).
+/// The docs/spec/service-contract.md totals, as `/v1/health` reports them (field names are wire contract).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct TelemetryTotals {
     /// Every finished request.
@@ -91,7 +91,7 @@ impl TelemetrySnapshot {
         self.endpoints.iter().find(|e| e.endpoint == path)
     }
 
-    /// The SPEC §7.5 totals: each class summed over the endpoints.
+    /// The docs/spec/service-contract.md totals: each class summed over the endpoints.
     #[must_use]
     pub fn totals(&self) -> TelemetryTotals {
         let sum =

@@ -156,7 +156,7 @@ impl TestService {
     }
 }
 
-/// The constraint of the README flow, as a service.v3 client sends it (SPEC §7.2 example).
+/// The constraint of the README flow, as a service.v3 client sends it (docs/spec/service-contract.md example).
 pub fn deny_usb_body() -> Value {
     json!({
         "actor": "user", "action": "use", "resource": "usb_drive", "effect": "deny",
