@@ -530,3 +530,75 @@ fn a_trust_gate_moves_a_failing_item_to_the_exclusions_with_its_reason() {
         Value::Null
     );
 }
+
+#[test]
+fn the_benchmark_reports_and_fails_on_a_broken_budget() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let db = dir.path().join("never-created.sqlite3");
+    let report = dir.path().join("report.json");
+    let db_arg = db.to_str().unwrap();
+    let report_arg = report.to_str().unwrap();
+    let ok = support::run_with_db(
+        &db,
+        &[
+            "outcome",
+            "benchmark",
+            "run",
+            "--volume",
+            "5",
+            "--repetitions",
+            "1",
+            "--json",
+        ],
+    );
+    // Timings depend on the machine's load: the exit code must agree with the verdict.
+    let value: Value = serde_json::from_str(&ok.stdout).unwrap();
+    let within = value["within_thresholds"].as_bool().unwrap();
+    assert_eq!(ok.code, Some(i32::from(!within)), "{}", ok.stderr);
+    assert_eq!(value["contract_version"], "benchmark_report.v1");
+    assert_eq!(value["thresholds"]["append_p95_ms_max"], 8.0);
+    assert_eq!(value["thresholds"]["replay_p95_ms_max"], 250.0);
+    assert_eq!(value["volumes"][0]["event_count"], 5);
+    assert!(!db.exists(), "the benchmark must not touch --db {db_arg}");
+
+    let broken = support::run_with_db(
+        &db,
+        &[
+            "outcome",
+            "benchmark",
+            "run",
+            "--volume",
+            "3",
+            "--repetitions",
+            "1",
+            "--append-p95-max-ms",
+            "0",
+            "--replay-p95-max-ms",
+            "0",
+            "--gate-p95-max-ms",
+            "0",
+            "--output",
+            report_arg,
+        ],
+    );
+    assert_eq!(broken.code, Some(1));
+    assert!(
+        broken.stdout.contains("within_thresholds=no"),
+        "{}",
+        broken.stdout
+    );
+    assert!(
+        broken
+            .stdout
+            .contains("benchmark thresholds violated: volume=3 append_p95_ms=")
+    );
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(written["within_thresholds"], false);
+    assert_eq!(written["violations"].as_array().unwrap().len(), 3);
+
+    let partial = support::run_with_db(
+        &db,
+        &["outcome", "benchmark", "run", "--append-p95-max-ms", "1"],
+    );
+    assert_failure(&partial, 1, "validation_error");
+}
