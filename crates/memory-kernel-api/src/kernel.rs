@@ -352,7 +352,10 @@ impl MemoryKernel {
             .until(deadline)
             .ask_candidates(query.scope(), as_of)
             .map_err(|e| classify(Operation::Query, e))?;
-        let package = memory_kernel_core::ask(&set, &query);
+        let mut package = memory_kernel_core::ask(&set, &query);
+        if let Some(mode) = request.trust_gate {
+            package = self.gate_package(package, QueryKind::Ask, mode)?;
+        }
         self.remember(QueryKind::Ask, package, &set.records, deadline)
     }
 
@@ -386,7 +389,10 @@ impl MemoryKernel {
             .until(deadline)
             .recall_candidates(query.terms(), query.record_types(), as_of, every_visible)
             .map_err(|e| classify(Operation::Query, e))?;
-        let package = memory_kernel_core::recall(&set, &query);
+        let mut package = memory_kernel_core::recall(&set, &query);
+        if let Some(mode) = request.trust_gate {
+            package = self.gate_package(package, QueryKind::Recall, mode)?;
+        }
         self.remember(QueryKind::Recall, package, &set.records, deadline)
     }
 

@@ -33,6 +33,7 @@ pub const API_CONTRACT_VERSION: &str = "api.v1";
 pub use maintenance::{ExportRequest, FileCopyReport, ImportRequest};
 /// Types callers need from the lower layers, re-exported so surfaces depend on this crate.
 pub use memory_kernel_core::{ContextPackage, Link, MemoryRecord, ValidationError};
+pub use memory_kernel_outcome::GateMode;
 pub use memory_kernel_store_sqlite::{
     ExportReport, ImportReport, IntegrityReport, LegacyInventory, LegacyPayloadRows,
     MigrationReport, OutcomeReplay, ProjectorStatus, PruneReport, SchemaStatus, StaleKey,

@@ -3,6 +3,10 @@
 //! in `memory-kernel-outcome`, storage in the store; this module validates, calls and maps
 //! errors, like every other API operation.
 
+use memory_kernel_core::package::{
+    ContextPackage, ItemWhy, PackageItem, QueryKind, TrustGateAttachment, trust_gated_package_id,
+};
+use memory_kernel_core::resolver::{ExclusionMode, ordering_trace_of};
 use memory_kernel_core::{MemoryId, Timestamp};
 use memory_kernel_outcome::{
     Candidate, GateDecision, GateMode, NewOutcomeEvent, OutcomeEvent, TrustSnapshot,
@@ -20,6 +24,8 @@ pub const GATE_PREVIEW_CONTRACT: &str = "gate_preview.v1";
 pub const PROJECTOR_STATUS_CONTRACT: &str = "projector_status.v1";
 /// The version of the projector check output.
 pub const PROJECTOR_CHECK_CONTRACT: &str = "projector_check.v1";
+/// The `source` of the trust-gate attachments this build writes.
+pub const TRUST_GATE_SOURCE: &str = "memory_kernel.outcome";
 /// How many stale keys a projector check lists.
 pub const STALE_KEY_SAMPLE: u32 = 25;
 
@@ -257,4 +263,100 @@ impl MemoryKernel {
             decisions,
         })
     }
+}
+
+impl MemoryKernel {
+    /// Gates a resolver's package by trust (see `docs/spec/context-package.md`): every
+    /// selected item gets the gate's verdict at the package's `as_of`, probed with the ungated
+    /// package's id as context; items the gate refuses move to the end of the exclusion list
+    /// with the gate's reason code and are counted in `answer.excluded_summary`. The answer
+    /// itself is the resolver's. The mode is recorded in the query and the id is re-derived
+    /// from the ungated id, the mode and the verdicts.
+    pub(crate) fn gate_package(
+        &self,
+        mut package: ContextPackage,
+        kind: QueryKind,
+        mode: GateMode,
+    ) -> Result<ContextPackage, ApiError> {
+        let as_of = package.query.as_of;
+        let ungated_id = package.context_package_id.clone();
+        let candidates: Vec<Candidate> = package
+            .selected_items
+            .iter()
+            .map(|item| Candidate {
+                memory_id: item.memory_id,
+                version: item.version,
+            })
+            .collect();
+        let verdicts = if candidates.is_empty() {
+            Vec::new()
+        } else {
+            self.store()
+                .gate_verdicts(mode, as_of, Some(&ungated_id), &candidates)
+                .map_err(|e| classify(Operation::Query, e))?
+        };
+        let listed = package.query.exclusions != Some(ExclusionMode::Summary)
+            && package.query.exclusion_limit != Some(0);
+        let resolver_excluded: u64 = package.answer.excluded_summary.values().sum();
+        let mut attachments = Vec::with_capacity(verdicts.len());
+        let mut kept: Vec<PackageItem> = Vec::with_capacity(verdicts.len());
+        let mut refused: Vec<PackageItem> = Vec::new();
+        for (mut item, (decision, ruleset_version)) in std::mem::take(&mut package.selected_items)
+            .into_iter()
+            .zip(verdicts)
+        {
+            let attachment = TrustGateAttachment {
+                memory_id: item.memory_id,
+                version: item.version,
+                memory_version_id: item.memory_version_id,
+                include: decision.include,
+                trust_status: decision.trust_status.as_str().to_owned(),
+                confidence_effective: decision.confidence_effective,
+                capped: decision.capped,
+                reason_codes: decision.reason_codes,
+                ruleset_version,
+                evaluated_at: as_of,
+                source: TRUST_GATE_SOURCE.to_owned(),
+            };
+            attachments.push(attachment.clone());
+            if attachment.include {
+                item.rank = rank(kept.len());
+                item.trust_gate = Some(attachment);
+                kept.push(item);
+                continue;
+            }
+            for code in &attachment.reason_codes {
+                *package
+                    .answer
+                    .excluded_summary
+                    .entry(code.clone())
+                    .or_insert(0) += 1;
+            }
+            if listed {
+                let position = u64::try_from(refused.len())
+                    .unwrap_or(u64::MAX)
+                    .saturating_add(resolver_excluded);
+                item.rank = u32::try_from(position.saturating_add(1)).unwrap_or(u32::MAX);
+                item.why = ItemWhy {
+                    included: false,
+                    reasons: attachment.reason_codes.clone(),
+                    rule_scores: None,
+                };
+                item.trust_gate = Some(attachment);
+                refused.push(item);
+            }
+        }
+        package.ordering_trace = ordering_trace_of(kind, &kept);
+        package.selected_items = kept;
+        package.excluded_items.extend(refused);
+        package.query.trust_gate = Some(mode.as_str().to_owned());
+        package.context_package_id =
+            trust_gated_package_id(&ungated_id, mode.as_str(), &attachments);
+        Ok(package)
+    }
+}
+
+/// A 1-based rank from a 0-based position.
+fn rank(index: usize) -> u32 {
+    u32::try_from(index.saturating_add(1)).unwrap_or(u32::MAX)
 }

@@ -5,6 +5,7 @@
 
 use memory_kernel_core::resolver::ExclusionMode;
 use memory_kernel_core::{Authority, Effect, RecordType, Relation, TruthStatus};
+use memory_kernel_outcome::GateMode;
 use serde::{Deserialize, Serialize};
 
 /// Declares an add-record request: the payload fields given, plus the provenance,
@@ -127,6 +128,9 @@ pub struct AskRequest {
     /// Position of the first listed exclusion in the ranked exclusion list (default 0).
     #[serde(default)]
     pub exclusion_offset: Option<u32>,
+    /// Gate the selected items by trust (`safe` or `exploration`); absent: no gate.
+    #[serde(default)]
+    pub trust_gate: Option<GateMode>,
 }
 
 /// A recall query over summary records.
@@ -153,6 +157,9 @@ pub struct RecallRequest {
     /// Position of the first listed exclusion in the ranked exclusion list (default 0).
     #[serde(default)]
     pub exclusion_offset: Option<u32>,
+    /// Gate the selected items by trust (`safe` or `exploration`); absent: no gate.
+    #[serde(default)]
+    pub trust_gate: Option<GateMode>,
 }
 
 /// Filters for listing records.

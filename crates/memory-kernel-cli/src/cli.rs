@@ -8,6 +8,7 @@ use std::str::FromStr;
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
 use memory_kernel_core::{Authority, Effect, ExclusionMode, RecordType, Relation, TruthStatus};
+use memory_kernel_outcome::GateMode;
 
 /// mk: a local, auditable memory store for AI agents (cli.v1)
 ///
@@ -471,6 +472,11 @@ pub struct AskArgs {
     /// Answer as of this instant, RFC 3339 UTC with `Z` (default: now).
     #[arg(long, value_name = "RFC3339")]
     pub as_of: Option<String>,
+    /// Gate the selected items by trust: `safe` keeps validated, uncapped items above the
+    /// safe threshold; `exploration` also keeps active ones and a probe share. Each selected
+    /// item carries the gate's verdict; refused items move to the exclusions.
+    #[arg(long, value_name = "MODE", value_parser = wire_enum(&[GateMode::Safe, GateMode::Exploration], GateMode::as_str))]
+    pub trust_gate: Option<GateMode>,
     /// How large the package may grow.
     #[command(flatten)]
     pub bounds: BoundsArgs,
@@ -509,6 +515,11 @@ pub struct RecallArgs {
     /// `summary` lists none. All are counted in `excluded_summary`.
     #[arg(long, value_parser = wire_enum(ExclusionMode::ALL, ExclusionMode::as_str))]
     pub exclusions: Option<ExclusionMode>,
+    /// Gate the selected items by trust: `safe` keeps validated, uncapped items above the
+    /// safe threshold; `exploration` also keeps active ones and a probe share. Each selected
+    /// item carries the gate's verdict; refused items move to the exclusions.
+    #[arg(long, value_name = "MODE", value_parser = wire_enum(&[GateMode::Safe, GateMode::Exploration], GateMode::as_str))]
+    pub trust_gate: Option<GateMode>,
     /// How large the package may grow.
     #[command(flatten)]
     pub bounds: BoundsArgs,

@@ -377,3 +377,228 @@ fn reading_commands_leave_the_file_unchanged_and_never_migrate() {
     assert_failure(&run, 1, "schema_unavailable");
     assert!(!fresh.db().exists());
 }
+
+fn add_dated_memory(mk: &Mk, summary: &str) -> String {
+    let added = mk.ok(&[
+        "memory",
+        "add",
+        "decision",
+        "--summary",
+        summary,
+        "--writer",
+        "w",
+        "--justification",
+        "j",
+        "--source-uri",
+        "file:///x",
+        "--truth-status",
+        "asserted",
+        "--authority",
+        "authoritative",
+        "--created-at",
+        "2026-01-01T00:00:00Z",
+    ]);
+    added["memory_id"].as_str().unwrap().to_owned()
+}
+
+fn recall(mk: &Mk, gate: Option<&str>) -> (String, Value) {
+    let mut args = vec!["query", "recall", "--text", "sqlite", "--as-of", AT];
+    if let Some(mode) = gate {
+        args.extend_from_slice(&["--trust-gate", mode]);
+    }
+    let run = mk.run(&args);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let value: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_valid("query-recall.schema.json", &value);
+    (run.stdout, value)
+}
+
+#[test]
+fn a_trust_gate_moves_a_failing_item_to_the_exclusions_with_its_reason() {
+    let mk = Mk::migrated();
+    let trusted = add_dated_memory(&mk, "use sqlite for the cache");
+    let failing = add_dated_memory(&mk, "use sqlite for the queue");
+    for _ in 0..3 {
+        log(&mk, &trusted, "success");
+        log(&mk, &failing, "failure");
+    }
+    mk.ok(&["outcome", "replay"]);
+
+    let (plain_text, plain) = recall(&mk, None);
+    assert!(!plain_text.contains("trust_gate"), "{plain_text}");
+    assert_eq!(plain["selected_items"].as_array().unwrap().len(), 2);
+    let (again, _) = recall(&mk, None);
+    assert_eq!(again, plain_text, "an ungated package must not change");
+
+    let (_, safe) = recall(&mk, Some("safe"));
+    assert_eq!(safe["query"]["trust_gate"], "safe");
+    assert_ne!(safe["context_package_id"], plain["context_package_id"]);
+    let selected = safe["selected_items"].as_array().unwrap();
+    assert_eq!(selected.len(), 1);
+    assert_eq!(selected[0]["memory_id"], trusted.as_str());
+    assert_eq!(selected[0]["rank"], 1);
+    let kept = &selected[0]["trust_gate"];
+    assert_valid("trust-gate-attachment.schema.json", kept);
+    assert_eq!(kept["include"], true);
+    assert_eq!(kept["reason_codes"][0], "included.safe.validated_threshold");
+    assert_eq!(kept["ruleset_version"], 1);
+
+    let refused: Vec<&Value> = safe["excluded_items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|item| item["memory_id"] == failing.as_str())
+        .collect();
+    assert_eq!(refused.len(), 1);
+    let attachment = &refused[0]["trust_gate"];
+    assert_valid("trust-gate-attachment.schema.json", attachment);
+    assert_eq!(attachment["include"], false);
+    assert_eq!(
+        refused[0]["why"]["reasons"][0],
+        "excluded.safe.threshold_or_status"
+    );
+    assert_eq!(refused[0]["why"]["included"], false);
+    assert_eq!(
+        safe["answer"]["excluded_summary"]["excluded.safe.threshold_or_status"],
+        1
+    );
+
+    // The stored gated package is shown exactly as the query returned it.
+    let id = safe["context_package_id"].as_str().unwrap();
+    let shown = mk.ok(&["context", "show", "--context-package-id", id]);
+    assert_eq!(shown, safe);
+
+    // Another mode is another question: another id.
+    let (_, exploration) = recall(&mk, Some("exploration"));
+    assert_eq!(exploration["query"]["trust_gate"], "exploration");
+    assert_ne!(
+        exploration["context_package_id"],
+        safe["context_package_id"]
+    );
+
+    // Ask takes the gate too: a constraint without trust has no snapshot to pass.
+    let ask = mk.ok(&[
+        "memory",
+        "add",
+        "constraint",
+        "--actor",
+        "user",
+        "--action",
+        "use",
+        "--resource",
+        "usb_drive",
+        "--effect",
+        "deny",
+        "--writer",
+        "w",
+        "--justification",
+        "j",
+        "--source-uri",
+        "file:///p",
+        "--truth-status",
+        "asserted",
+        "--authority",
+        "authoritative",
+        "--created-at",
+        "2026-01-01T00:00:00Z",
+    ]);
+    assert!(ask["memory_id"].is_string());
+    let gated = mk.ok(&[
+        "query",
+        "ask",
+        "--text",
+        "usb?",
+        "--actor",
+        "user",
+        "--action",
+        "use",
+        "--resource",
+        "usb_drive",
+        "--as-of",
+        AT,
+        "--trust-gate",
+        "safe",
+    ]);
+    assert_valid("query-ask.schema.json", &gated);
+    assert_eq!(gated["selected_items"].as_array().unwrap().len(), 0);
+    assert_eq!(
+        gated["excluded_items"][0]["trust_gate"]["reason_codes"][0],
+        "excluded.no_trust_snapshot"
+    );
+    assert_eq!(
+        gated["excluded_items"][0]["trust_gate"]["ruleset_version"],
+        Value::Null
+    );
+}
+
+#[test]
+fn the_benchmark_reports_and_fails_on_a_broken_budget() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let db = dir.path().join("never-created.sqlite3");
+    let report = dir.path().join("report.json");
+    let db_arg = db.to_str().unwrap();
+    let report_arg = report.to_str().unwrap();
+    let ok = support::run_with_db(
+        &db,
+        &[
+            "outcome",
+            "benchmark",
+            "run",
+            "--volume",
+            "5",
+            "--repetitions",
+            "1",
+            "--json",
+        ],
+    );
+    // Timings depend on the machine's load: the exit code must agree with the verdict.
+    let value: Value = serde_json::from_str(&ok.stdout).unwrap();
+    let within = value["within_thresholds"].as_bool().unwrap();
+    assert_eq!(ok.code, Some(i32::from(!within)), "{}", ok.stderr);
+    assert_eq!(value["contract_version"], "benchmark_report.v1");
+    assert_eq!(value["thresholds"]["append_p95_ms_max"], 8.0);
+    assert_eq!(value["thresholds"]["replay_p95_ms_max"], 250.0);
+    assert_eq!(value["volumes"][0]["event_count"], 5);
+    assert!(!db.exists(), "the benchmark must not touch --db {db_arg}");
+
+    let broken = support::run_with_db(
+        &db,
+        &[
+            "outcome",
+            "benchmark",
+            "run",
+            "--volume",
+            "3",
+            "--repetitions",
+            "1",
+            "--append-p95-max-ms",
+            "0",
+            "--replay-p95-max-ms",
+            "0",
+            "--gate-p95-max-ms",
+            "0",
+            "--output",
+            report_arg,
+        ],
+    );
+    assert_eq!(broken.code, Some(1));
+    assert!(
+        broken.stdout.contains("within_thresholds=no"),
+        "{}",
+        broken.stdout
+    );
+    assert!(
+        broken
+            .stdout
+            .contains("benchmark thresholds violated: volume=3 append_p95_ms=")
+    );
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(written["within_thresholds"], false);
+    assert_eq!(written["violations"].as_array().unwrap().len(), 3);
+
+    let partial = support::run_with_db(
+        &db,
+        &["outcome", "benchmark", "run", "--append-p95-max-ms", "1"],
+    );
+    assert_failure(&partial, 1, "validation_error");
+}

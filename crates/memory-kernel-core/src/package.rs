@@ -86,6 +86,9 @@ pub struct PackageQuery {
     /// The position of the first listed exclusion in the ranked exclusion list.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exclusion_offset: Option<u32>,
+    /// The trust gate's mode (`safe` or `exploration`) when the query asked for one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust_gate: Option<String>,
 }
 
 /// What makes the package reproducible.
@@ -158,6 +161,39 @@ pub struct PackageItem {
     pub payload: ItemPayload,
     /// Why the record is selected or excluded.
     pub why: ItemWhy,
+    /// The trust gate's verdict on the record, when the query asked for a gate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust_gate: Option<TrustGateAttachment>,
+}
+
+/// A trust gate's verdict on one item (`trust-gate-attachment.schema.json`): the gate's
+/// decision on the record's (memory_id, version), with the record's version id, when and by
+/// which ruleset it was evaluated, and its source. Plain data: core does not evaluate trust.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustGateAttachment {
+    /// The record's memory id.
+    pub memory_id: MemoryId,
+    /// The record's version.
+    pub version: u32,
+    /// The record's version id.
+    pub memory_version_id: MemoryVersionId,
+    /// Whether the gate lets the record into a context.
+    pub include: bool,
+    /// The trust status the gate read (`active`, `validated` or `retired`).
+    pub trust_status: String,
+    /// The effective confidence the gate read, in [0, 1].
+    pub confidence_effective: f32,
+    /// Whether a contradiction cap limited the confidence.
+    pub capped: bool,
+    /// Exactly one reason code.
+    pub reason_codes: Vec<String>,
+    /// The ruleset of the trust snapshot read; `null` without a snapshot.
+    pub ruleset_version: Option<u32>,
+    /// The instant trust was read at (the query's `as_of`).
+    pub evaluated_at: Timestamp,
+    /// Which gate produced the verdict.
+    pub source: String,
 }
 
 impl PackageItem {
@@ -185,6 +221,7 @@ impl PackageItem {
             created_at: record.created_at,
             payload,
             why,
+            trust_gate: None,
         }
     }
 }
@@ -299,6 +336,31 @@ pub fn context_package_id(
         &terms.join(" "),
         &query.as_of.to_string(),
         snapshot_id,
+    ] {
+        hasher.update(line.as_bytes());
+        hasher.update(b"\n");
+    }
+    let digest = hex::encode(hasher.finalize());
+    format!("cp_{}", &digest[..32])
+}
+
+/// The id of a trust-gated package: `cp_` + the first 32 hex digits of SHA-256 over the
+/// ungated package's id, the gate mode and the compact JSON of every verdict, one per line.
+/// The mode and the trust read are part of the answer, so a gated package never shares an
+/// id with the ungated one, nor with a package gated over different trust.
+#[must_use]
+pub fn trust_gated_package_id(
+    ungated_id: &str,
+    mode: &str,
+    verdicts: &[TrustGateAttachment],
+) -> String {
+    let verdicts_json = serde_json::to_string(verdicts).unwrap_or_default();
+    let mut hasher = Sha256::new();
+    for line in [
+        "memorykernel.context_package_id.trust_gate.v1",
+        ungated_id,
+        mode,
+        &verdicts_json,
     ] {
         hasher.update(line.as_bytes());
         hasher.update(b"\n");

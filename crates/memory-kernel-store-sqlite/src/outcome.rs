@@ -782,6 +782,25 @@ impl Store {
         context_id: Option<&str>,
         candidates: &[Candidate],
     ) -> Result<Vec<GateDecision>> {
+        Ok(self
+            .gate_verdicts(mode, as_of, context_id, candidates)?
+            .into_iter()
+            .map(|(decision, _)| decision)
+            .collect())
+    }
+
+    /// As [`Store::gate_preview`], each decision with the ruleset of the snapshot it read
+    /// (`None` without a snapshot).
+    ///
+    /// # Errors
+    /// [`StoreError::Outcome`] for a missing or refused ruleset; schema and SQLite errors.
+    pub fn gate_verdicts(
+        &self,
+        mode: GateMode,
+        as_of: Timestamp,
+        context_id: Option<&str>,
+        candidates: &[Candidate],
+    ) -> Result<Vec<(GateDecision, Option<u32>)>> {
         self.with_current_conn(|conn| {
             let rulesets = load_rulesets(conn)?;
             let default = rulesets.get(&1).copied().unwrap_or(RULESET_V1);
@@ -794,7 +813,8 @@ impl Store {
                         .and_then(|s| rulesets.get(&s.last_ruleset_version))
                         .copied()
                         .unwrap_or(default);
-                    Ok(decide(*candidate, s.as_ref(), mode, context_id, &ruleset))
+                    let decision = decide(*candidate, s.as_ref(), mode, context_id, &ruleset);
+                    Ok((decision, s.map(|s| s.last_ruleset_version)))
                 })
                 .collect()
         })

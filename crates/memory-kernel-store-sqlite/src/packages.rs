@@ -23,7 +23,7 @@ use flate2::write::DeflateEncoder;
 use memory_kernel_core::package::QueryKind;
 use memory_kernel_core::package::{
     ASK_RULESET_VERSION, Answer, ContextPackage, Determinism, ItemWhy, PackageItem, PackageQuery,
-    RECALL_RULESET_VERSION, RuleScores,
+    RECALL_RULESET_VERSION, RuleScores, TrustGateAttachment,
 };
 use memory_kernel_core::resolver::ordering::{
     ASK_TIE_BREAKERS, RECALL_TIE_BREAKERS, ordering_confidence,
@@ -112,6 +112,9 @@ struct CompactItem {
     /// relevance (selected items only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     p: Option<(Option<u32>, Option<u32>, Option<f64>)>,
+    /// The trust gate's verdict, when the package was gated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    g: Option<TrustGateAttachment>,
 }
 
 /// The tie-breakers a ruleset always uses.
@@ -140,6 +143,7 @@ impl CompactItem {
                 .why
                 .rule_scores
                 .map(|s| (s.scope_match, s.lexical_match_count, s.relevance)),
+            g: item.trust_gate.clone(),
         }
     }
 
@@ -173,11 +177,9 @@ impl CompactItem {
             reasons,
             rule_scores,
         };
-        Ok(PackageItem::from_record(
-            self.r.unwrap_or(position),
-            record,
-            why,
-        ))
+        let mut item = PackageItem::from_record(self.r.unwrap_or(position), record, why);
+        item.trust_gate = self.g;
+        Ok(item)
     }
 }
 

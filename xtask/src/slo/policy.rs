@@ -24,6 +24,9 @@ pub struct SloPolicy {
     pub latency_budgets: Vec<LatencyBudget>,
     /// What the load run seeds and sends.
     pub benchmark_profile: BenchmarkProfile,
+    /// The trust layer's benchmark budgets: read by `mk outcome benchmark run`, not here.
+    #[serde(default, rename = "outcome_benchmark")]
+    _outcome_benchmark: Option<serde::de::IgnoredAny>,
 }
 
 /// One endpoint's p95 budget.

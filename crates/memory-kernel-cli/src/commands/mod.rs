@@ -6,6 +6,7 @@ mod context;
 mod db;
 mod memory;
 pub(crate) mod outcome;
+pub(crate) mod outcome_benchmark;
 mod query;
 mod service;
 

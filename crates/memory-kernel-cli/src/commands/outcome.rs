@@ -48,6 +48,9 @@ pub enum OutcomeCommand {
     /// Gate decisions (safe or exploration) for memory versions
     #[command(subcommand)]
     Gate(GateCommand),
+    /// Latency benchmark of appends, replay and gate decisions against the SLO budgets
+    #[command(subcommand)]
+    Benchmark(super::outcome_benchmark::BenchmarkCommand),
 }
 
 /// The flags every outcome write takes.
@@ -393,6 +396,10 @@ fn write_of(command: &OutcomeCommand) -> Result<Option<NewOutcomeEvent>, Failure
 /// `validation_error` for a bad flag value, a refused event, a missing snapshot or
 /// candidate; `schema_unavailable` for a missing or unmigrated file; store failures.
 pub fn run(command: &OutcomeCommand, db: &Path) -> Result<Output, Failure> {
+    // The benchmark works on its own temporary databases and never touches `db`.
+    if let OutcomeCommand::Benchmark(benchmark) = command {
+        return super::outcome_benchmark::run(benchmark);
+    }
     // Arguments are checked before the database is opened, so a bad flag reads nothing.
     let write = write_of(command)?;
     let kernel = open_current(db)?;

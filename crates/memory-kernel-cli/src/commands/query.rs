@@ -32,6 +32,7 @@ fn ask_request(args: &AskArgs) -> AskRequest {
         limit: args.bounds.limit,
         exclusion_limit: args.bounds.exclusion_limit,
         exclusion_offset: args.bounds.exclusion_offset,
+        trust_gate: args.trust_gate,
     }
 }
 
@@ -45,5 +46,6 @@ fn recall_request(args: &RecallArgs) -> RecallRequest {
         exclusions: args.exclusions,
         exclusion_limit: args.bounds.exclusion_limit,
         exclusion_offset: args.bounds.exclusion_offset,
+        trust_gate: args.trust_gate,
     }
 }

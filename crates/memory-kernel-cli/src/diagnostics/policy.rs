@@ -35,6 +35,25 @@ pub struct SloPolicy {
     /// Read by `cargo xtask slo`, not here.
     #[serde(rename = "benchmark_profile")]
     _benchmark_profile: IgnoredAny,
+    /// The trust layer's benchmark defaults and budgets (`mk outcome benchmark run`).
+    #[serde(default)]
+    pub outcome_benchmark: Option<OutcomeBenchmarkPolicy>,
+}
+
+/// The trust layer's benchmark defaults and p95 budgets, in milliseconds.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutcomeBenchmarkPolicy {
+    /// Event volumes run when no `--volume` is given.
+    pub volumes: Vec<u64>,
+    /// Repetitions when no `--repetitions` is given.
+    pub repetitions: u32,
+    /// Budget of one outcome append.
+    pub append_p95_ms: f64,
+    /// Budget of one full replay.
+    pub replay_p95_ms: f64,
+    /// Budget of one gate decision.
+    pub gate_p95_ms: f64,
 }
 
 /// One endpoint's p95 latency budget.
@@ -68,6 +87,12 @@ impl SloPolicy {
         ]
         .into_iter()
         .chain(policy.latency_budgets.iter().map(|b| b.p95_ms))
+        .chain(
+            policy
+                .outcome_benchmark
+                .iter()
+                .flat_map(|o| [o.append_p95_ms, o.replay_p95_ms, o.gate_p95_ms]),
+        )
         .any(|value| value.is_nan() || value < 0.0);
         if negative {
             return Err("thresholds and budgets must be numbers >= 0".to_owned());

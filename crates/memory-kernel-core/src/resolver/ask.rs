@@ -114,6 +114,7 @@ pub fn ask(set: &RecordSet, query: &AskQuery) -> ContextPackage {
         exclusions: None,
         exclusion_limit: Some(bounds.exclusion_limit()),
         exclusion_offset: Some(bounds.exclusion_offset()),
+        trust_gate: None,
     };
     let snapshot_id = snapshot_id_of_visible(visible, set, as_of);
     ContextPackage {

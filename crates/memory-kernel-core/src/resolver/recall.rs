@@ -126,6 +126,7 @@ pub fn recall(set: &RecordSet, query: &RecallQuery) -> ContextPackage {
         exclusions: Some(mode),
         exclusion_limit: Some(bounds.exclusion_limit()),
         exclusion_offset: Some(bounds.exclusion_offset()),
+        trust_gate: None,
     };
     let snapshot_id = snapshot_id_of_visible(visible, set, as_of);
     ContextPackage {

@@ -3,7 +3,7 @@
 //! them (`ErrorCode::ALL`, the core enums), so the document cannot list a value the service
 //! would refuse.
 
-use memory_kernel_api::{API_CONTRACT_VERSION, ErrorCode};
+use memory_kernel_api::{API_CONTRACT_VERSION, ErrorCode, GateMode};
 use memory_kernel_core::resolver::{MAX_EXCLUSION_LIMIT, MAX_LIMIT};
 use memory_kernel_core::{Authority, Effect, ExclusionMode, RecordType, Relation, TruthStatus};
 use serde_json::Value;
@@ -432,6 +432,7 @@ fn request_schema(body: RequestBody) -> ObjectBuilder {
                     .map(|name| (name, typed(Type::String).into())),
             );
             optional.push(("as_of", timestamp("now")));
+            optional.push(("trust_gate", trust_gate_modes().into()));
             optional.extend(bounds());
         }
         RequestBody::Recall => {
@@ -446,6 +447,7 @@ fn request_schema(body: RequestBody) -> ObjectBuilder {
                 ),
                 ("as_of", timestamp("now")),
                 ("exclusions", exclusion_modes().into()),
+                ("trust_gate", trust_gate_modes().into()),
             ]);
             optional.extend(bounds());
         }
@@ -466,6 +468,16 @@ fn bounds() -> [(&'static str, RefOr<Schema>); 3] {
         ("exclusion_limit", integer(0, MAX_EXCLUSION_LIMIT)),
         ("exclusion_offset", integer(0, u32::MAX)),
     ]
+}
+
+/// The trust gate modes (spelled by serde, as the API reads them), or null.
+fn trust_gate_modes() -> ObjectBuilder {
+    let values: Vec<Value> = [GateMode::Safe, GateMode::Exploration]
+        .iter()
+        .filter_map(|mode| serde_json::to_value(mode).ok())
+        .chain([Value::Null])
+        .collect();
+    nullable(Type::String).enum_values(Some(values))
 }
 
 /// The exclusion modes (spelled by serde, as the API reads them), or null.

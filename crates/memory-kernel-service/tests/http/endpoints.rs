@@ -204,3 +204,34 @@ async fn health_needs_no_token_but_everything_else_does() {
         .await
         .failure(401, "validation_error");
 }
+
+#[tokio::test]
+async fn recall_takes_a_trust_gate_mode_in_its_body() {
+    let service = TestService::start(Variant::Migrated);
+    service
+        .send(post("/v1/memory/add/summary").json(&decision_body()))
+        .await
+        .success("service-memory-record-envelope.schema.json");
+    let plain = json!({"text": "release fridays"});
+    let ungated = service.send(post("/v1/query/recall").json(&plain)).await;
+    let ungated = ungated.success("service-context-package-envelope.schema.json");
+    assert!(ungated["selected_items"][0].get("trust_gate").is_none());
+
+    let body = json!({"text": "release fridays", "trust_gate": "safe"});
+    let response = service.send(post("/v1/query/recall").json(&body)).await;
+    let data = response.success("service-context-package-envelope.schema.json");
+    assert_eq!(data["query"]["trust_gate"], "safe");
+    // Nothing has trust yet: the gate refuses the record for want of a snapshot.
+    assert!(data["selected_items"].as_array().unwrap().is_empty());
+    let refused = &data["excluded_items"][0];
+    validate("trust-gate-attachment.schema.json", &refused["trust_gate"]);
+    assert_eq!(refused["why"]["reasons"][0], "excluded.no_trust_snapshot");
+    assert_eq!(
+        data["answer"]["excluded_summary"]["excluded.no_trust_snapshot"],
+        1
+    );
+
+    let bad = json!({"text": "release fridays", "trust_gate": "reckless"});
+    let refused = service.send(post("/v1/query/recall").json(&bad)).await;
+    assert_eq!(refused.status, 400);
+}
