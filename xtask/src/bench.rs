@@ -125,13 +125,21 @@ pub fn run(sh: &Shell, args: &Bench) -> Result<()> {
 fn run_service(sh: &Shell, args: &ServiceBench) -> Result<()> {
     let json = args.json.as_deref().map(json_path).transpose()?;
     let root = sh.current_dir();
-    let report = run::run(sh, &root, args)?;
-    print!("{}", report::render(&report));
-    if let Some(path) = json {
-        crate::atomic_file::write_json(&path, &report)?;
-        println!("bench: wrote {}", path.display());
+    let mut report = run::new_report(args);
+    let result = run::run(sh, &root, args, &mut report);
+    match &result {
+        Ok(()) => report.complete = true,
+        Err(error) => report.error = Some(format!("{error:#}")),
     }
-    Ok(())
+    // A run that stopped after seeding something still reports what it measured.
+    if result.is_ok() || !report.seeding.is_empty() {
+        print!("{}", report::render(&report));
+        if let Some(path) = json {
+            crate::atomic_file::write_json(&path, &report)?;
+            println!("bench: wrote {}", path.display());
+        }
+    }
+    result
 }
 
 /// `path` made absolute against the current folder, checked before anything runs: its

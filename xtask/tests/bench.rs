@@ -70,6 +70,8 @@ fn a_tiny_run_reports_every_endpoint_for_every_connection_count() {
             .unwrap();
 
     assert_eq!(report["report_version"], "service-bench.v1");
+    assert_eq!(report["complete"], true, "{report}");
+    assert!(report["error"].is_null(), "{report}");
     assert_eq!(
         report["command"],
         "cargo xtask bench service --records 200 --connections 1,2 --duration 1s \
@@ -83,6 +85,7 @@ fn a_tiny_run_reports_every_endpoint_for_every_connection_count() {
     assert_eq!(seeding.len(), 1);
     assert_eq!(seeding[0]["records"], 200);
     assert!(number(&seeding[0]["records_per_second"], "seed rate") > 0.0);
+    assert!(seeding[0]["retries"].is_u64(), "{report}");
 
     let rows = report["rows"].as_array().unwrap();
     let endpoints = xtask::bench::endpoint_labels();

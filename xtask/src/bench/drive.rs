@@ -9,6 +9,9 @@ use std::time::{Duration, Instant};
 use crate::slo::requests::HttpRequest;
 use crate::slo::service::{Counted, send_counting};
 
+/// How often a [`pool`] reports its progress.
+const PROGRESS_EVERY: Duration = Duration::from_secs(5);
+
 /// What one measured cell gave.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct CellResult {
@@ -153,8 +156,10 @@ pub(crate) fn closed_loop(
 pub(crate) struct PoolOutcome {
     /// Requests answered 2xx.
     pub(crate) succeeded: usize,
-    /// Requests that were not.
+    /// Requests that were not, after their retries.
     pub(crate) failed: usize,
+    /// Repeated sends of a request the service failed (see [`Limits::retries`]).
+    pub(crate) retried: usize,
     /// The first failure's status and body (or transport error).
     pub(crate) first_failure: Option<String>,
     /// How long it took.
@@ -174,10 +179,20 @@ pub(crate) struct Limits {
     pub(crate) response_bytes: u64,
     /// Whether a failure stops it.
     pub(crate) stop_on_failure: bool,
+    /// How often a request is sent again when the service failed it (5xx, or no answer)
+    /// before it counts as failed; a client error (4xx) is never retried.
+    pub(crate) retries: u32,
+}
+
+/// Whether an answer is worth sending the request again: the service failed it or no
+/// answer came. The service commits nothing for a request it fails (its errors say a retry is
+/// safe); after a transport error the write may have landed, and the retry adds a near-copy.
+fn retryable(answer: &Counted) -> bool {
+    answer.status == 0 || answer.status >= 500
 }
 
 /// Sends `request(i)` for `i` in `0..total` with `threads` workers until `limits` stop it.
-/// Prints `label: done/total` on stderr every two seconds.
+/// Prints `label: done/total` on stderr every [`PROGRESS_EVERY`].
 pub(crate) fn pool(
     agent: &ureq::Agent,
     base: &str,
@@ -190,6 +205,7 @@ pub(crate) fn pool(
     let next = AtomicUsize::new(0);
     let succeeded = AtomicUsize::new(0);
     let failed = AtomicUsize::new(0);
+    let retried = AtomicUsize::new(0);
     let received = AtomicU64::new(0);
     let stop = AtomicBool::new(false);
     let first_failure = Mutex::new(None);
@@ -209,7 +225,17 @@ pub(crate) fn pool(
                         if i >= total {
                             break;
                         }
-                        let answer = send_counting(agent, base, &request(i));
+                        let request = request(i);
+                        let mut answer = send_counting(agent, base, &request);
+                        for attempt in 1..=limits.retries {
+                            if answer.is_success() || !retryable(&answer) {
+                                break;
+                            }
+                            retried.fetch_add(1, Ordering::Relaxed);
+                            thread::sleep(Duration::from_millis(100) * attempt);
+                            received.fetch_add(answer.bytes, Ordering::Relaxed);
+                            answer = send_counting(agent, base, &request);
+                        }
                         received.fetch_add(answer.bytes, Ordering::Relaxed);
                         if answer.is_success() {
                             succeeded.fetch_add(1, Ordering::Relaxed);
@@ -231,7 +257,7 @@ pub(crate) fn pool(
         let mut last_report = Instant::now();
         while workers.iter().any(|worker| !worker.is_finished()) {
             thread::sleep(Duration::from_millis(50));
-            if last_report.elapsed() >= Duration::from_secs(2) {
+            if last_report.elapsed() >= PROGRESS_EVERY {
                 let done = succeeded.load(Ordering::Relaxed) + failed.load(Ordering::Relaxed);
                 let rate = done as f64 / begin.elapsed().as_secs_f64().max(0.001);
                 eprintln!("bench: {label}: {done}/{total} ({rate:.0}/s)");
@@ -244,6 +270,7 @@ pub(crate) fn pool(
     PoolOutcome {
         succeeded,
         failed,
+        retried: retried.into_inner(),
         first_failure: first_failure.into_inner().unwrap_or_default(),
         elapsed: begin.elapsed(),
         response_bytes: received.into_inner(),
@@ -304,6 +331,7 @@ mod tests {
             deadline: Instant::now() + Duration::from_secs(5),
             response_bytes: u64::MAX,
             stop_on_failure: true,
+            retries: 0,
         };
         let outcome = pool(&agent, &base, 2, 50, limits, "test", &|_| {
             crate::bench::corpus::health()
@@ -320,7 +348,17 @@ mod tests {
             crate::bench::corpus::health()
         });
         assert_eq!((outcome.succeeded, outcome.failed), (0, 20), "{outcome:?}");
+        assert_eq!(outcome.retried, 0);
         assert!(!outcome.cut_short);
+
+        let retrying = Limits {
+            retries: 2,
+            ..keep_going
+        };
+        let outcome = pool(&agent, &base, 2, 3, retrying, "test", &|_| {
+            crate::bench::corpus::health()
+        });
+        assert_eq!((outcome.failed, outcome.retried), (3, 6), "{outcome:?}");
 
         let past = Limits {
             deadline: Instant::now(),

@@ -12,6 +12,11 @@ pub struct Report {
     pub report_version: &'static str,
     /// The command that reproduces the run.
     pub command: String,
+    /// Whether every record count was measured; `false` when the run stopped on `error`
+    /// and the report holds what was measured before.
+    pub complete: bool,
+    /// Why the run stopped early.
+    pub error: Option<String>,
     /// The run's settings.
     pub settings: Settings,
     /// Where it ran.
@@ -57,6 +62,8 @@ pub struct SeedRow {
     pub records: usize,
     /// Client threads.
     pub threads: usize,
+    /// Records sent again after the service failed them (5xx or no answer).
+    pub retries: usize,
     /// Seconds it took.
     pub seconds: f64,
     /// Records per second.
@@ -164,6 +171,12 @@ fn rss(row: &Row) -> String {
 #[must_use]
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
+    if let Some(error) = &report.error {
+        let _ = writeln!(
+            out,
+            "incomplete run (what was measured before it stopped): {error}"
+        );
+    }
     let _ = writeln!(
         out,
         "{:<30} {:>7} {:>5} {:>8} {:>9} {:>8} {:>8} {:>8} {:>7} {:>9} {:>11} {:>10}",
@@ -266,6 +279,8 @@ mod tests {
         let report = Report {
             report_version: "service-bench.v1",
             command: "cargo xtask bench service".to_owned(),
+            complete: true,
+            error: None,
             settings: Settings {
                 records: vec![200],
                 connections: vec![2],
@@ -306,6 +321,19 @@ mod tests {
         assert!(lines[2].ends_with("n/a"), "{table}");
         assert!(
             table.contains("database growth at 200 records: 10 distinct recalls, 1000 -> 5096 bytes: 410 B per query\n"),
+            "{table}"
+        );
+
+        let stopped = Report {
+            complete: false,
+            error: Some("seeding: no".to_owned()),
+            ..report
+        };
+        let table = render(&stopped);
+        assert!(
+            table.starts_with(
+                "incomplete run (what was measured before it stopped): seeding: no\nendpoint"
+            ),
             "{table}"
         );
     }

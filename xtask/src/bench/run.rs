@@ -24,6 +24,9 @@ use crate::slo::service::{self, Service};
 
 /// Client threads of the seeding and database-growth phases.
 const POOL_THREADS: usize = 4;
+/// How often seeding sends a record again that the service failed (a write lock held past
+/// the service's operation timeout on a busy machine), before the run gives up.
+const SEED_RETRIES: u32 = 3;
 /// Requests one row may start at most, whatever its duration.
 const MAX_REQUESTS_PER_ROW: usize = 2_000_000;
 /// Seeding may take this long, plus [`SEED_TIME_PER_RECORD`] per record.
@@ -84,22 +87,19 @@ pub fn endpoint_labels() -> Vec<&'static str> {
     Endpoint::ALL.iter().map(|e| e.label()).collect()
 }
 
-/// Builds the service and measures every record count of `args`.
-pub(super) fn run(sh: &Shell, root: &Path, args: &ServiceBench) -> Result<Report> {
-    let release = !args.debug;
-    let profile = if release { "release" } else { "debug" };
-    eprintln!("bench: building memory-kernel-service ({profile})…");
-    let bin_dir = service::build(sh, root, release, &["memory-kernel-service"])?;
-    let bin = service::executable(&bin_dir, "memory-kernel-service");
-    let mut report = Report {
+/// An empty report for `args`.
+pub(super) fn new_report(args: &ServiceBench) -> Report {
+    Report {
         report_version: "service-bench.v1",
         command: args.command_line(),
+        complete: false,
+        error: None,
         settings: Settings {
             records: args.records.0.clone(),
             connections: args.connections.0.clone(),
             duration_ms: u64::try_from(args.duration.as_millis()).unwrap_or(u64::MAX),
             growth_queries: args.growth_queries,
-            profile,
+            profile: if args.debug { "debug" } else { "release" },
         },
         machine: Machine {
             os: std::env::consts::OS,
@@ -109,11 +109,23 @@ pub(super) fn run(sh: &Shell, root: &Path, args: &ServiceBench) -> Result<Report
         seeding: Vec::new(),
         rows: Vec::new(),
         db_growth: Vec::new(),
-    };
-    for &records in &args.records.0 {
-        measure(&bin, records, args, &mut report)?;
     }
-    Ok(report)
+}
+
+/// Builds the service and measures every record count of `args` into `report`; on an error,
+/// `report` keeps what was measured before it.
+pub(super) fn run(sh: &Shell, root: &Path, args: &ServiceBench, report: &mut Report) -> Result<()> {
+    let release = !args.debug;
+    eprintln!(
+        "bench: building memory-kernel-service ({})…",
+        report.settings.profile
+    );
+    let bin_dir = service::build(sh, root, release, &["memory-kernel-service"])?;
+    let bin = service::executable(&bin_dir, "memory-kernel-service");
+    for &records in &args.records.0 {
+        measure(&bin, records, args, report)?;
+    }
+    Ok(())
 }
 
 /// A service over `db` with its own HTTP agent.
@@ -161,6 +173,7 @@ fn measure(bin: &Path, records: usize, args: &ServiceBench, report: &mut Report)
             deadline: Instant::now() + GROWTH_TIME_LIMIT,
             response_bytes: GROWTH_BYTE_LIMIT,
             stop_on_failure: false,
+            retries: 0,
         },
         &format!("database growth at {records} records"),
         &corpus::growth_recall,
@@ -225,12 +238,13 @@ fn seed(running: &Running, records: usize) -> Result<SeedRow> {
             deadline: Instant::now() + limit,
             response_bytes: u64::MAX,
             stop_on_failure: true,
+            retries: SEED_RETRIES,
         },
         &format!("seeding {records} records"),
         &corpus::record,
     );
     if let Some(failure) = outcome.first_failure {
-        bail!("seeding: the service did not store a record: {failure}");
+        bail!("seeding: the service did not store a record ({SEED_RETRIES} retries): {failure}");
     }
     if outcome.cut_short {
         bail!(
@@ -240,17 +254,32 @@ fn seed(running: &Running, records: usize) -> Result<SeedRow> {
     }
     let seconds = outcome.elapsed.as_secs_f64();
     eprintln!("bench: seeded {records} records in {seconds:.1} s");
+    if outcome.retried > 0 {
+        eprintln!(
+            "bench: seeding sent {} records again after a 5xx or no answer",
+            outcome.retried
+        );
+    }
     Ok(SeedRow {
         records,
         threads: POOL_THREADS,
+        retries: outcome.retried,
         seconds,
         records_per_second: records as f64 / seconds.max(0.001),
     })
 }
 
-/// Stores one recall package and returns its id, for the `context` rows.
+/// Stores one recall package and returns its id, for the `context` rows; a recall the
+/// service fails is sent again, [`SEED_RETRIES`] times at most.
 fn recall_package(running: &Running) -> Result<String> {
-    let answer = service::send(&running.agent, &running.base, &corpus::package_recall());
+    let request = corpus::package_recall();
+    let mut answer = service::send(&running.agent, &running.base, &request);
+    for _ in 0..SEED_RETRIES {
+        if answer.status != 0 && answer.status < 500 {
+            break;
+        }
+        answer = service::send(&running.agent, &running.base, &request);
+    }
     if !(200..300).contains(&answer.status) {
         bail!(
             "the recall for the context rows was answered {}: {}",
