@@ -123,8 +123,13 @@ fn a_tiny_run_reports_every_endpoint_for_every_connection_count() {
             if cfg!(target_os = "linux") {
                 assert!(row["peak_rss_kib"].as_u64() > Some(0), "{what}: {row}");
                 assert_eq!(row["peak_rss_scope"], "row", "{what}: {row}");
+                assert!(
+                    number(&row["settle_seconds"], "settle") >= 0.5,
+                    "{what}: {row}"
+                );
             } else {
                 assert!(row["peak_rss_kib"].is_null(), "{what}: {row}");
+                assert!(row["settle_seconds"].is_null(), "{what}: {row}");
             }
             // The table has the row's line.
             let line = stdout

@@ -99,6 +99,9 @@ pub struct Row {
     /// `row` when the peak was reset before the row, `service` when it covers the
     /// service's whole life so far (the reset was refused), `null` with no figure.
     pub peak_rss_scope: Option<&'static str>,
+    /// Seconds the run waited before the row for the service to go idle (work of earlier
+    /// timed-out requests finishing); `null` where CPU time cannot be read.
+    pub settle_seconds: Option<f64>,
 }
 
 /// Latency quantiles, in milliseconds.
@@ -226,7 +229,10 @@ pub fn render(report: &Report) -> String {
             .map_or_else(|| "n/a".to_owned(), |b| format!("{} per query", bytes(b)));
         let mut notes = Vec::new();
         if growth.failed > 0 {
-            notes.push(format!("{} recalls failed", growth.failed));
+            notes.push(format!(
+                "{} recalls failed; one that timed out may still have stored its package",
+                growth.failed
+            ));
         }
         if growth.cut_short {
             notes.push("stopped by its time or size limit".to_owned());
@@ -271,6 +277,7 @@ mod tests {
             mean_response_bytes: Some(20_480.0),
             peak_rss_kib,
             peak_rss_scope: peak_rss_kib.map(|_| "row"),
+            settle_seconds: Some(0.5),
         }
     }
 

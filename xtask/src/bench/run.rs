@@ -22,8 +22,21 @@ use super::report::{GrowthRow, Latency, Machine, Report, Row, SeedRow, Settings}
 use crate::slo::requests::HttpRequest;
 use crate::slo::service::{self, Service};
 
-/// Client threads of the seeding and database-growth phases.
+/// Client threads of the seeding phase.
 const POOL_THREADS: usize = 4;
+/// Client threads of the database-growth phase: one recall at a time, so none waits behind
+/// another past the service's operation timeout (a timed-out recall may still store its
+/// package, which would blur the bytes per answered query).
+const GROWTH_THREADS: usize = 1;
+/// Before each row, and before each clean stop, the run waits until the service is idle:
+/// its CPU time grew by at most [`IDLE_TICKS`] clock ticks over one [`SETTLE_STEP`].
+/// Work the service started for requests it already answered with a timeout goes on in the
+/// background, and would otherwise land in the next row's figures.
+const SETTLE_STEP: Duration = Duration::from_millis(500);
+/// See [`SETTLE_STEP`]: 2 ticks are 20 ms at the usual 100 ticks per second.
+const IDLE_TICKS: u64 = 2;
+/// The longest wait for the service to go idle; the row then runs anyway.
+const SETTLE_LIMIT: Duration = Duration::from_secs(300);
 /// How often seeding sends a record again that the service failed (a write lock held past
 /// the service's operation timeout on a busy machine), before the run gives up.
 const SEED_RETRIES: u32 = 3;
@@ -159,15 +172,16 @@ fn measure(bin: &Path, records: usize, args: &ServiceBench, report: &mut Report)
     eprintln!("bench: seeding {records} records on {}…", running.base);
     report.seeding.push(seed(&running, records)?);
 
+    settle(running.service.pid());
     let checkpointed_before = running.service.stop()?;
     let (bytes_before, _) = database_bytes(&db)?;
-    let running = Running::start(bin, &db, POOL_THREADS)?;
+    let running = Running::start(bin, &db, GROWTH_THREADS)?;
     let queries = args.growth_queries;
-    eprintln!("bench: {queries} distinct recalls over {records} records…");
+    eprintln!("bench: {queries} distinct recalls over {records} records, one at a time…");
     let outcome = drive::pool(
         &running.agent,
         &running.base,
-        POOL_THREADS,
+        GROWTH_THREADS,
         queries,
         drive::Limits {
             deadline: Instant::now() + GROWTH_TIME_LIMIT,
@@ -185,6 +199,7 @@ fn measure(bin: &Path, records: usize, args: &ServiceBench, report: &mut Report)
             shorten(failure)
         );
     }
+    settle(running.service.pid());
     let checkpointed_after = running.service.stop()?;
     let (bytes_after, wal_bytes_after) = database_bytes(&db)?;
     report.db_growth.push(GrowthRow {
@@ -208,6 +223,7 @@ fn measure(bin: &Path, records: usize, args: &ServiceBench, report: &mut Report)
         .flat_map(|e| args.connections.0.iter().map(move |c| (*e, *c)))
     {
         let row_number = report.rows.len();
+        let settle_seconds = settle(pid);
         let reset = reset_peak_rss(pid);
         let result = drive::closed_loop(
             &running.agent,
@@ -219,7 +235,8 @@ fn measure(bin: &Path, records: usize, args: &ServiceBench, report: &mut Report)
         );
         running.service.ensure_running()?;
         let peak_rss_kib = peak_rss_kib(pid);
-        let row = row(endpoint, records, connections, &result, peak_rss_kib, reset);
+        let mut row = row(endpoint, records, connections, &result, peak_rss_kib, reset);
+        row.settle_seconds = settle_seconds;
         print_progress(&row, &result);
         report.rows.push(row);
     }
@@ -321,6 +338,7 @@ fn row(
         mean_response_bytes: result.mean_response_bytes(),
         peak_rss_kib,
         peak_rss_scope: peak_rss_kib.map(|_| if reset { "row" } else { "service" }),
+        settle_seconds: None,
     }
 }
 
@@ -372,6 +390,43 @@ fn database_bytes(db: &Path) -> Result<(u64, u64)> {
     Ok((main + wal, wal))
 }
 
+/// Waits until the service is idle (see [`SETTLE_STEP`]), at most [`SETTLE_LIMIT`]; returns
+/// the seconds waited, or `None` where its CPU time cannot be read (no `/proc`).
+fn settle(pid: u32) -> Option<f64> {
+    let start = Instant::now();
+    let mut before = cpu_ticks(pid)?;
+    loop {
+        std::thread::sleep(SETTLE_STEP);
+        let now = cpu_ticks(pid)?;
+        if now.saturating_sub(before) <= IDLE_TICKS {
+            return Some(start.elapsed().as_secs_f64());
+        }
+        if start.elapsed() >= SETTLE_LIMIT {
+            eprintln!("bench: the service was still busy after {SETTLE_LIMIT:?}; going on");
+            return Some(start.elapsed().as_secs_f64());
+        }
+        before = now;
+    }
+}
+
+/// The process's user plus system CPU time in clock ticks (`/proc/<pid>/stat`).
+fn cpu_ticks(pid: u32) -> Option<u64> {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| stat_cpu_ticks(&stat))
+}
+
+/// Fields 14 and 15 (utime, stime) of a `/proc/<pid>/stat` line, summed. The command name
+/// (field 2) is in parentheses and may hold spaces, so fields are counted after its `)`.
+fn stat_cpu_ticks(stat: &str) -> Option<u64> {
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // After the name, field 3 (state) has index 0, so field n has index n - 3.
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some(utime + stime)
+}
+
 /// Resets the process's peak resident set to its current one (Linux: `5` into
 /// `/proc/<pid>/clear_refs`); `false` where that is refused or unavailable.
 fn reset_peak_rss(pid: u32) -> bool {
@@ -406,6 +461,25 @@ mod tests {
         assert_eq!(vm_hwm_kib(status), Some(12_345));
         assert_eq!(vm_hwm_kib("Name:\tx\n"), None);
         assert_eq!(vm_hwm_kib("VmHWM:\t lots kB\n"), None);
+    }
+
+    #[test]
+    fn cpu_ticks_are_read_after_the_command_name() {
+        let stat = "4242 (memory kernel) S 1 4242 4242 0 -1 4194560 500 0 0 0 170 30 0 0 20 0 7";
+        assert_eq!(stat_cpu_ticks(stat), Some(200));
+        assert_eq!(stat_cpu_ticks("4242 (x) S 1"), None);
+        assert_eq!(stat_cpu_ticks("no name at all"), None);
+        if cfg!(target_os = "linux") {
+            assert!(cpu_ticks(std::process::id()).is_some());
+            // An idle process settles after one step.
+            let idle = std::process::Command::new("sleep")
+                .arg("5")
+                .spawn()
+                .unwrap();
+            let waited = settle(idle.id());
+            let _ = { idle }.kill();
+            assert!(waited.is_some_and(|s| s < 2.0), "{waited:?}");
+        }
     }
 
     #[test]
