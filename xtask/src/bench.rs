@@ -44,12 +44,15 @@ pub enum BenchTarget {
 ///      the rest decisions, preferences, events and outcomes with skewed topic words, so
 ///      recalls match many or few records; deterministic, progress on stderr);
 ///   2. stops it cleanly (SIGTERM, so SQLite checkpoints the WAL), reads the database size,
-///      runs --growth-queries recalls with distinct texts, stops it again and reports the
-///      bytes added per query (file plus WAL);
+///      sends --growth-queries recalls with distinct texts one at a time (with a 120 s
+///      operation timeout, so each is answered; at most 10 minutes and 4 GiB of answers),
+///      stops it again and reports the bytes added per answered recall (file plus WAL);
 ///   3. restarts it, stores one recall package, and for each endpoint and each
 ///      --connections count drives the endpoint for --duration with one closed-loop client
 ///      per connection: POST /v1/query/ask, POST /v1/query/recall (limit 20),
 ///      GET /v1/context/{id} (that package), GET /v1/health, POST /v1/memory/add/constraint.
+///      Before each row it waits (up to 5 minutes) until the service is idle, since work
+///      for requests it already answered with a timeout goes on in the background.
 ///
 /// Prints one row per endpoint × records × connections: requests, req/s, client-side
 /// p50/p95/p99 latency, non-2xx answers, transport errors, mean response bytes and the

@@ -260,7 +260,7 @@ pub(crate) fn pool(
             if last_report.elapsed() >= PROGRESS_EVERY {
                 let done = succeeded.load(Ordering::Relaxed) + failed.load(Ordering::Relaxed);
                 let rate = done as f64 / begin.elapsed().as_secs_f64().max(0.001);
-                eprintln!("bench: {label}: {done}/{total} ({rate:.0}/s)");
+                eprintln!("bench: {label}: {done}/{total} ({rate:.1}/s)");
                 last_report = Instant::now();
             }
         }

@@ -24,10 +24,13 @@ use crate::slo::service::{self, Service};
 
 /// Client threads of the seeding phase.
 const POOL_THREADS: usize = 4;
-/// Client threads of the database-growth phase: one recall at a time, so none waits behind
-/// another past the service's operation timeout (a timed-out recall may still store its
-/// package, which would blur the bytes per answered query).
+/// Client threads of the database-growth phase: one recall at a time.
 const GROWTH_THREADS: usize = 1;
+/// The service's operation timeout during the database-growth phase, in milliseconds. A
+/// recall the service answers with a timeout may still store its package afterwards, which
+/// would make the bytes per answered recall wrong; with this much time every recall is
+/// answered and counted. The measured rows run with the service's default.
+const GROWTH_OPERATION_TIMEOUT_MS: &str = "120000";
 /// Before each row, and before each clean stop, the run waits until the service is idle:
 /// its CPU time grew by at most [`IDLE_TICKS`] clock ticks over one [`SETTLE_STEP`].
 /// Work the service started for requests it already answered with a timeout goes on in the
@@ -150,7 +153,11 @@ struct Running {
 
 impl Running {
     fn start(bin: &Path, db: &Path, clients: usize) -> Result<Self> {
-        let service = Service::start(bin, db)?;
+        Self::start_with(bin, db, clients, &[])
+    }
+
+    fn start_with(bin: &Path, db: &Path, clients: usize, flags: &[&str]) -> Result<Self> {
+        let service = Service::start_with(bin, db, flags)?;
         let base = format!("http://{}", service.address);
         Ok(Self {
             service,
@@ -175,7 +182,12 @@ fn measure(bin: &Path, records: usize, args: &ServiceBench, report: &mut Report)
     settle(running.service.pid());
     let checkpointed_before = running.service.stop()?;
     let (bytes_before, _) = database_bytes(&db)?;
-    let running = Running::start(bin, &db, GROWTH_THREADS)?;
+    let running = Running::start_with(
+        bin,
+        &db,
+        GROWTH_THREADS,
+        &["--operation-timeout-ms", GROWTH_OPERATION_TIMEOUT_MS],
+    )?;
     let queries = args.growth_queries;
     eprintln!("bench: {queries} distinct recalls over {records} records, one at a time…");
     let outcome = drive::pool(

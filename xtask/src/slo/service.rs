@@ -77,9 +77,15 @@ impl Service {
     /// Starts the binary on an ephemeral loopback port over `db` and waits for the line
     /// naming the address it bound.
     pub(crate) fn start(bin: &Path, db: &Path) -> Result<Self> {
+        Self::start_with(bin, db, &[])
+    }
+
+    /// [`start`](Self::start) with more service flags (e.g. `--operation-timeout-ms`).
+    pub(crate) fn start_with(bin: &Path, db: &Path, flags: &[&str]) -> Result<Self> {
         let child = Command::new(bin)
             .args(["--bind", "127.0.0.1:0", "--db"])
             .arg(db)
+            .args(flags)
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
