@@ -28,10 +28,10 @@ pub struct Bench {
 }
 
 /// What `cargo xtask bench` can measure.
+// No variant docs: clap would show them instead of the Args struct's doc (the help text).
+#[allow(missing_docs)]
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum BenchTarget {
-    /// Load the HTTP service and report throughput, latency, errors, response size, peak
-    /// memory and database growth.
     Service(ServiceBench),
 }
 
