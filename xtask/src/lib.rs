@@ -4,13 +4,14 @@
 //! worth testing on throw-away copies of a repository ([`tidy`] and the governance checks:
 //! [`codegen`], [`contracts`], [`manifest`], [`handoff`], [`parity`]; consolidation
 //! readiness: [`boundaries`], [`changed_areas`], [`rollback`]; release evidence:
-//! [`release_evidence`] and the release directory, [`dist`]) and the one place that knows where the workspace root is
+//! [`release_evidence`] and the release directory, [`dist`]; the service load runs [`slo`] and [`bench`]) and the one place that knows where the workspace root is
 //! ([`project_root`]). It is not a general-purpose library and depends on no product crate.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 pub mod atomic_file;
+pub mod bench;
 pub mod boundaries;
 pub mod changed_areas;
 pub mod codegen;

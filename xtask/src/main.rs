@@ -41,6 +41,7 @@ enum Command {
     ChangedAreas(changed_areas::ChangedAreas),
     Rollback(rollback::Rollback),
     Slo(xtask::slo::Slo),
+    Bench(xtask::bench::Bench),
     ReleaseEvidence(xtask::release_evidence::ReleaseEvidence),
     Release(xtask::release::Release),
     Dist(xtask::dist::Dist),
@@ -75,6 +76,7 @@ fn run(command: &Command) -> anyhow::Result<()> {
         Command::ChangedAreas(args) => changed_areas::run(&sh, args, &verify::gate_catalogue()),
         Command::Rollback(args) => rollback::run(&sh, args),
         Command::Slo(args) => xtask::slo::run(&sh, args),
+        Command::Bench(args) => xtask::bench::run(&sh, args),
         Command::ReleaseEvidence(args) => {
             xtask::release_evidence::run(&sh, args, &verify::release_gates)
         }

@@ -10,7 +10,8 @@
 mod load;
 pub mod policy;
 mod report;
-mod requests;
+pub(crate) mod requests;
+pub(crate) mod service;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};

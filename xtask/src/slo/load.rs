@@ -5,11 +5,8 @@
 //! run, failures included. Requests go through one `ureq` agent shared by `concurrency`
 //! worker threads; every loop is bounded by the number of requests and by [`RUN_DEADLINE`].
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -21,13 +18,10 @@ use xshell::{Shell, cmd};
 use super::policy::SloPolicy;
 use super::report;
 use super::requests::{self, HttpRequest, Seeded};
+use super::service::{self, Answer, Service};
 
 /// The whole load (seed and measured phases) stops after this long, finished or not.
 const RUN_DEADLINE: Duration = Duration::from_secs(600);
-/// How long one request may take.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long the service may take to print its address.
-const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// How many asks the seed phase sends, to store context packages for `context show`.
 const SEED_ASKS: usize = 50;
 
@@ -36,22 +30,19 @@ pub fn run(sh: &Shell, root: &Path, policy_path: &Path, release: bool) -> Result
     let policy = SloPolicy::read(policy_path)?;
     let profile_name = if release { "release" } else { "debug" };
     println!("slo: building memory-kernel-service and mk ({profile_name})…");
-    let cargo = crate::cargo_program();
-    let release_flag: &[&str] = if release { &["--release"] } else { &[] };
-    cmd!(
+    let bin_dir = service::build(
         sh,
-        "{cargo} build {release_flag...} -p memory-kernel-service -p memory-kernel-cli"
-    )
-    .run()
-    .context("building the service and mk")?;
-    let bin_dir = target_dir(root).join(profile_name);
-    let exe = |name: &str| bin_dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    let (service_bin, mk_bin) = (exe("memory-kernel-service"), exe("mk"));
+        root,
+        release,
+        &["memory-kernel-service", "memory-kernel-cli"],
+    )?;
+    let service_bin = service::executable(&bin_dir, "memory-kernel-service");
+    let mk_bin = service::executable(&bin_dir, "mk");
 
     let temp = tempfile::tempdir().context("creating a temporary folder")?;
     let db = temp.path().join("slo.sqlite3");
     let deadline = Instant::now() + RUN_DEADLINE;
-    let agent = agent(policy.benchmark_profile.concurrency);
+    let agent = service::agent(policy.benchmark_profile.concurrency);
 
     let seeded = {
         let service = Service::start(&service_bin, &db)?;
@@ -87,92 +78,10 @@ pub fn run(sh: &Shell, root: &Path, policy_path: &Path, release: bool) -> Result
     let metrics = envelope
         .get("service_metrics")
         .context("mk service diagnostics --json printed no service_metrics")?;
-    let written = report::write_artifact(root, &target_dir(root), metrics)?;
+    let written = report::write_artifact(root, &service::target_dir(root), metrics)?;
     report::print(metrics);
     println!("slo: wrote {}", written.display());
     report::enforce(metrics)
-}
-
-/// The cargo target directory: `CARGO_TARGET_DIR`, or `target/` under the root.
-fn target_dir(root: &Path) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
-}
-
-fn agent(concurrency: usize) -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .timeout_global(Some(REQUEST_TIMEOUT))
-        .http_status_as_error(false)
-        .max_idle_connections_per_host(concurrency.max(1))
-        .build()
-        .into()
-}
-
-/// A running service; killed (and reaped) when dropped.
-struct Service {
-    child: Child,
-    address: String,
-}
-
-impl Service {
-    /// Starts the binary on an ephemeral loopback port over `db` and waits for the line
-    /// naming the address it bound.
-    fn start(bin: &Path, db: &Path) -> Result<Self> {
-        let mut child = Command::new(bin)
-            .args(["--bind", "127.0.0.1:0", "--db"])
-            .arg(db)
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .with_context(|| format!("starting {}", bin.display()))?;
-        let stderr = child.stderr.take().context("no stderr pipe")?;
-        let (tx, rx) = mpsc::channel();
-        let recent = Arc::new(Mutex::new(Vec::new()));
-        let sink = Arc::clone(&recent);
-        // Drains stderr for the service's whole life (access lines included), so the pipe
-        // never fills; keeps the first lines for an error message.
-        thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                const MARK: &str = "listening on http://";
-                if let Some(at) = line.find(MARK) {
-                    let _ = tx.send(line[at + MARK.len()..].trim().to_owned());
-                }
-                if let Ok(mut lines) = sink.lock() {
-                    if lines.len() < 20 {
-                        lines.push(line);
-                    }
-                }
-            }
-        });
-        let mut service = Self {
-            child,
-            address: String::new(),
-        };
-        match rx.recv_timeout(START_TIMEOUT) {
-            Ok(address) => service.address = address,
-            Err(_) => {
-                let lines = recent.lock().map(|l| l.join("\n")).unwrap_or_default();
-                bail!(
-                    "the service printed no listening address within {START_TIMEOUT:?}:\n{lines}"
-                );
-            }
-        }
-        Ok(service)
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// One finished request.
-struct Answer {
-    status: u16,
-    body: String,
 }
 
 /// Sends `requests` to `address`, `concurrency` at a time, printing progress as `label`.
@@ -210,7 +119,7 @@ fn drive(
                     if Instant::now() >= deadline {
                         break;
                     }
-                    let answer = send(&agent, &base, request);
+                    let answer = service::send(&agent, &base, request);
                     if let Ok(mut all) = answers.lock() {
                         all[index] = Some(answer);
                     }
@@ -247,28 +156,6 @@ fn drive(
         .and_then(|m| m.into_inner().ok())
         .context("collecting the answers")?;
     Ok(answers.into_iter().flatten().collect())
-}
-
-fn send(agent: &ureq::Agent, base: &str, request: &HttpRequest) -> Answer {
-    let url = format!("{base}{}", request.path);
-    let result = match (&request.body, request.method) {
-        (Some(body), _) => agent
-            .post(&url)
-            .header("Content-Type", "application/json")
-            .send(body.as_str()),
-        (None, "POST") => agent.post(&url).send_empty(),
-        (None, _) => agent.get(&url).call(),
-    };
-    match result {
-        Ok(mut response) => Answer {
-            status: response.status().as_u16(),
-            body: response.body_mut().read_to_string().unwrap_or_default(),
-        },
-        Err(error) => Answer {
-            status: 0,
-            body: error.to_string(),
-        },
-    }
 }
 
 /// Every 2xx answer's `data[key]`; fails on any other answer.

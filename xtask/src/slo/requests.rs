@@ -47,7 +47,7 @@ pub fn is_known(endpoint: &str) -> bool {
 }
 
 /// A well-mixed number from `i` and `salt` (splitmix64).
-fn mix(i: usize, salt: u64) -> usize {
+pub(crate) fn mix(i: usize, salt: u64) -> usize {
     let mut z = (i as u64).wrapping_add(salt.wrapping_mul(0x9E37_79B9_7F4A_7C15));
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
@@ -66,7 +66,8 @@ fn triple(i: usize) -> (String, String, String) {
     )
 }
 
-fn post(path: &str, body: &Value) -> HttpRequest {
+/// A `POST` of `body` as JSON.
+pub(crate) fn post(path: &str, body: &Value) -> HttpRequest {
     HttpRequest {
         method: "POST",
         path: path.to_owned(),
@@ -74,7 +75,8 @@ fn post(path: &str, body: &Value) -> HttpRequest {
     }
 }
 
-fn get(path: &str) -> HttpRequest {
+/// A `GET`.
+pub(crate) fn get(path: &str) -> HttpRequest {
     HttpRequest {
         method: "GET",
         path: path.to_owned(),
