@@ -194,27 +194,11 @@ impl Statement {
     }
 }
 
-/// `seconds` since 1970 as RFC 3339 UTC (`2024-01-02T03:04:05Z`).
+/// `seconds` since 1970 as RFC 3339 UTC (`2024-01-02T03:04:05Z`): the handoff payload's
+/// formatter, so the two documents spell instants the same way.
 #[must_use]
 pub fn rfc3339(seconds: u64) -> String {
-    let days = seconds / 86_400;
-    let rest = seconds % 86_400;
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = i64::try_from(days).unwrap_or(i64::MAX / 2) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
-    )
+    crate::handoff::payload::rfc3339_utc(i64::try_from(seconds).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]
