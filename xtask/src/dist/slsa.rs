@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// `_type` of an in-toto Statement v1.
-pub const STATEMENT_TYPE: &str = "https://in-toto.io/Statement/v1";
+/// `_type` of an in-toto Statement v1: one definition, shared with the evidence tarball.
+pub use crate::release_evidence::provenance::STATEMENT_TYPE;
 /// `predicateType` of SLSA provenance v1.
 pub const PREDICATE_TYPE: &str = "https://slsa.dev/provenance/v1";
 /// `buildDefinition.buildType`: the build `cargo xtask dist` runs, described in
