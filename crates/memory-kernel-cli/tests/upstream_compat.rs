@@ -15,7 +15,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use support::{AS_OF, Mk, assert_valid, top_level_keys};
+use support::{AS_OF, Mk, ask_args, assert_valid, top_level_keys};
 
 /// The original's output for one command.
 fn upstream(name: &str) -> String {
@@ -248,20 +248,8 @@ fn every_command_prints_the_original_top_level_keys() {
         assert_eq!(record_keys(record), original_record_keys, "{record}");
     }
 
-    let ask_usb = [
-        "query",
-        "ask",
-        "--text",
-        "Am I allowed to use a USB drive?",
-        "--actor",
-        "user",
-        "--action",
-        "use",
-        "--resource",
-        "usb_drive",
-        "--as-of",
-        AS_OF,
-    ];
+    // The scenario's policy question is the handbook's USB question.
+    let ask_usb = ask_args();
     let asked = same_shape(&mk, &ask_usb, "query-ask.schema.json", "query-ask");
     assert_eq!(asked["answer"]["result"], "deny");
     same_shape(
