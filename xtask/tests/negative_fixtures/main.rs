@@ -191,3 +191,60 @@ fn every_mutation_fails_its_check_with_its_message() {
         failures.join("\n\n")
     );
 }
+
+#[test]
+fn a_cut_release_is_recorded_named_by_the_manifest_and_compared_against() {
+    let tree = fixture_tree();
+    let root = tree.path();
+    git_base(root);
+    let head = xtask::git::resolve(root, "HEAD").unwrap();
+    let release = xtask::release::cut(root, "0.2.0").unwrap();
+    assert_eq!(release.record.commit_sha, head);
+    assert!(
+        release
+            .record
+            .files
+            .iter()
+            .all(|file| file.path != tree::MANIFEST),
+        "the manifest is not a contract file of the baseline"
+    );
+    assert!(!release.record.files.is_empty());
+    let changelog = tree::read(root, "CHANGELOG.md");
+    assert!(
+        changelog.contains("## Unreleased\n\n## 0.2.0\n"),
+        "{changelog}"
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_str(&tree::read(root, tree::MANIFEST)).unwrap();
+    assert_eq!(manifest["release_tag"], "v0.2.0");
+    assert_eq!(manifest["commit_sha"], head.as_str());
+    // The manifest now names a recorded release of an existing commit, and the tree equals
+    // the baseline it was cut from.
+    let findings = run(Check::Manifest, root).unwrap();
+    assert!(findings.passed(), "{findings}");
+    let diff =
+        contracts::diff::check_release(root, &xtask::release::newest(root).unwrap().unwrap())
+            .unwrap();
+    assert!(diff.passed(), "{diff}");
+    assert!(
+        diff.notes
+            .iter()
+            .any(|n| n.contains("no contract file changed")),
+        "{diff}"
+    );
+
+    // Cutting the same version again is refused and changes nothing.
+    let before = (
+        tree::read(root, "CHANGELOG.md"),
+        tree::read(root, tree::MANIFEST),
+    );
+    assert!(xtask::release::cut(root, "0.2.0").is_err());
+    assert!(xtask::release::cut(root, "2.0").is_err());
+    assert_eq!(
+        (
+            tree::read(root, "CHANGELOG.md"),
+            tree::read(root, tree::MANIFEST)
+        ),
+        before
+    );
+}
