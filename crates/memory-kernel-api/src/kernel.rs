@@ -383,17 +383,23 @@ impl MemoryKernel {
         if let Some(types) = &request.record_types {
             query = query.with_record_types(types.iter().copied())?;
         }
-        let every_visible = exclusions == ExclusionMode::Full;
-        let set = self
-            .store
-            .until(deadline)
-            .recall_candidates(query.terms(), query.record_types(), as_of, every_visible)
-            .map_err(|e| classify(Operation::Query, e))?;
-        let mut package = memory_kernel_core::recall(&set, &query);
+        let store = self.store.until(deadline);
+        // `full` lists every visible record, so it reads them all; the other modes rank from
+        // the term index and read only the records the package lists.
+        let (mut package, records) = if exclusions == ExclusionMode::Full {
+            let set = store
+                .recall_candidates(query.terms(), query.record_types(), as_of, true)
+                .map_err(|e| classify(Operation::Query, e))?;
+            (memory_kernel_core::recall(&set, &query), set.records)
+        } else {
+            store
+                .recall_indexed(&query)
+                .map_err(|e| classify(Operation::Query, e))?
+        };
         if let Some(mode) = request.trust_gate {
             package = self.gate_package(package, QueryKind::Recall, mode)?;
         }
-        self.remember(QueryKind::Recall, package, &set.records, deadline)
+        self.remember(QueryKind::Recall, package, &records, deadline)
     }
 
     /// Stores a package so `context show` returns it later. Idempotent: the id is derived

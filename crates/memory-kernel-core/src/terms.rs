@@ -8,7 +8,7 @@
 //! a run of those characters is cut into overlapping two-character terms (bigrams), the usual
 //! way to search such text without a dictionary; a lone character is a term of its own.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
@@ -126,13 +126,35 @@ pub fn record_text(record: &MemoryRecord) -> String {
 /// The record's index terms, sorted and deduplicated: what the store's term index holds.
 #[must_use]
 pub fn record_terms(record: &MemoryRecord) -> Vec<String> {
-    let mut set = BTreeSet::new();
+    record_postings(record).terms.into_keys().collect()
+}
+
+/// A record's entry in a term index: each distinct index term with its number of
+/// occurrences, and the record's length (all term occurrences). For any query, the
+/// frequencies of its terms and this length are exactly what [`TermMatcher::stats`] computes
+/// from the text, so an index holding them can rank without reading the record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordPostings {
+    /// Distinct index terms, sorted, with their occurrence counts (each at least 1).
+    pub terms: BTreeMap<String, u32>,
+    /// Term occurrences in the whole text.
+    pub length: u32,
+}
+
+/// The record's [`RecordPostings`].
+#[must_use]
+pub fn record_postings(record: &MemoryRecord) -> RecordPostings {
+    let mut terms: BTreeMap<String, u32> = BTreeMap::new();
+    let mut length: u32 = 0;
     for_each_term(&record_text(record), Mode::Index, |term| {
-        if !set.contains(term) {
-            set.insert(term.to_owned());
+        length = length.saturating_add(1);
+        if let Some(count) = terms.get_mut(term) {
+            *count = count.saturating_add(1);
+        } else {
+            terms.insert(term.to_owned(), 1);
         }
     });
-    set.into_iter().collect()
+    RecordPostings { terms, length }
 }
 
 /// How a record's text matches a query: the frequency of each query term (in query-term

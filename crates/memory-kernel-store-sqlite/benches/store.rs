@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use criterion::{BenchmarkId, Criterion, criterion_main};
 use memory_kernel_core::{
     Authority, ConstraintPayload, Effect, MemoryId, MemoryRecord, MemoryVersionId, Payload,
-    Provenance, RecordType, Scope, Timestamp, TruthStatus, terms::terms,
+    Provenance, RecallQuery, RecordType, Scope, Timestamp, TruthStatus, terms::terms,
 };
 use memory_kernel_store_sqlite::{Store, StoreError};
 use tempfile::TempDir;
@@ -46,6 +46,22 @@ impl Lcg {
             .wrapping_add(1_442_695_040_888_963_407);
         ((self.0 >> 33) % bound as u64) as usize
     }
+}
+
+/// One of 100 topics, topic `k` about `1/(k+1)` as often as topic 0 (so `topic0` is in about
+/// 19% of the summaries: a recall for it matches a large share of the store).
+fn skewed_topic(rng: &mut Lcg) -> usize {
+    // Cumulative weights 1/1 + 1/2 + ... scaled to integers.
+    let weights: Vec<usize> = (0..100).map(|k| 1_000_000 / (k + 1)).collect();
+    let total: usize = weights.iter().sum();
+    let mut pick = rng.next(total);
+    for (k, weight) in weights.iter().enumerate() {
+        if pick < *weight {
+            return k;
+        }
+        pick -= weight;
+    }
+    99
 }
 
 fn record(i: usize, rng: &mut Lcg) -> MemoryRecord {
@@ -74,7 +90,8 @@ fn record(i: usize, rng: &mut Lcg) -> MemoryRecord {
             note: None,
         })
     } else {
-        let words: Vec<String> = (0..6).map(|_| format!("word{}", rng.next(2_000))).collect();
+        let mut words: Vec<String> = (0..6).map(|_| format!("word{}", rng.next(2_000))).collect();
+        words.push(format!("topic{}", skewed_topic(rng)));
         Payload::summary(SUMMARY_TYPES[rng.next(4)], &words.join(" ")).unwrap()
     };
     MemoryRecord {
@@ -153,6 +170,52 @@ fn candidates(c: &mut Criterion) {
     group.finish();
 }
 
+/// A whole recall (default bounds: 20 selected, 10 nearest exclusions) for a common topic,
+/// a common pair and a rare pair: `fetch_all` reads every matching record and ranks them
+/// (the path before the indexed recall), `indexed` ranks from the postings and reads only
+/// the listed records. Both give the same package (asserted once per size).
+fn recall(c: &mut Criterion) {
+    let as_of = Timestamp::from_unix_seconds(1_800_000_000).unwrap();
+    let mut group = c.benchmark_group("recall");
+    for size in SIZES {
+        let (_dir, store) = seeded(size);
+        for (name, text) in [
+            ("common", "topic0"),
+            ("common_pair", "topic0 topic3"),
+            ("rare_pair", "word17 word1234"),
+        ] {
+            let query = RecallQuery::new(text, as_of).unwrap();
+            let fetch_all = || {
+                let set = store
+                    .recall_candidates(query.terms(), query.record_types(), as_of, false)
+                    .unwrap();
+                memory_kernel_core::recall(&set, &query)
+            };
+            let indexed = || store.recall_indexed(&query).unwrap().0;
+            let package = indexed();
+            assert_eq!(package, fetch_all());
+            eprintln!(
+                "size {size}, {name}: {} matched",
+                package.answer.excluded_summary.values().sum::<u64>()
+                    + package.selected_items.len() as u64
+                    - package
+                        .answer
+                        .excluded_summary
+                        .get("no lexical overlap with query text")
+                        .copied()
+                        .unwrap_or(0)
+            );
+            group.bench_function(BenchmarkId::new(format!("fetch_all_{name}"), size), |b| {
+                b.iter(|| black_box(fetch_all()));
+            });
+            group.bench_function(BenchmarkId::new(format!("indexed_{name}"), size), |b| {
+                b.iter(|| black_box(indexed()));
+            });
+        }
+    }
+    group.finish();
+}
+
 const WRITER_THREADS: usize = 16;
 const WRITES_PER_THREAD: usize = 8;
 const WRITE_DEADLINE: Duration = Duration::from_millis(2_500);
@@ -223,6 +286,6 @@ fn writers(c: &mut Criterion) {
 // The macro expands to an undocumented public function.
 #[allow(missing_docs)]
 mod harness {
-    criterion::criterion_group!(benches, super::candidates, super::writers);
+    criterion::criterion_group!(benches, super::candidates, super::recall, super::writers);
 }
 criterion_main!(harness::benches);

@@ -2,16 +2,20 @@
 //! queries go through indexes (scope triple, recall terms, lineage ends), so their cost grows
 //! with the number of matches rather than with the database.
 
+use std::collections::BTreeMap;
+
+use memory_kernel_core::resolver::{MissingRecord, RecallCandidates, RecallHit, RecallPlan};
+use memory_kernel_core::terms::TermStats;
 use memory_kernel_core::{
-    LineageEdge, Link, MemoryId, MemoryRecord, MemoryVersionId, RecordSet, RecordType, Scope,
-    Timestamp, ValidationError, record::WILDCARD,
+    Confidence, ContextPackage, LineageEdge, Link, MemoryId, MemoryRecord, MemoryVersionId,
+    RecallQuery, RecordSet, RecordType, Scope, Timestamp, ValidationError, record::WILDCARD,
 };
 use rusqlite::{Connection, params};
 
 use crate::error::{Result, StoreError};
 use crate::records::nanos;
 use crate::rows::{
-    EDGE_COLUMNS, LINK_COLUMNS, RECORD_COLUMNS, collect, edge_from_row, link_from_row,
+    EDGE_COLUMNS, LINK_COLUMNS, RECORD_COLUMNS, collect, edge_from_row, link_from_row, parse,
     record_from_row,
 };
 use crate::store::Store;
@@ -145,6 +149,52 @@ impl Store {
             })
         })
     }
+    /// Answers a recall from the term index (docs/spec/resolver.md, "Indexed recall"): the
+    /// postings of the query's terms give every matching record's ranking fields and term
+    /// statistics, the other visible records of the requested types are only counted, and
+    /// just the records the package lists (selected items and one page of exclusions) are
+    /// read. Returns the package and those records. Not for `full` exclusions, which list
+    /// every visible record: use [`Store::recall_candidates`] with `every_visible`.
+    ///
+    /// # Errors
+    /// Schema-gate, corrupt-row and SQLite errors; a posting whose record cannot be read is
+    /// a corrupt row.
+    pub fn recall_indexed(
+        &self,
+        query: &RecallQuery,
+    ) -> Result<(ContextPackage, Vec<MemoryRecord>)> {
+        let as_of = nanos(query.as_of())?;
+        let types: Vec<&str> = query.record_types().iter().map(|t| t.as_str()).collect();
+        let types = to_json(&types)?;
+        self.with_current_conn(|conn| {
+            let (hits, position) = recall_hits(conn, query.terms(), &types, as_of)?;
+            let visible: i64 = conn
+                .prepare_cached(RECALL_COUNT_SQL)?
+                .query_row(params![types, as_of], |row| row.get(0))?;
+            let unlisted_without_overlap = u64::try_from(visible)
+                .unwrap_or(0)
+                .saturating_sub(hits.len() as u64);
+            let edges = edges_touching_hits(conn, &position, query.terms(), as_of)?;
+            let plan = RecallPlan::new(
+                RecallCandidates {
+                    hits,
+                    edges,
+                    unlisted_without_overlap,
+                },
+                query,
+            );
+            let listed: Vec<String> = plan.listed_ids().iter().map(ToString::to_string).collect();
+            let records = records_by_ids(conn, &listed)?;
+            let package =
+                plan.package(&records)
+                    .map_err(|MissingRecord(id)| StoreError::CorruptRow {
+                        key: id.to_string(),
+                        detail: "the recall term index names a record that cannot be read"
+                            .to_owned(),
+                    })?;
+            Ok((package, records))
+        })
+    }
 }
 
 /// Constraint candidates: `?4` is the wildcard; the IN lists probe the scope index.
@@ -162,7 +212,7 @@ pub(crate) fn ask_sql() -> String {
 fn recall_summary_sql() -> String {
     format!(
         "WITH listed(id) AS ( \
-           SELECT DISTINCT t.memory_version_id FROM mk_recall_terms t \
+           SELECT DISTINCT t.memory_version_id FROM mk_recall_postings t \
            WHERE t.term IN (SELECT value FROM json_each(?3))) \
          SELECT {RECORD_COLUMNS} FROM listed CROSS JOIN mk_record_rows v \
            ON v.memory_version_id = listed.id \
@@ -185,6 +235,162 @@ fn recall_all_sql() -> String {
 const RECALL_COUNT_SQL: &str = "SELECT COUNT(*) FROM mk_memory_records \
     WHERE record_type IN (SELECT value FROM json_each(?1)) \
       AND created_at_nanos <= ?2 AND effective_at_nanos <= ?2";
+
+/// The ranking fields of a posting's record, read through the covering rank index.
+const HIT_COLUMNS: &str = "p.memory_version_id, p.frequency, p.length, r.memory_id, \
+    r.record_type, r.created_at_nanos, r.effective_at_nanos, r.truth_status, r.authority, \
+    r.confidence";
+
+/// The postings of one term whose records are visible and of the requested types.
+fn postings_sql() -> String {
+    format!(
+        "SELECT {HIT_COLUMNS} FROM mk_recall_postings p \
+         CROSS JOIN mk_memory_records r INDEXED BY mk_idx_records_rank \
+           ON r.memory_version_id = p.memory_version_id \
+         WHERE p.term = ?1 AND r.record_type IN (SELECT value FROM json_each(?2)) \
+           AND r.created_at_nanos <= ?3 AND r.effective_at_nanos <= ?3"
+    )
+}
+
+/// Every visible record of the requested types holding at least one of `terms` (sorted,
+/// deduplicated query terms), with its frequency of each term and its length.
+/// Also returns each hit's position by version id.
+fn recall_hits(
+    conn: &Connection,
+    terms: &[String],
+    types: &str,
+    as_of: i64,
+) -> Result<(Vec<RecallHit>, BTreeMap<MemoryVersionId, usize>)> {
+    let mut hits: Vec<RecallHit> = Vec::new();
+    let mut position: BTreeMap<MemoryVersionId, usize> = BTreeMap::new();
+    let mut stmt = conn.prepare_cached(&postings_sql())?;
+    for (index, term) in terms.iter().enumerate() {
+        let mut rows = stmt.query(params![term, types, as_of])?;
+        while let Some(row) = rows.next()? {
+            let key: String = row.get(0)?;
+            let id: MemoryVersionId = parse(&key, "memory_version_id", &key)?;
+            let frequency = u32::try_from(row.get::<_, i64>(1)?).unwrap_or(u32::MAX);
+            let slot = match position.get(&id) {
+                Some(&slot) => slot,
+                None => {
+                    let length = u32::try_from(row.get::<_, i64>(2)?).unwrap_or(u32::MAX);
+                    hits.push(hit_from_row(row, &key, id, terms.len(), length)?);
+                    position.insert(id, hits.len() - 1);
+                    hits.len() - 1
+                }
+            };
+            if let Some(f) = hits[slot].stats.frequencies.get_mut(index) {
+                *f = frequency;
+            }
+        }
+    }
+    Ok((hits, position))
+}
+
+/// The lineage edges visible at `as_of` with either end among the hits (`position`), read
+/// the cheaper of two ways: when there are few edges, all visible ones; otherwise those
+/// touching a posting of the query's terms, through the edge end indexes. Either way only
+/// edges touching a hit are kept, so the result does not depend on the way.
+fn edges_touching_hits(
+    conn: &Connection,
+    position: &BTreeMap<MemoryVersionId, usize>,
+    terms: &[String],
+    as_of: i64,
+) -> Result<Vec<LineageEdge>> {
+    if position.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Edge ids are assigned in order and edges are never deleted: the largest is the count.
+    let edge_count: i64 = conn
+        .prepare_cached("SELECT coalesce(max(edge_id), 0) FROM mk_lineage_edges")?
+        .query_row([], |row| row.get(0))?;
+    let touches =
+        |edge: &LineageEdge| position.contains_key(&edge.from) || position.contains_key(&edge.to);
+    let mut edges = Vec::new();
+    if usize::try_from(edge_count).unwrap_or(usize::MAX) <= position.len().saturating_mul(2) {
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {EDGE_COLUMNS} FROM mk_lineage_edges e WHERE e.visible_from_nanos <= ?1"
+        ))?;
+        edges.extend(
+            collect(stmt.query([as_of])?, edge_from_row)?
+                .into_iter()
+                .filter(|edge| touches(edge)),
+        );
+    } else {
+        let mut stmt = conn.prepare_cached(&edges_of_term_sql())?;
+        for term in terms {
+            edges.extend(
+                collect(stmt.query(params![term, as_of])?, edge_from_row)?
+                    .into_iter()
+                    .filter(|edge| touches(edge)),
+            );
+        }
+    }
+    Ok(edges)
+}
+
+/// Visible edges with an end among the postings of term `?1` (both end indexes).
+fn edges_of_term_sql() -> String {
+    format!(
+        "SELECT {EDGE_COLUMNS} FROM mk_recall_postings p \
+           CROSS JOIN mk_lineage_edges e ON e.to_version_id = p.memory_version_id \
+         WHERE p.term = ?1 AND e.visible_from_nanos <= ?2 \
+         UNION ALL \
+         SELECT {EDGE_COLUMNS} FROM mk_recall_postings p \
+           CROSS JOIN mk_lineage_edges e ON e.from_version_id = p.memory_version_id \
+         WHERE p.term = ?1 AND e.visible_from_nanos <= ?2"
+    )
+}
+
+fn hit_from_row(
+    row: &rusqlite::Row<'_>,
+    key: &str,
+    memory_version_id: MemoryVersionId,
+    term_count: usize,
+    length: u32,
+) -> Result<RecallHit> {
+    let instant = |column: usize, name: &str| -> Result<Timestamp> {
+        let nanos: i64 = row.get(column)?;
+        Timestamp::from_unix_nanos(i128::from(nanos)).map_err(|e| StoreError::CorruptRow {
+            key: key.to_owned(),
+            detail: format!("{name}: {e}"),
+        })
+    };
+    let confidence = row
+        .get::<_, Option<f64>>(9)?
+        .map(Confidence::new)
+        .transpose()
+        .map_err(|e| StoreError::CorruptRow {
+            key: key.to_owned(),
+            detail: format!("confidence: {e}"),
+        })?;
+    Ok(RecallHit {
+        memory_version_id,
+        memory_id: parse(key, "memory_id", &row.get::<_, String>(3)?)?,
+        record_type: parse(key, "record_type", &row.get::<_, String>(4)?)?,
+        created_at: instant(5, "created_at_nanos")?,
+        effective_at: instant(6, "effective_at_nanos")?,
+        truth_status: parse(key, "truth_status", &row.get::<_, String>(7)?)?,
+        authority: parse(key, "authority", &row.get::<_, String>(8)?)?,
+        confidence,
+        stats: TermStats {
+            frequencies: vec![0; term_count],
+            length,
+        },
+    })
+}
+
+/// Full records by version id (any order).
+fn records_by_ids(conn: &Connection, ids: &[String]) -> Result<Vec<MemoryRecord>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {RECORD_COLUMNS} FROM mk_record_rows v \
+         WHERE v.memory_version_id IN (SELECT value FROM json_each(?1))"
+    ))?;
+    collect(stmt.query([to_json(ids)?])?, record_from_row)
+}
 
 fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<String> {
     serde_json::to_string(value).map_err(|e| StoreError::CorruptRow {
@@ -210,14 +416,19 @@ fn edges_touching(
     records: &[MemoryRecord],
     as_of: i64,
 ) -> Result<Vec<LineageEdge>> {
-    if records.is_empty() {
-        return Ok(Vec::new());
-    }
     let ids: Vec<String> = records
         .iter()
         .map(|r| r.memory_version_id.to_string())
         .collect();
-    let ids = to_json(&ids)?;
+    edges_touching_ids(conn, &ids, as_of)
+}
+
+/// Edges visible at `as_of` with either end among the version ids `ids`.
+fn edges_touching_ids(conn: &Connection, ids: &[String], as_of: i64) -> Result<Vec<LineageEdge>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids = to_json(ids)?;
     let mut stmt = conn.prepare_cached(&edges_sql())?;
     collect(stmt.query(params![ids, as_of])?, edge_from_row)
 }
@@ -325,5 +536,35 @@ mod plan_tests {
                 .any(|l| l.contains("COVERING INDEX mk_idx_records_type_visible")),
             "{plan:#?}"
         );
+    }
+
+    #[test]
+    fn postings_are_searched_by_term_and_ranked_from_the_covering_index() {
+        let plan = plan(&postings_sql());
+        assert!(
+            plan.iter()
+                .any(|l| l.starts_with("SEARCH p USING PRIMARY KEY (term=?)")),
+            "{plan:#?}"
+        );
+        assert!(
+            plan.iter()
+                .any(|l| l.contains("COVERING INDEX mk_idx_records_rank (memory_version_id=?)")),
+            "{plan:#?}"
+        );
+        assert!(table_scans(&plan).is_empty(), "{plan:#?}");
+    }
+
+    #[test]
+    fn edges_of_a_term_probe_both_end_indexes() {
+        let plan = plan(&edges_of_term_sql());
+        assert!(
+            plan.iter().any(|l| l.contains("mk_idx_edges_to")),
+            "{plan:#?}"
+        );
+        assert!(
+            plan.iter().any(|l| l.contains("mk_idx_edges_from")),
+            "{plan:#?}"
+        );
+        assert!(table_scans(&plan).is_empty(), "{plan:#?}");
     }
 }

@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use memory_kernel_core::terms::record_terms;
+use memory_kernel_core::terms::record_postings;
 use memory_kernel_core::{
     LineageEdge, Link, MemoryId, MemoryRecord, MemoryVersionId, Payload, Relation, Timestamp,
     ValidationError,
@@ -217,25 +217,50 @@ pub(crate) fn write_record(conn: &Connection, record: &MemoryRecord) -> Result<(
     insert_terms(conn, record)
 }
 
-/// Indexes a record's recall terms (core's rules, so the index finds what recall counts).
+/// Indexes a record's recall terms with their frequencies and the record's length (core's
+/// rules, so the index ranks exactly as recall over the record would).
 fn insert_terms(conn: &Connection, record: &MemoryRecord) -> Result<()> {
-    let mut term_stmt = conn.prepare_cached(
-        "INSERT OR IGNORE INTO mk_recall_terms (term, memory_version_id) VALUES (?1, ?2)",
+    let mut stmt = conn.prepare_cached(
+        "INSERT OR IGNORE INTO mk_recall_postings (term, memory_version_id, frequency, length) \
+         VALUES (?1, ?2, ?3, ?4)",
     )?;
     let id = record.memory_version_id.to_string();
-    for term in record_terms(record) {
-        term_stmt.execute(params![term, id])?;
+    let postings = record_postings(record);
+    for (term, frequency) in &postings.terms {
+        stmt.execute(params![term, id, frequency, postings.length])?;
     }
     Ok(())
 }
 
-/// Migration 2's backfill: indexes every stored record under the current term rules.
+/// Migration 2's backfill: the term index of that version (terms only), under the current
+/// term rules. Kept as it was, because a migration is never edited after release.
 pub(crate) fn backfill_recall_terms(conn: &Connection) -> Result<()> {
+    let mut insert = conn.prepare(
+        "INSERT OR IGNORE INTO mk_recall_terms (term, memory_version_id) VALUES (?1, ?2)",
+    )?;
+    for_each_stored_record(conn, |record| {
+        let id = record.memory_version_id.to_string();
+        for term in record_postings(record).terms.keys() {
+            insert.execute(params![term, id])?;
+        }
+        Ok(())
+    })
+}
+
+/// Migration 4's backfill: postings of every stored record, exactly as a new write adds them.
+pub(crate) fn backfill_recall_postings(conn: &Connection) -> Result<()> {
+    for_each_stored_record(conn, |record| insert_terms(conn, record))
+}
+
+fn for_each_stored_record(
+    conn: &Connection,
+    mut f: impl FnMut(&MemoryRecord) -> Result<()>,
+) -> Result<()> {
     let mut stmt = conn.prepare(&format!(
         "SELECT {RECORD_COLUMNS} FROM mk_record_rows v ORDER BY v.memory_version_id"
     ))?;
     for record in collect(stmt.query([])?, record_from_row)? {
-        insert_terms(conn, &record)?;
+        f(&record)?;
     }
     Ok(())
 }

@@ -25,7 +25,7 @@ pub(crate) const EDGE_COLUMNS: &str =
 pub(crate) const LINK_COLUMNS: &str =
     "l.from_version_id, l.to_version_id, l.relation, l.writer, l.justification, l.created_at";
 
-fn parse<T: FromStr>(key: &str, column: &str, text: &str) -> Result<T>
+pub(crate) fn parse<T: FromStr>(key: &str, column: &str, text: &str) -> Result<T>
 where
     T::Err: std::fmt::Display,
 {

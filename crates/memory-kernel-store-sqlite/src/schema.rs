@@ -74,6 +74,12 @@ pub fn migrations() -> Vec<Migration> {
             sql: crate::outcome::schema_sql(),
             backfill: None,
         },
+        Migration {
+            version: 4,
+            name: "recall_postings",
+            sql: v4_sql(),
+            backfill: Some(crate::records::backfill_recall_postings),
+        },
     ]
 }
 
@@ -107,6 +113,29 @@ BEGIN SELECT RAISE(ABORT, 'mk_stored_packages is append-only'); END;
 ",
     );
     sql.push_str(&append_only_triggers("mk_recall_terms"));
+    sql
+}
+
+/// A term index recall can rank from without reading records: each posting carries the
+/// term's frequency in the record and the record's length, and a covering index holds every
+/// field the order reads (see `docs/spec/resolver.md`, "Indexed recall").
+fn v4_sql() -> String {
+    let mut sql = String::from(
+        "
+DROP TABLE mk_recall_terms;
+CREATE TABLE mk_recall_postings (
+    term              TEXT NOT NULL CHECK (length(term) >= 1),
+    memory_version_id TEXT NOT NULL REFERENCES mk_memory_records (memory_version_id),
+    frequency         INTEGER NOT NULL CHECK (frequency >= 1),
+    length            INTEGER NOT NULL CHECK (length >= frequency),
+    PRIMARY KEY (term, memory_version_id)
+) WITHOUT ROWID;
+CREATE INDEX mk_idx_records_rank ON mk_memory_records (
+    memory_version_id, memory_id, record_type, created_at_nanos, effective_at_nanos,
+    truth_status, authority, confidence);
+",
+    );
+    sql.push_str(&append_only_triggers("mk_recall_postings"));
     sql
 }
 
@@ -302,7 +331,7 @@ mod tests {
         for (index, migration) in migrations().iter().enumerate() {
             assert_eq!(migration.version as usize, index + 1);
         }
-        assert_eq!(target_version(), 3);
+        assert_eq!(target_version(), 4);
     }
 
     #[test]

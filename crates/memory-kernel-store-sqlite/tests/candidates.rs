@@ -225,3 +225,139 @@ fn recall_fetches_overlap_and_counts_the_rest() {
     assert!(early.edges.is_empty());
     assert_eq!(early.unlisted_without_overlap, 4);
 }
+
+mod indexed_recall {
+    //! The indexed recall (ranking from postings, reading only listed records) must give the
+    //! byte-identical package that recall over the fetched records gives.
+    use super::support::{RecordBuilder, link, migrated_store, temp_db};
+    use memory_kernel_core::{
+        Authority, ExclusionMode, PackageBounds, RecallQuery, RecordType, Relation, Timestamp,
+        TruthStatus,
+    };
+    use proptest::prelude::*;
+
+    const WORDS: [&str; 8] = [
+        "budget", "Café", "cafe", "deploy", "会议", "plan", "plans", "zürich",
+    ];
+    const TYPES: [RecordType; 4] = [
+        RecordType::Decision,
+        RecordType::Preference,
+        RecordType::Event,
+        RecordType::Outcome,
+    ];
+    const TRUTH: [TruthStatus; 3] = [
+        TruthStatus::Asserted,
+        TruthStatus::Observed,
+        TruthStatus::Retracted,
+    ];
+
+    fn text(words: &[usize]) -> String {
+        words
+            .iter()
+            .map(|w| WORDS[w % WORDS.len()])
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    fn at(second: u32) -> String {
+        format!("2026-01-01T00:00:{:02}Z", second % 60)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+        #[test]
+        fn indexed_recall_equals_recall_over_records(
+            records in proptest::collection::vec(
+                (proptest::collection::vec(0usize..8, 1..6), 0usize..4, 0usize..3, 0u32..60,
+                 proptest::option::of(0u8..=10), any::<bool>()),
+                1..40),
+            supersede in proptest::collection::vec((0usize..40, 0usize..40, 0u32..60), 0..8),
+            query_words in proptest::collection::vec(0usize..8, 1..3),
+            as_of in 0u32..60,
+            limit in 1u32..6,
+            exclusion_limit in 0u32..6,
+            exclusion_offset in 0u32..6,
+            summary in any::<bool>(),
+        ) {
+            let (_dir, path) = temp_db();
+            let store = migrated_store(&path);
+            let mut built = Vec::new();
+            for (words, kind, truth, second, confidence, official) in &records {
+                let mut record = RecordBuilder::summary(TYPES[*kind], &text(words))
+                    .at(&at(*second))
+                    .truth(TRUTH[*truth]);
+                if let Some(c) = confidence {
+                    record = record.confidence(f64::from(*c) / 10.0);
+                }
+                if *official {
+                    record = record.authority(Authority::Authoritative);
+                }
+                built.push(record.build());
+            }
+            store.insert_records(&built, None).unwrap();
+            for (from, to, second) in &supersede {
+                let (from, to) = (from % built.len(), to % built.len());
+                if from != to {
+                    let link = link(
+                        built[from].memory_version_id,
+                        built[to].memory_version_id,
+                        Relation::Supersedes,
+                        &at(*second),
+                    );
+                    let _ = store.insert_link(&link, None);
+                }
+            }
+            let mode = if summary { ExclusionMode::Summary } else { ExclusionMode::Nearest };
+            let query = RecallQuery::new(text(&query_words), at(as_of).parse::<Timestamp>().unwrap())
+                .unwrap()
+                .with_exclusions(mode)
+                .with_bounds(
+                    PackageBounds::new(Some(limit), Some(exclusion_limit), Some(exclusion_offset))
+                        .unwrap(),
+                );
+            let (indexed, listed) = store.recall_indexed(&query).unwrap();
+            let set = store
+                .recall_candidates(query.terms(), query.record_types(), query.as_of(), false)
+                .unwrap();
+            let expected = memory_kernel_core::recall(&set, &query);
+            prop_assert_eq!(indexed.to_canonical_json(), expected.to_canonical_json());
+            // Only the listed records were read.
+            let items = indexed.selected_items.len() + indexed.excluded_items.len();
+            prop_assert_eq!(listed.len(), items);
+        }
+    }
+}
+
+#[test]
+fn indexed_recall_reads_edges_by_term_when_lineage_outnumbers_the_matches() {
+    let (_dir, path) = temp_db();
+    let store = migrated_store(&path);
+    // One matching record, superseded, among a long lineage chain of unrelated records: the
+    // store probes the edges of the term's postings instead of reading every edge.
+    let target = RecordBuilder::summary(RecordType::Decision, "quarterly budget").build();
+    let newer = RecordBuilder::summary(RecordType::Decision, "revised numbers")
+        .supersedes(target.memory_version_id)
+        .build();
+    let mut records = vec![target.clone(), newer];
+    let mut previous = RecordBuilder::summary(RecordType::Event, "unrelated start").build();
+    records.push(previous.clone());
+    for i in 0..12 {
+        let next = RecordBuilder::summary(RecordType::Event, &format!("unrelated step {i}"))
+            .supersedes(previous.memory_version_id)
+            .build();
+        records.push(next.clone());
+        previous = next;
+    }
+    store.insert_records(&records, None).unwrap();
+    let query = memory_kernel_core::RecallQuery::new("budget", ts("2030-01-01T00:00:00Z")).unwrap();
+    let (package, _) = store.recall_indexed(&query).unwrap();
+    let set = store
+        .recall_candidates(query.terms(), query.record_types(), query.as_of(), false)
+        .unwrap();
+    assert_eq!(package, memory_kernel_core::recall(&set, &query));
+    assert!(package.selected_items.is_empty());
+    assert_eq!(
+        package.excluded_items[0].why.reasons,
+        vec![memory_kernel_core::resolver::REASON_SUPERSEDED.to_owned()]
+    );
+}

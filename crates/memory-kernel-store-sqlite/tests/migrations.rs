@@ -90,7 +90,7 @@ fn unmigrated_store_refuses_data_operations_naming_the_fix() {
         err,
         StoreError::SchemaOutdated {
             current: 0,
-            target: 3
+            target: 4
         }
     ));
     assert!(err.to_string().contains(MIGRATE_COMMAND));
@@ -191,8 +191,8 @@ fn future_schema_version_is_refused() {
     assert!(matches!(
         Store::inspect(&path).unwrap_err(),
         StoreError::UnknownSchemaVersion {
-            found: 4,
-            supported: 3
+            found: 5,
+            supported: 4
         }
     ));
     let store = Store::open(&path).unwrap();
@@ -400,7 +400,7 @@ fn version_2_reindexes_terms_and_keeps_stored_packages() {
     drop(conn);
     let store = Store::open(&path).unwrap();
     let report = store.migrate(false).unwrap();
-    assert_eq!(report.would_apply_versions, vec![2, 3]);
+    assert_eq!(report.would_apply_versions, vec![2, 3, 4]);
     // The package of an older build is served verbatim, and the record is found by the
     // accent-folded term under the new rules.
     assert_eq!(
@@ -416,4 +416,23 @@ fn version_2_reindexes_terms_and_keeps_stored_packages() {
         )
         .unwrap();
     assert_eq!(set.records.len(), 1);
+    // Version 4 re-derives the index with frequencies and lengths, so the indexed recall
+    // ranks the carried record without reading any other.
+    let query = memory_kernel_core::RecallQuery::new("cafe", ts("2026-06-01T00:00:00Z")).unwrap();
+    let (package, read) = store.recall_indexed(&query).unwrap();
+    assert_eq!(package.selected_items.len(), 1);
+    assert_eq!(read.len(), 1);
+    let conn = Connection::open(&path).unwrap();
+    let postings: Vec<(String, i64, i64)> = conn
+        .prepare("SELECT term, frequency, length FROM mk_recall_postings ORDER BY term")
+        .unwrap()
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let expected: Vec<(String, i64, i64)> = ["at", "cafe", "meet", "the"]
+        .iter()
+        .map(|term| ((*term).to_owned(), 1, 4))
+        .collect();
+    assert_eq!(postings, expected);
 }

@@ -75,7 +75,8 @@ fn append_only_triggers_block_update_and_delete() {
         "UPDATE mk_memory_records SET writer = 'mallory'",
         "DELETE FROM mk_memory_records",
         "UPDATE mk_event_payloads SET summary = 'nothing happened'",
-        "DELETE FROM mk_recall_terms",
+        "DELETE FROM mk_recall_postings",
+        "UPDATE mk_recall_postings SET frequency = 9",
         "UPDATE mk_stored_packages SET kind = 'forged'",
         "UPDATE mk_schema_migrations SET version = 7",
     ] {

@@ -18,7 +18,7 @@ pub use query::{
     AskQuery, DEFAULT_EXCLUSION_LIMIT, DEFAULT_LIMIT, DEFAULT_RECALL_TYPES, ExclusionMode,
     MAX_EXCLUSION_LIMIT, MAX_LIMIT, MAX_TRACE_LINES, PackageBounds, RecallQuery,
 };
-pub use recall::{WHY_NO_MATCH, recall};
+pub use recall::{MissingRecord, RecallCandidates, RecallHit, RecallPlan, WHY_NO_MATCH, recall};
 pub use view::{record_visible_at, snapshot_id};
 
 use crate::ids::MemoryVersionId;
@@ -143,20 +143,6 @@ impl<'a> Exclusions<'a> {
             .collect();
         (items, self.counts)
     }
-}
-
-/// Sorts `selected` into rank order and splits off those past `limit`.
-pub(crate) fn take_top<'a>(selected: &mut Vec<Ranked<'a>>, limit: u32) -> Vec<Ranked<'a>> {
-    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    let order = |a: &Ranked<'_>, b: &Ranked<'_>| a.key.precedence(&b.key);
-    let beyond = if selected.len() > limit {
-        selected.select_nth_unstable_by(limit, order);
-        selected.split_off(limit)
-    } else {
-        Vec::new()
-    };
-    selected.sort_unstable_by(order);
-    beyond
 }
 
 /// The primary score shown for a selected item: `scope_match` for ask; for recall the

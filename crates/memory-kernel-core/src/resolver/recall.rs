@@ -1,22 +1,414 @@
 //! `recall` (docs/spec/resolver.md): which active records of the requested types share words with the
 //! query, best match first.
+//!
+//! Ranking needs no record text: a [`RecallHit`] (the ordering fields and the term statistics
+//! an index can store) is enough. So recall runs in two steps: a [`RecallPlan`] ranks the hits
+//! and names the few records the package lists, and [`RecallPlan::package`] builds the package
+//! from just those records. A store answers from its term index and reads only the listed
+//! records; [`recall`] runs both steps over an in-memory [`RecordSet`].
 
 use std::collections::BTreeMap;
 
-use super::ordering::{PrecedenceKey, RECALL_TIE_BREAKERS};
+use super::ordering::{PrecedenceKey, RECALL_TIE_BREAKERS, ordering_confidence};
 use super::relevance::Corpus;
-use super::view::{LineageView, record_visible_at, snapshot_id_of_visible};
+use super::view::{LineageView, record_visible_at, snapshot_id_of_parts};
 use super::{
-    ExclusionMode, Exclusions, PrimaryScore, REASON_BEYOND_LIMIT, REASON_NO_OVERLAP,
-    REASON_RETRACTED, REASON_SUPERSEDED, Ranked, RecallQuery, RecordSet, ordering_trace,
-    selected_items, take_top,
+    ExclusionMode, PackageBounds, PrimaryScore, REASON_BEYOND_LIMIT, REASON_NO_OVERLAP,
+    REASON_RETRACTED, REASON_SUPERSEDED, Ranked, RecallQuery, RecordSet, item, ordering_trace,
+    selected_items,
 };
+use crate::ids::{MemoryId, MemoryVersionId};
+use crate::lineage::LineageEdge;
 use crate::package::{
-    Answer, AnswerResult, ContextPackage, Determinism, PackageQuery, QueryKind,
-    RECALL_RULESET_VERSION, context_package_id,
+    Answer, AnswerResult, ContextPackage, Determinism, ItemWhy, PackageItem, PackageQuery,
+    QueryKind, RECALL_RULESET_VERSION, context_package_id,
 };
-use crate::record::{MemoryRecord, TruthStatus};
+use crate::record::{Authority, Confidence, MemoryRecord, RecordType, TruthStatus};
 use crate::terms::{TermMatcher, TermStats};
+use crate::timestamp::Timestamp;
+
+/// A recall candidate as a term index describes it: every field the order reads and the
+/// record's statistics for the query's terms, without its text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecallHit {
+    /// The record's version id.
+    pub memory_version_id: MemoryVersionId,
+    /// The record's memory id.
+    pub memory_id: MemoryId,
+    /// The record's type.
+    pub record_type: RecordType,
+    /// When the record was written.
+    pub created_at: Timestamp,
+    /// When the record takes effect.
+    pub effective_at: Timestamp,
+    /// The record's truth status.
+    pub truth_status: TruthStatus,
+    /// The record's authority.
+    pub authority: Authority,
+    /// The record's confidence, if any.
+    pub confidence: Option<Confidence>,
+    /// Frequencies of the query's terms (in query-term order) and the record's length.
+    pub stats: TermStats,
+}
+
+impl RecallHit {
+    /// The hit of `record` with its statistics for the query.
+    #[must_use]
+    pub fn of_record(record: &MemoryRecord, stats: TermStats) -> Self {
+        Self {
+            memory_version_id: record.memory_version_id,
+            memory_id: record.memory_id,
+            record_type: record.record_type(),
+            created_at: record.created_at,
+            effective_at: record.effective_at,
+            truth_status: record.truth_status,
+            authority: record.authority,
+            confidence: record.confidence,
+            stats,
+        }
+    }
+
+    /// Equal to [`PrecedenceKey::new`] for the hit's record.
+    fn key(&self, primary: u32) -> PrecedenceKey {
+        PrecedenceKey {
+            primary,
+            authority_rank: self.authority.rank(),
+            truth_status_rank: self.truth_status.rank(),
+            confidence: ordering_confidence(self.confidence),
+            effective_at: self.effective_at,
+            created_at: self.created_at,
+            memory_id: self.memory_id,
+            memory_version_id: self.memory_version_id,
+        }
+    }
+
+    fn visible_at(&self, as_of: Timestamp) -> bool {
+        self.created_at <= as_of && self.effective_at <= as_of
+    }
+}
+
+/// What an indexed recall reads: the visible records of the requested types that share a
+/// term with the query (or, for `full` exclusions, every visible record of those types), the
+/// lineage edges touching them, and how many other visible records of those types there are.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RecallCandidates {
+    /// Candidate hits, in any order; hits not visible at `as_of` or of other types are ignored.
+    pub hits: Vec<RecallHit>,
+    /// Lineage edges touching the hits, in any order; duplicates are harmless.
+    pub edges: Vec<LineageEdge>,
+    /// Visible records of the requested types sharing no term with the query and not among
+    /// the hits; counted, never listed.
+    pub unlisted_without_overlap: u64,
+}
+
+/// A record named by a [`RecallPlan`] was not among the records given to
+/// [`RecallPlan::package`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("record {0} is ranked by the recall but was not supplied")]
+pub struct MissingRecord(pub MemoryVersionId);
+
+/// A ranked exclusion: its hit, key and reason.
+#[derive(Debug, Clone, Copy)]
+struct Excluded {
+    hit: usize,
+    key: PrecedenceKey,
+    reason: &'static str,
+}
+
+/// A ranked recall, before the package is built: the selected hits in rank order, the
+/// listed page of exclusions, the counts by reason, and the snapshot id.
+#[derive(Debug, Clone)]
+pub struct RecallPlan {
+    query: RecallQuery,
+    hits: Vec<RecallHit>,
+    /// Selected hits in rank order, with their keys.
+    selected: Vec<(usize, PrecedenceKey)>,
+    matched: usize,
+    /// The listed exclusions (one page), in rank order, and the rank of the first.
+    listed: Vec<Excluded>,
+    listed_from: usize,
+    excluded_summary: BTreeMap<String, u64>,
+    edges: Vec<LineageEdge>,
+    snapshot_id: String,
+}
+
+impl RecallPlan {
+    /// Ranks the candidates for the query. Cost grows with the hits; only the listed page of
+    /// exclusions and the selected items are sorted.
+    #[must_use]
+    pub fn new(candidates: RecallCandidates, query: &RecallQuery) -> Self {
+        let visible = candidates
+            .hits
+            .iter()
+            .filter(|hit| hit.visible_at(query.as_of()))
+            .map(|hit| hit.memory_version_id)
+            .collect();
+        let snapshot_id = snapshot_id_of_parts(
+            visible,
+            &candidates.edges,
+            candidates.unlisted_without_overlap,
+            query.as_of(),
+        );
+        Self::rank(candidates, query, snapshot_id)
+    }
+
+    fn rank(candidates: RecallCandidates, query: &RecallQuery, snapshot_id: String) -> Self {
+        let as_of = query.as_of();
+        let bounds = query.bounds();
+        let mode = query.exclusions();
+        let RecallCandidates {
+            hits,
+            edges,
+            unlisted_without_overlap,
+        } = candidates;
+        let view = LineageView::of_edges(&edges, as_of);
+        let searched_hits: Vec<usize> = hits
+            .iter()
+            .enumerate()
+            .filter(|(_, hit)| {
+                hit.visible_at(as_of) && query.record_types().contains(&hit.record_type)
+            })
+            .map(|(index, _)| index)
+            .collect();
+        let searched = unlisted_without_overlap
+            .saturating_add(u64::try_from(searched_hits.len()).unwrap_or(u64::MAX));
+        let (matching, without_overlap): (Vec<usize>, Vec<usize>) = searched_hits
+            .into_iter()
+            .partition(|&index| hits[index].stats.matched() > 0);
+        let corpus = Corpus::from_matches(
+            searched,
+            query.terms().len(),
+            matching.iter().map(|&index| &hits[index].stats),
+        );
+
+        let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+        let mut count = |reason: &str, n: u64| {
+            if n > 0 {
+                *counts.entry(reason.to_owned()).or_insert(0) += n;
+            }
+        };
+        let mut selected = Vec::new();
+        let mut excluded = Vec::new();
+        for &index in &matching {
+            let hit = &hits[index];
+            let key = hit.key(corpus.score(&hit.stats));
+            let reason = if hit.truth_status == TruthStatus::Retracted {
+                REASON_RETRACTED
+            } else if view.is_superseded(hit.memory_version_id) {
+                REASON_SUPERSEDED
+            } else {
+                selected.push((index, key));
+                continue;
+            };
+            count(reason, 1);
+            excluded.push(Excluded {
+                hit: index,
+                key,
+                reason,
+            });
+        }
+        let matched = selected.len();
+        let order = |a: &(usize, PrecedenceKey), b: &(usize, PrecedenceKey)| a.1.precedence(&b.1);
+        let limit = usize::try_from(bounds.limit()).unwrap_or(usize::MAX);
+        if selected.len() > limit {
+            selected.select_nth_unstable_by(limit, order);
+            for (hit, key) in selected.split_off(limit) {
+                count(REASON_BEYOND_LIMIT, 1);
+                excluded.push(Excluded {
+                    hit,
+                    key,
+                    reason: REASON_BEYOND_LIMIT,
+                });
+            }
+        }
+        selected.sort_unstable_by(order);
+
+        let listed_no_overlap = mode == ExclusionMode::Full;
+        let no_overlap = u64::try_from(without_overlap.len()).unwrap_or(u64::MAX);
+        count(
+            REASON_NO_OVERLAP,
+            no_overlap.saturating_add(unlisted_without_overlap),
+        );
+        if listed_no_overlap {
+            // Listed after every near miss: their relevance is 0.
+            excluded.extend(without_overlap.iter().map(|&hit| Excluded {
+                hit,
+                key: hits[hit].key(0),
+                reason: REASON_NO_OVERLAP,
+            }));
+        }
+        let (listed, listed_from) = if mode == ExclusionMode::Summary {
+            (Vec::new(), 0)
+        } else {
+            page_of(excluded, bounds)
+        };
+        Self {
+            query: query.clone(),
+            hits,
+            selected,
+            matched,
+            listed,
+            listed_from,
+            excluded_summary: counts,
+            edges,
+            snapshot_id,
+        }
+    }
+
+    /// The version ids of the records the package lists (selected and listed exclusions),
+    /// sorted and deduplicated: the only records [`Self::package`] needs.
+    #[must_use]
+    pub fn listed_ids(&self) -> Vec<MemoryVersionId> {
+        let mut ids: Vec<MemoryVersionId> = self
+            .selected
+            .iter()
+            .map(|(hit, _)| *hit)
+            .chain(self.listed.iter().map(|excluded| excluded.hit))
+            .map(|hit| self.hits[hit].memory_version_id)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    /// The package, from the records [`Self::listed_ids`] names (others are ignored).
+    ///
+    /// # Errors
+    /// [`MissingRecord`] when one of those records is not among `records`.
+    pub fn package(&self, records: &[MemoryRecord]) -> Result<ContextPackage, MissingRecord> {
+        let by_id: BTreeMap<MemoryVersionId, &MemoryRecord> = records
+            .iter()
+            .map(|record| (record.memory_version_id, record))
+            .collect();
+        self.build(|hit| {
+            let id = self.hits[hit].memory_version_id;
+            by_id.get(&id).copied().ok_or(MissingRecord(id))
+        })
+    }
+
+    /// The package, reading the record of hit `index` through `record_of`.
+    fn build<'r, E>(
+        &self,
+        record_of: impl Fn(usize) -> Result<&'r MemoryRecord, E>,
+    ) -> Result<ContextPackage, E> {
+        let selected = self
+            .selected
+            .iter()
+            .map(|&(hit, key)| {
+                Ok(Ranked {
+                    record: record_of(hit)?,
+                    key,
+                })
+            })
+            .collect::<Result<Vec<_>, E>>()?;
+        let excluded_items = self
+            .listed
+            .iter()
+            .enumerate()
+            .map(|(index, excluded)| {
+                let why = ItemWhy {
+                    included: false,
+                    reasons: vec![excluded.reason.to_owned()],
+                    rule_scores: None,
+                };
+                Ok(item(
+                    self.listed_from + index,
+                    record_of(excluded.hit)?,
+                    why,
+                ))
+            })
+            .collect::<Result<Vec<PackageItem>, E>>()?;
+
+        let query = &self.query;
+        let as_of = query.as_of();
+        let bounds = query.bounds();
+        let view = LineageView::of_edges(&self.edges, as_of);
+        let term_count = query.terms().len();
+        let hit_of: BTreeMap<MemoryVersionId, &RecallHit> = self
+            .selected
+            .iter()
+            .map(|(hit, _)| (self.hits[*hit].memory_version_id, &self.hits[*hit]))
+            .collect();
+        let selected_items = selected_items(&selected, &view, |ranked| {
+            let found: Vec<&str> = hit_of
+                .get(&ranked.record.memory_version_id)
+                .map(|hit| {
+                    query
+                        .terms()
+                        .iter()
+                        .zip(&hit.stats.frequencies)
+                        .filter(|(_, f)| **f > 0)
+                        .map(|(term, _)| term.as_str())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let matched = u32::try_from(found.len()).unwrap_or(u32::MAX);
+            (
+                format!(
+                    "lexical overlap: {matched} of {term_count} query terms ({})",
+                    found.join(", ")
+                ),
+                PrimaryScore::Recall { matched },
+            )
+        });
+
+        let package_query = PackageQuery {
+            text: query.text().to_owned(),
+            actor: None,
+            action: None,
+            resource: None,
+            record_types: Some(query.record_types().to_vec()),
+            as_of,
+            limit: Some(bounds.limit()),
+            exclusions: Some(query.exclusions()),
+            exclusion_limit: Some(bounds.exclusion_limit()),
+            exclusion_offset: Some(bounds.exclusion_offset()),
+            trust_gate: None,
+        };
+        Ok(ContextPackage {
+            context_package_id: context_package_id(
+                QueryKind::Recall,
+                &package_query,
+                query.terms(),
+                &self.snapshot_id,
+            ),
+            generated_at: as_of,
+            query: package_query,
+            determinism: Determinism {
+                ruleset_version: RECALL_RULESET_VERSION.to_owned(),
+                snapshot_id: self.snapshot_id.clone(),
+                tie_breakers: RECALL_TIE_BREAKERS
+                    .iter()
+                    .map(|t| (*t).to_owned())
+                    .collect(),
+            },
+            answer: answer(self.matched, selected.len(), self.excluded_summary.clone()),
+            ordering_trace: ordering_trace(
+                &selected,
+                super::RECALL_PRIMARY,
+                super::recall_primary_text,
+            ),
+            selected_items,
+            excluded_items,
+        })
+    }
+}
+
+/// The requested page of the ranked exclusion list and the 0-based rank of its first entry.
+/// Only the entries up to the end of the page are sorted.
+fn page_of(mut excluded: Vec<Excluded>, bounds: PackageBounds) -> (Vec<Excluded>, usize) {
+    let page = bounds.page(excluded.len());
+    if page.is_empty() {
+        return (Vec::new(), page.start);
+    }
+    let order = |a: &Excluded, b: &Excluded| a.key.precedence(&b.key);
+    if page.end < excluded.len() {
+        excluded.select_nth_unstable_by(page.end, order);
+        excluded.truncate(page.end);
+    }
+    excluded.sort_unstable_by(order);
+    (excluded.split_off(page.start), page.start)
+}
 
 /// Answers a recall question over the records visible at the query's `as_of`.
 ///
@@ -33,127 +425,32 @@ use crate::terms::{TermMatcher, TermStats};
 #[must_use]
 pub fn recall(set: &RecordSet, query: &RecallQuery) -> ContextPackage {
     let as_of = query.as_of();
-    let mode = query.exclusions();
-    let bounds = query.bounds();
-    let view = LineageView::at(set, as_of);
     let matcher = TermMatcher::new(query.terms());
     let mut visible = Vec::with_capacity(set.records.len());
-    let mut matching: Vec<(&MemoryRecord, TermStats)> = Vec::new();
-    let mut without_overlap: Vec<&MemoryRecord> = Vec::new();
-    let mut searched: u64 = set.unlisted_without_overlap;
+    let mut hits = Vec::new();
+    let mut sources = Vec::new();
     for record in &set.records {
         if !record_visible_at(record, as_of) {
             continue;
         }
         visible.push(record.memory_version_id);
-        if !query.record_types().contains(&record.record_type()) {
-            continue;
-        }
-        searched += 1;
-        let stats = matcher.stats(record);
-        if stats.matched() == 0 {
-            without_overlap.push(record);
-        } else {
-            matching.push((record, stats));
+        if query.record_types().contains(&record.record_type()) {
+            hits.push(RecallHit::of_record(record, matcher.stats(record)));
+            sources.push(record);
         }
     }
-    let corpus = Corpus::from_matches(
-        searched,
-        query.terms().len(),
-        matching.iter().map(|(_, stats)| stats),
-    );
-
-    let mut selected = Vec::new();
-    let mut excluded = Exclusions::default();
-    for (record, stats) in &matching {
-        let ranked = Ranked {
-            record,
-            key: PrecedenceKey::new(corpus.score(stats), record),
-        };
-        if record.truth_status == TruthStatus::Retracted {
-            excluded.add(ranked, REASON_RETRACTED);
-        } else if view.is_superseded(record.memory_version_id) {
-            excluded.add(ranked, REASON_SUPERSEDED);
-        } else {
-            selected.push(ranked);
-        }
-    }
-    let matched = selected.len();
-    for ranked in take_top(&mut selected, bounds.limit()) {
-        excluded.add(ranked, REASON_BEYOND_LIMIT);
-    }
-    if mode == ExclusionMode::Full {
-        // Listed after every near miss: their relevance is 0.
-        for record in &without_overlap {
-            let ranked = Ranked {
-                record,
-                key: PrecedenceKey::new(0, record),
-            };
-            excluded.add(ranked, REASON_NO_OVERLAP);
-        }
-        excluded.count(REASON_NO_OVERLAP, set.unlisted_without_overlap);
-    } else {
-        let unlisted = u64::try_from(without_overlap.len()).unwrap_or(u64::MAX);
-        excluded.count(
-            REASON_NO_OVERLAP,
-            unlisted.saturating_add(set.unlisted_without_overlap),
-        );
-    }
-    let (excluded_items, excluded_summary) =
-        excluded.finish(bounds, mode != ExclusionMode::Summary);
-
-    let term_count = query.terms().len();
-    let selected_items = selected_items(&selected, &view, |ranked| {
-        let found = matcher.matched(ranked.record);
-        let matched = u32::try_from(found.len()).unwrap_or(u32::MAX);
-        (
-            format!(
-                "lexical overlap: {matched} of {term_count} query terms ({})",
-                found.join(", ")
-            ),
-            PrimaryScore::Recall { matched },
-        )
-    });
-
-    let package_query = PackageQuery {
-        text: query.text().to_owned(),
-        actor: None,
-        action: None,
-        resource: None,
-        record_types: Some(query.record_types().to_vec()),
-        as_of,
-        limit: Some(bounds.limit()),
-        exclusions: Some(mode),
-        exclusion_limit: Some(bounds.exclusion_limit()),
-        exclusion_offset: Some(bounds.exclusion_offset()),
-        trust_gate: None,
+    let snapshot_id =
+        snapshot_id_of_parts(visible, &set.edges, set.unlisted_without_overlap, as_of);
+    let candidates = RecallCandidates {
+        hits,
+        edges: set.edges.clone(),
+        unlisted_without_overlap: set.unlisted_without_overlap,
     };
-    let snapshot_id = snapshot_id_of_visible(visible, set, as_of);
-    ContextPackage {
-        context_package_id: context_package_id(
-            QueryKind::Recall,
-            &package_query,
-            query.terms(),
-            &snapshot_id,
-        ),
-        generated_at: as_of,
-        query: package_query,
-        determinism: Determinism {
-            ruleset_version: RECALL_RULESET_VERSION.to_owned(),
-            snapshot_id,
-            tie_breakers: RECALL_TIE_BREAKERS
-                .iter()
-                .map(|t| (*t).to_owned())
-                .collect(),
-        },
-        answer: answer(matched, selected.len(), excluded_summary),
-        ordering_trace: ordering_trace(
-            &selected,
-            super::RECALL_PRIMARY,
-            super::recall_primary_text,
-        ),
-        selected_items,
-        excluded_items,
+    let plan = RecallPlan::rank(candidates, query, snapshot_id);
+    // Hit `i` is record `sources[i]` of the set, so no record can be missing.
+    match plan.build(|hit| Ok::<_, std::convert::Infallible>(sources[hit])) {
+        Ok(package) => package,
+        Err(never) => match never {},
     }
 }
 

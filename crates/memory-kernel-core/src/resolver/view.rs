@@ -6,6 +6,7 @@ use sha2::{Digest, Sha256};
 
 use super::RecordSet;
 use crate::ids::MemoryVersionId;
+use crate::lineage::LineageEdge;
 use crate::record::{MemoryRecord, Relation};
 use crate::timestamp::Timestamp;
 
@@ -29,9 +30,14 @@ pub(crate) struct LineageView {
 
 impl LineageView {
     pub(crate) fn at(set: &RecordSet, as_of: Timestamp) -> Self {
+        Self::of_edges(&set.edges, as_of)
+    }
+
+    /// The view of lineage edges (in any order, duplicates harmless) at `as_of`.
+    pub(crate) fn of_edges(edges: &[LineageEdge], as_of: Timestamp) -> Self {
         let mut superseded = Vec::new();
         let mut contradictions = Vec::new();
-        for edge in set.edges.iter().filter(|edge| edge.visible_at(as_of)) {
+        for edge in edges.iter().filter(|edge| edge.visible_at(as_of)) {
             match edge.relation {
                 Relation::Supersedes => superseded.push(edge.to),
                 Relation::Contradicts => {
@@ -84,14 +90,24 @@ pub(crate) fn snapshot_id_of_visible(
     set: &RecordSet,
     as_of: Timestamp,
 ) -> String {
+    snapshot_id_of_parts(visible, &set.edges, set.unlisted_without_overlap, as_of)
+}
+
+/// The snapshot id from its parts: the visible records' ids (any order, duplicates harmless),
+/// the lineage edges touching them and the count of unlisted records.
+pub(crate) fn snapshot_id_of_parts(
+    visible: Vec<MemoryVersionId>,
+    edges: &[LineageEdge],
+    unlisted_without_overlap: u64,
+    as_of: Timestamp,
+) -> String {
     let mut records: Vec<u128> = visible
         .into_iter()
         .map(|id| u128::from(id.ulid()))
         .collect();
     records.sort_unstable();
     records.dedup();
-    let mut edges: Vec<(u128, u128, u8)> = set
-        .edges
+    let mut edges: Vec<(u128, u128, u8)> = edges
         .iter()
         .filter(|edge| edge.visible_at(as_of))
         .map(|edge| {
@@ -123,6 +139,6 @@ pub(crate) fn snapshot_id_of_visible(
         bytes.extend_from_slice(&to.to_be_bytes());
         bytes.push(*relation);
     }
-    bytes.extend_from_slice(&set.unlisted_without_overlap.to_be_bytes());
+    bytes.extend_from_slice(&unlisted_without_overlap.to_be_bytes());
     format!("snap_{}", hex::encode(Sha256::digest(&bytes)))
 }

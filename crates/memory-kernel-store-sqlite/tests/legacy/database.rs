@@ -155,7 +155,7 @@ fn the_fixture_is_carried_whole_and_answers_as_the_original_did() {
     }
     // The indexes hold what the record-write path derives from each record.
     let terms: usize = carried.iter().map(|r| record_terms(r).len()).sum();
-    assert_eq!(count(&conn, "mk_recall_terms"), terms as i64);
+    assert_eq!(count(&conn, "mk_recall_postings"), terms as i64);
     assert_eq!(count(&conn, "mk_lineage_edges"), 6, "3 listed + 3 linked");
 }
 
