@@ -268,6 +268,10 @@ fn writers(c: &mut Criterion) {
     });
     group.finish();
     let mut all = latencies.lock().unwrap().clone();
+    if all.is_empty() {
+        // Filtered out: nothing ran.
+        return;
+    }
     all.sort_unstable();
     let at = |q: f64| all[((all.len() as f64 * q).ceil() as usize).clamp(1, all.len()) - 1];
     eprintln!(

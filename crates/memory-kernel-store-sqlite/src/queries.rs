@@ -10,7 +10,7 @@ use memory_kernel_core::{
     Confidence, ContextPackage, LineageEdge, Link, MemoryId, MemoryRecord, MemoryVersionId,
     RecallQuery, RecordSet, RecordType, Scope, Timestamp, ValidationError, record::WILDCARD,
 };
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::{Result, StoreError};
 use crate::records::nanos;
@@ -168,12 +168,8 @@ impl Store {
         let types = to_json(&types)?;
         self.with_current_conn(|conn| {
             let (hits, position) = recall_hits(conn, query.terms(), &types, as_of)?;
-            let visible: i64 = conn
-                .prepare_cached(RECALL_COUNT_SQL)?
-                .query_row(params![types, as_of], |row| row.get(0))?;
-            let unlisted_without_overlap = u64::try_from(visible)
-                .unwrap_or(0)
-                .saturating_sub(hits.len() as u64);
+            let visible = visible_of_types(conn, query.record_types(), &types, as_of)?;
+            let unlisted_without_overlap = visible.saturating_sub(hits.len() as u64);
             let edges = edges_touching_hits(conn, &position, query.terms(), as_of)?;
             let plan = RecallPlan::new(
                 RecallCandidates {
@@ -212,7 +208,8 @@ pub(crate) fn ask_sql() -> String {
 fn recall_summary_sql() -> String {
     format!(
         "WITH listed(id) AS ( \
-           SELECT DISTINCT t.memory_version_id FROM mk_recall_postings t \
+           SELECT DISTINCT d.memory_version_id FROM mk_recall_postings t \
+             CROSS JOIN mk_recall_docs d ON d.doc = t.doc \
            WHERE t.term IN (SELECT value FROM json_each(?3))) \
          SELECT {RECORD_COLUMNS} FROM listed CROSS JOIN mk_record_rows v \
            ON v.memory_version_id = listed.id \
@@ -231,24 +228,60 @@ fn recall_all_sql() -> String {
     )
 }
 
+/// How many records of `record_types` (also given as the JSON array `types`) are visible at
+/// `as_of`. For each type the newest recall document says how many documents of the type
+/// exist and by when all of them are visible; when `as_of` is past that for every type (a
+/// query about the present), that is the answer without counting. Otherwise the records are
+/// counted on the covering type/visibility index.
+fn visible_of_types(
+    conn: &Connection,
+    record_types: &[RecordType],
+    types: &str,
+    as_of: i64,
+) -> Result<u64> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT type_ordinal, visible_watermark_nanos FROM mk_recall_docs \
+         WHERE record_type = ?1 ORDER BY type_ordinal DESC LIMIT 1",
+    )?;
+    let mut total: u64 = 0;
+    for record_type in record_types {
+        let newest: Option<(i64, i64)> = stmt
+            .query_row([record_type.as_str()], |row| Ok((row.get(0)?, row.get(1)?)))
+            .optional()?;
+        match newest {
+            None => {}
+            Some((ordinal, watermark)) if watermark <= as_of => {
+                total = total.saturating_add(u64::try_from(ordinal).unwrap_or(0));
+            }
+            Some(_) => {
+                let visible: i64 = conn
+                    .prepare_cached(RECALL_COUNT_SQL)?
+                    .query_row(params![types, as_of], |row| row.get(0))?;
+                return Ok(u64::try_from(visible).unwrap_or(0));
+            }
+        }
+    }
+    Ok(total)
+}
+
 /// Visible records of the requested types, counted on the covering type/visibility index.
 const RECALL_COUNT_SQL: &str = "SELECT COUNT(*) FROM mk_memory_records \
     WHERE record_type IN (SELECT value FROM json_each(?1)) \
       AND created_at_nanos <= ?2 AND effective_at_nanos <= ?2";
 
-/// The ranking fields of a posting's record, read through the covering rank index.
-const HIT_COLUMNS: &str = "p.memory_version_id, p.frequency, p.length, r.memory_id, \
-    r.record_type, r.created_at_nanos, r.effective_at_nanos, r.truth_status, r.authority, \
-    r.confidence";
+/// A posting's frequency and its document's ranking fields and length.
+const HIT_COLUMNS: &str = "d.memory_version_id, p.frequency, d.length, d.memory_id, \
+    d.record_type, d.created_at_nanos, d.effective_at_nanos, d.truth_status, d.authority, \
+    d.confidence";
 
-/// The postings of one term whose records are visible and of the requested types.
+/// The postings of one term whose documents are visible and of the requested types, in
+/// document order.
 fn postings_sql() -> String {
     format!(
         "SELECT {HIT_COLUMNS} FROM mk_recall_postings p \
-         CROSS JOIN mk_memory_records r INDEXED BY mk_idx_records_rank \
-           ON r.memory_version_id = p.memory_version_id \
-         WHERE p.term = ?1 AND r.record_type IN (SELECT value FROM json_each(?2)) \
-           AND r.created_at_nanos <= ?3 AND r.effective_at_nanos <= ?3"
+         CROSS JOIN mk_recall_docs d ON d.doc = p.doc \
+         WHERE p.term = ?1 AND d.record_type IN (SELECT value FROM json_each(?2)) \
+           AND d.created_at_nanos <= ?3 AND d.effective_at_nanos <= ?3"
     )
 }
 
@@ -267,14 +300,14 @@ fn recall_hits(
     for (index, term) in terms.iter().enumerate() {
         let mut rows = stmt.query(params![term, types, as_of])?;
         while let Some(row) = rows.next()? {
-            let key: String = row.get(0)?;
-            let id: MemoryVersionId = parse(&key, "memory_version_id", &key)?;
+            let key = text(row, 0)?;
+            let id: MemoryVersionId = parse(key, "memory_version_id", key)?;
             let frequency = u32::try_from(row.get::<_, i64>(1)?).unwrap_or(u32::MAX);
             let slot = match position.get(&id) {
                 Some(&slot) => slot,
                 None => {
                     let length = u32::try_from(row.get::<_, i64>(2)?).unwrap_or(u32::MAX);
-                    hits.push(hit_from_row(row, &key, id, terms.len(), length)?);
+                    hits.push(hit_from_row(row, key, id, terms.len(), length)?);
                     position.insert(id, hits.len() - 1);
                     hits.len() - 1
                 }
@@ -329,17 +362,27 @@ fn edges_touching_hits(
     Ok(edges)
 }
 
-/// Visible edges with an end among the postings of term `?1` (both end indexes).
+/// Visible edges with an end among the documents of term `?1` (both end indexes).
 fn edges_of_term_sql() -> String {
     format!(
         "SELECT {EDGE_COLUMNS} FROM mk_recall_postings p \
-           CROSS JOIN mk_lineage_edges e ON e.to_version_id = p.memory_version_id \
+           CROSS JOIN mk_recall_docs d ON d.doc = p.doc \
+           CROSS JOIN mk_lineage_edges e ON e.to_version_id = d.memory_version_id \
          WHERE p.term = ?1 AND e.visible_from_nanos <= ?2 \
          UNION ALL \
          SELECT {EDGE_COLUMNS} FROM mk_recall_postings p \
-           CROSS JOIN mk_lineage_edges e ON e.from_version_id = p.memory_version_id \
+           CROSS JOIN mk_recall_docs d ON d.doc = p.doc \
+           CROSS JOIN mk_lineage_edges e ON e.from_version_id = d.memory_version_id \
          WHERE p.term = ?1 AND e.visible_from_nanos <= ?2"
     )
+}
+
+/// A text column, borrowed from the row (no allocation per hit).
+fn text<'r>(row: &'r rusqlite::Row<'_>, column: usize) -> Result<&'r str> {
+    let value = row.get_ref(column)?;
+    value.as_str().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(column, value.data_type(), Box::new(e)).into()
+    })
 }
 
 fn hit_from_row(
@@ -366,12 +409,12 @@ fn hit_from_row(
         })?;
     Ok(RecallHit {
         memory_version_id,
-        memory_id: parse(key, "memory_id", &row.get::<_, String>(3)?)?,
-        record_type: parse(key, "record_type", &row.get::<_, String>(4)?)?,
+        memory_id: parse(key, "memory_id", text(row, 3)?)?,
+        record_type: parse(key, "record_type", text(row, 4)?)?,
         created_at: instant(5, "created_at_nanos")?,
         effective_at: instant(6, "effective_at_nanos")?,
-        truth_status: parse(key, "truth_status", &row.get::<_, String>(7)?)?,
-        authority: parse(key, "authority", &row.get::<_, String>(8)?)?,
+        truth_status: parse(key, "truth_status", text(row, 7)?)?,
+        authority: parse(key, "authority", text(row, 8)?)?,
         confidence,
         stats: TermStats {
             frequencies: vec![0; term_count],
@@ -539,7 +582,7 @@ mod plan_tests {
     }
 
     #[test]
-    fn postings_are_searched_by_term_and_ranked_from_the_covering_index() {
+    fn postings_are_searched_by_term_and_ranked_from_their_documents() {
         let plan = plan(&postings_sql());
         assert!(
             plan.iter()
@@ -548,7 +591,7 @@ mod plan_tests {
         );
         assert!(
             plan.iter()
-                .any(|l| l.contains("COVERING INDEX mk_idx_records_rank (memory_version_id=?)")),
+                .any(|l| l.contains("SEARCH d USING INTEGER PRIMARY KEY (rowid=?)")),
             "{plan:#?}"
         );
         assert!(table_scans(&plan).is_empty(), "{plan:#?}");

@@ -217,17 +217,49 @@ pub(crate) fn write_record(conn: &Connection, record: &MemoryRecord) -> Result<(
     insert_terms(conn, record)
 }
 
-/// Indexes a record's recall terms with their frequencies and the record's length (core's
-/// rules, so the index ranks exactly as recall over the record would).
+/// Indexes a record for recall: a document row with its ranking fields, length and running
+/// count of its type, and a posting per distinct term with its frequency (core's rules, so the
+/// index ranks exactly as recall over the record would). Runs inside the write transaction,
+/// so the running figures follow the documents of the type written before it.
 fn insert_terms(conn: &Connection, record: &MemoryRecord) -> Result<()> {
-    let mut stmt = conn.prepare_cached(
-        "INSERT OR IGNORE INTO mk_recall_postings (term, memory_version_id, frequency, length) \
-         VALUES (?1, ?2, ?3, ?4)",
-    )?;
-    let id = record.memory_version_id.to_string();
     let postings = record_postings(record);
+    let record_type = record.record_type().as_str();
+    let visible_from = nanos(record.created_at)?.max(nanos(record.effective_at)?);
+    let previous: Option<(i64, i64)> = conn
+        .prepare_cached(
+            "SELECT type_ordinal, visible_watermark_nanos FROM mk_recall_docs \
+             WHERE record_type = ?1 ORDER BY type_ordinal DESC LIMIT 1",
+        )?
+        .query_row([record_type], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?;
+    let (ordinal, watermark) = previous.map_or((1, visible_from), |(ordinal, watermark)| {
+        (ordinal + 1, watermark.max(visible_from))
+    });
+    conn.prepare_cached(
+        "INSERT INTO mk_recall_docs (memory_version_id, memory_id, record_type, \
+         created_at_nanos, effective_at_nanos, truth_status, authority, confidence, length, \
+         type_ordinal, visible_watermark_nanos) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?
+    .execute(params![
+        record.memory_version_id.to_string(),
+        record.memory_id.to_string(),
+        record_type,
+        nanos(record.created_at)?,
+        nanos(record.effective_at)?,
+        record.truth_status.as_str(),
+        record.authority.as_str(),
+        record.confidence.map(|c| c.to_f64_exact_text()),
+        postings.length,
+        ordinal,
+        watermark,
+    ])?;
+    let doc = conn.last_insert_rowid();
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO mk_recall_postings (term, doc, frequency) VALUES (?1, ?2, ?3)",
+    )?;
     for (term, frequency) in &postings.terms {
-        stmt.execute(params![term, id, frequency, postings.length])?;
+        stmt.execute(params![term, doc, frequency])?;
     }
     Ok(())
 }

@@ -148,14 +148,14 @@ fn integrity_report_covers_quick_check_foreign_keys_and_schema() {
     let conn = Connection::open(&path).unwrap();
     conn.execute_batch(
         "PRAGMA foreign_keys = OFF;
-         INSERT INTO mk_recall_postings (term, memory_version_id, frequency, length) VALUES ('ghost', 'NO-SUCH-VERSION', 1, 1);",
+         INSERT INTO mk_recall_postings (term, doc, frequency) VALUES ('ghost', 999999, 1);",
     )
     .unwrap();
     drop(conn);
     let report = Store::open(&path).unwrap().integrity_check().unwrap();
     assert_eq!(report.foreign_key_violations.len(), 1);
     assert_eq!(report.foreign_key_violations[0].table, "mk_recall_postings");
-    assert_eq!(report.foreign_key_violations[0].parent, "mk_memory_records");
+    assert_eq!(report.foreign_key_violations[0].parent, "mk_recall_docs");
     assert!(!report.is_healthy());
 }
 

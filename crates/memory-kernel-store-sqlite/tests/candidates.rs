@@ -260,7 +260,7 @@ mod indexed_recall {
     }
 
     fn at(second: u32) -> String {
-        format!("2026-01-01T00:00:{:02}Z", second % 60)
+        format!("2026-01-01T00:{:02}:{:02}Z", second / 60, second % 60)
     }
 
     proptest! {
@@ -273,7 +273,9 @@ mod indexed_recall {
                 1..40),
             supersede in proptest::collection::vec((0usize..40, 0usize..40, 0u32..60), 0..8),
             query_words in proptest::collection::vec(0usize..8, 1..3),
-            as_of in 0u32..60,
+            // Past 59 the query is about the present (every record visible): the store counts
+            // the visible records from its newest documents instead of counting.
+            as_of in 0u32..75,
             limit in 1u32..6,
             exclusion_limit in 0u32..6,
             exclusion_offset in 0u32..6,

@@ -424,7 +424,10 @@ fn version_2_reindexes_terms_and_keeps_stored_packages() {
     assert_eq!(read.len(), 1);
     let conn = Connection::open(&path).unwrap();
     let postings: Vec<(String, i64, i64)> = conn
-        .prepare("SELECT term, frequency, length FROM mk_recall_postings ORDER BY term")
+        .prepare(
+            "SELECT p.term, p.frequency, d.length FROM mk_recall_postings p \
+             JOIN mk_recall_docs d ON d.doc = p.doc ORDER BY p.term",
+        )
         .unwrap()
         .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
         .unwrap()

@@ -77,6 +77,8 @@ fn append_only_triggers_block_update_and_delete() {
         "UPDATE mk_event_payloads SET summary = 'nothing happened'",
         "DELETE FROM mk_recall_postings",
         "UPDATE mk_recall_postings SET frequency = 9",
+        "DELETE FROM mk_recall_docs",
+        "UPDATE mk_recall_docs SET length = 1",
         "UPDATE mk_stored_packages SET kind = 'forged'",
         "UPDATE mk_schema_migrations SET version = 7",
     ] {
