@@ -165,7 +165,7 @@ pub struct StaleKey {
     pub projected_event_seq: Option<i64>,
 }
 
-const EVENT_COLUMNS: &str = "event_seq, event_id, ruleset_version, memory_id, version, \
+pub(crate) const EVENT_COLUMNS: &str = "event_seq, event_id, ruleset_version, memory_id, version, \
     event_type, occurred_at, recorded_at, writer, justification, context_id, edited, \
     escalated, severity, manual_confidence, override_cap, payload_json";
 
