@@ -125,6 +125,12 @@ impl MemoryKernel {
         Store::plan_migration(path.as_ref()).map_err(|e| classify(Operation::Migrate, e))
     }
 
+    /// Takes the fault armed for the next operation, if any (feature `fault-injection`;
+    /// otherwise nothing happens).
+    pub(crate) fn take_fault(&self, operation: Operation) -> Result<(), ApiError> {
+        self.faults.trigger(operation)
+    }
+
     /// The store behind this handle (crate-internal: surfaces never reach the store).
     pub(crate) const fn store(&self) -> &Store {
         &self.store

@@ -33,9 +33,12 @@ pub const API_CONTRACT_VERSION: &str = "api.v1";
 pub use maintenance::{ExportRequest, FileCopyReport, ImportRequest};
 /// Types callers need from the lower layers, re-exported so surfaces depend on this crate.
 pub use memory_kernel_core::{ContextPackage, Link, MemoryRecord, ValidationError};
-pub use memory_kernel_outcome::GateMode;
+pub use memory_kernel_outcome::{EventType, GateMode, OutcomeEvent, Severity, TrustSnapshot};
 pub use memory_kernel_store_sqlite::{
     ExportReport, ImportReport, IntegrityReport, LegacyInventory, LegacyPayloadRows,
     MigrationReport, OutcomeReplay, ProjectorStatus, PruneReport, SchemaStatus, StaleKey,
 };
-pub use outcome::{GatePreview, ProjectorCheck, ProjectorIssue};
+pub use outcome::{
+    GatePreview, GatePreviewRequest, OutcomeEventRequest, ProjectorCheck, ProjectorIssue,
+    ReplayRequest, TrustRequest, VersionKey,
+};

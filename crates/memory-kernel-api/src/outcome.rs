@@ -7,12 +7,13 @@ use memory_kernel_core::package::{
     ContextPackage, ItemWhy, PackageItem, QueryKind, TrustGateAttachment, trust_gated_package_id,
 };
 use memory_kernel_core::resolver::{ExclusionMode, ordering_trace_of};
-use memory_kernel_core::{MemoryId, Timestamp};
+use memory_kernel_core::{MemoryId, Timestamp, ValidationError};
 use memory_kernel_outcome::{
-    Candidate, GateDecision, GateMode, NewOutcomeEvent, OutcomeEvent, TrustSnapshot,
+    Candidate, EventType, GateDecision, GateMode, NewOutcomeEvent, OutcomeError, OutcomeEvent,
+    Severity, TrustSnapshot,
 };
 use memory_kernel_store_sqlite::{OutcomeReplay, ProjectorStatus, StaleKey};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
 use crate::kernel::{Deadline, MemoryKernel};
@@ -126,7 +127,201 @@ pub struct GatePreview {
     pub decisions: Vec<GateDecision>,
 }
 
+/// A request to record one outcome event: the service's `POST /v1/outcome/events` body.
+/// Values arrive raw (text id and instant) and are checked like the CLI's flags; the event
+/// rules of `docs/spec/outcome.md` then apply.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutcomeEventRequest {
+    /// The memory (a canonical ULID).
+    pub memory_id: String,
+    /// The memory version (>= 1).
+    pub version: u32,
+    /// What happened; any of the nine event types.
+    pub event_type: EventType,
+    /// Who records the event.
+    pub writer: String,
+    /// Why the event is recorded.
+    pub justification: String,
+    /// The context (run, task, package) the memory was used in.
+    #[serde(default)]
+    pub context_id: Option<String>,
+    /// When it happened (RFC 3339, UTC); now by default.
+    #[serde(default)]
+    pub occurred_at: Option<String>,
+    /// The ruleset that scores the event; 1 by default.
+    #[serde(default)]
+    pub ruleset_version: Option<u32>,
+    /// A success whose content was edited before use.
+    #[serde(default)]
+    pub edited: bool,
+    /// The event is escalated (needs a severity).
+    #[serde(default)]
+    pub escalated: bool,
+    /// The severity of an escalated event.
+    #[serde(default)]
+    pub severity: Option<Severity>,
+    /// The value of `manual_set_confidence`, or the source confidence of `inherited`.
+    #[serde(default)]
+    pub manual_confidence: Option<f32>,
+    /// With `manual_set_confidence`: let the value pass a contradiction cap.
+    #[serde(default)]
+    pub override_cap: bool,
+    /// Opaque JSON stored with the event; `{}` by default.
+    #[serde(default)]
+    pub payload_json: Option<serde_json::Value>,
+}
+
+impl OutcomeEventRequest {
+    /// The event this request submits.
+    ///
+    /// # Errors
+    /// [`ValidationError`] for a non-canonical memory id or a bad instant.
+    pub fn to_event(&self) -> Result<NewOutcomeEvent, ValidationError> {
+        let occurred_at = match &self.occurred_at {
+            Some(text) => text.parse::<Timestamp>()?,
+            None => Timestamp::now(),
+        };
+        Ok(NewOutcomeEvent {
+            event_id: None,
+            ruleset_version: self.ruleset_version.unwrap_or(1),
+            memory_id: self.memory_id.parse::<MemoryId>()?,
+            version: self.version,
+            event_type: self.event_type,
+            occurred_at,
+            writer: self.writer.clone(),
+            justification: self.justification.clone(),
+            context_id: self.context_id.clone(),
+            edited: self.edited,
+            escalated: self.escalated,
+            severity: self.severity,
+            manual_confidence: self.manual_confidence,
+            override_cap: self.override_cap,
+            payload_json: self
+                .payload_json
+                .clone()
+                .unwrap_or_else(|| serde_json::Value::Object(serde_json::Map::new())),
+        })
+    }
+}
+
+/// A memory version, as requests name it: raw text id and version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VersionKey {
+    /// The memory (a canonical ULID).
+    pub memory_id: String,
+    /// The memory version (>= 1).
+    pub version: u32,
+}
+
+impl VersionKey {
+    /// The key as a gate candidate.
+    ///
+    /// # Errors
+    /// `validation_error` for a non-canonical memory id or version 0.
+    pub fn to_candidate(&self) -> Result<Candidate, ApiError> {
+        let memory_id = self.memory_id.parse::<MemoryId>()?;
+        if self.version == 0 {
+            return Err(ApiError::InvalidRequest {
+                message: OutcomeError::CandidateVersionZero.to_string(),
+            });
+        }
+        Ok(Candidate {
+            memory_id,
+            version: self.version,
+        })
+    }
+}
+
+/// A request for one version's trust snapshot: the service's `POST /v1/outcome/trust` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustRequest {
+    /// The memory (a canonical ULID).
+    pub memory_id: String,
+    /// The memory version.
+    pub version: u32,
+    /// Read trust as of this instant (RFC 3339, UTC): only events that had occurred by then,
+    /// with read-time decay. Absent: the stored snapshot as replayed.
+    #[serde(default)]
+    pub as_of: Option<String>,
+}
+
+/// A request for gate decisions: the service's `POST /v1/outcome/gate/preview` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatePreviewRequest {
+    /// The gate's mode.
+    pub mode: GateMode,
+    /// The instant to read trust at (RFC 3339, UTC); now by default.
+    #[serde(default)]
+    pub as_of: Option<String>,
+    /// The context the exploration probe is keyed by.
+    #[serde(default)]
+    pub context_id: Option<String>,
+    /// The versions to decide on, in order (duplicates kept); at least one.
+    pub candidates: Vec<VersionKey>,
+}
+
+/// A request to rebuild trust snapshots: the service's `POST /v1/outcome/replay` body.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplayRequest {
+    /// Only keys with an event at or after this sequence number (their whole stream); all
+    /// keys when absent.
+    #[serde(default)]
+    pub from_event_seq: Option<i64>,
+}
+
 impl MemoryKernel {
+    /// Records the outcome event `request` describes (see [`MemoryKernel::log_outcome`]).
+    ///
+    /// # Errors
+    /// `validation_error` for a bad id, instant or event rule, an unknown ruleset or memory
+    /// version; `schema_unavailable`, `write_failed`.
+    pub fn record_outcome(
+        &self,
+        request: &OutcomeEventRequest,
+        deadline: Deadline,
+    ) -> Result<OutcomeEvent, ApiError> {
+        let event = request.to_event()?;
+        self.log_outcome(event, deadline)
+    }
+
+    /// The trust snapshot `request` names (see [`MemoryKernel::trust_snapshot`]).
+    ///
+    /// # Errors
+    /// `validation_error` for a bad id or instant, or when no snapshot exists;
+    /// `schema_unavailable`, `query_failed`.
+    pub fn trust(&self, request: &TrustRequest) -> Result<TrustSnapshot, ApiError> {
+        let memory_id = request.memory_id.parse::<MemoryId>()?;
+        let as_of = request
+            .as_of
+            .as_deref()
+            .map(str::parse::<Timestamp>)
+            .transpose()?;
+        self.trust_snapshot(memory_id, request.version, as_of)
+    }
+
+    /// Gate decisions for the candidates of `request` (see [`MemoryKernel::gate_preview`]).
+    ///
+    /// # Errors
+    /// `validation_error` for a bad id, version or instant, or without candidates;
+    /// `schema_unavailable`, `query_failed`.
+    pub fn gate(&self, request: &GatePreviewRequest) -> Result<GatePreview, ApiError> {
+        let as_of = match &request.as_of {
+            Some(text) => text.parse::<Timestamp>()?,
+            None => Timestamp::now(),
+        };
+        let candidates = request
+            .candidates
+            .iter()
+            .map(VersionKey::to_candidate)
+            .collect::<Result<Vec<_>, _>>()?;
+        self.gate_preview(request.mode, as_of, request.context_id.clone(), candidates)
+    }
+
     /// Appends one outcome event (nothing is projected until a replay).
     ///
     /// # Errors
@@ -138,6 +333,7 @@ impl MemoryKernel {
         event: NewOutcomeEvent,
         deadline: Deadline,
     ) -> Result<OutcomeEvent, ApiError> {
+        self.take_fault(Operation::Write)?;
         self.store()
             .append_outcome_event(event, deadline)
             .map_err(|e| classify(Operation::Write, e))
@@ -153,9 +349,10 @@ impl MemoryKernel {
         version: u32,
         limit: Option<u32>,
     ) -> Result<Vec<OutcomeEvent>, ApiError> {
+        self.take_fault(Operation::Read)?;
         self.store()
             .outcome_events(memory_id, version, limit)
-            .map_err(|e| classify(Operation::Query, e))
+            .map_err(|e| classify(Operation::Read, e))
     }
 
     /// Rebuilds trust snapshots from the events (all keys, or keys with an event at or after
@@ -169,6 +366,7 @@ impl MemoryKernel {
         from: Option<i64>,
         deadline: Deadline,
     ) -> Result<OutcomeReplay, ApiError> {
+        self.take_fault(Operation::Write)?;
         self.store()
             .replay_outcomes(from, deadline)
             .map_err(|e| classify(Operation::Write, e))
@@ -186,13 +384,14 @@ impl MemoryKernel {
         version: u32,
         as_of: Option<Timestamp>,
     ) -> Result<TrustSnapshot, ApiError> {
+        self.take_fault(Operation::Read)?;
         let found = match as_of {
             Some(as_of) => self
                 .store()
                 .trust_snapshot_at(Candidate { memory_id, version }, as_of),
             None => self.store().trust_snapshot(memory_id, version),
         }
-        .map_err(|e| classify(Operation::Query, e))?;
+        .map_err(|e| classify(Operation::Read, e))?;
         found.ok_or_else(|| ApiError::InvalidRequest {
             message: format!("trust snapshot not found for {memory_id}:{version}"),
         })
@@ -203,9 +402,10 @@ impl MemoryKernel {
     /// # Errors
     /// `schema_unavailable`, `query_failed`.
     pub fn projector_status(&self) -> Result<ProjectorStatus, ApiError> {
+        self.take_fault(Operation::Read)?;
         self.store()
             .projector_status()
-            .map_err(|e| classify(Operation::Query, e))
+            .map_err(|e| classify(Operation::Read, e))
     }
 
     /// The projector's health with its issues and a sample of stale keys.
@@ -231,7 +431,7 @@ impl MemoryKernel {
     pub fn stale_trust_keys(&self, limit: Option<u32>) -> Result<Vec<StaleKey>, ApiError> {
         self.store()
             .stale_trust_keys(limit)
-            .map_err(|e| classify(Operation::Query, e))
+            .map_err(|e| classify(Operation::Read, e))
     }
 
     /// Gate decisions for `candidates` at `as_of`.
@@ -245,6 +445,7 @@ impl MemoryKernel {
         context_id: Option<String>,
         candidates: Vec<Candidate>,
     ) -> Result<GatePreview, ApiError> {
+        self.take_fault(Operation::Read)?;
         if candidates.is_empty() {
             return Err(ApiError::InvalidRequest {
                 message: "at least one --candidate <memory_id:version> is required".to_owned(),
@@ -253,7 +454,7 @@ impl MemoryKernel {
         let decisions = self
             .store()
             .gate_preview(mode, as_of, context_id.as_deref(), &candidates)
-            .map_err(|e| classify(Operation::Query, e))?;
+            .map_err(|e| classify(Operation::Read, e))?;
         Ok(GatePreview {
             contract_version: GATE_PREVIEW_CONTRACT,
             mode,

@@ -9,7 +9,7 @@ use memory_kernel_api::ErrorCode::{
 };
 use memory_kernel_api::{ErrorCode, Operation};
 
-use crate::handlers::{context, db, memory, probes, query};
+use crate::handlers::{context, db, memory, outcome, probes, query};
 use crate::state::AppState;
 
 /// The liveness probe; the one path that never requires the bearer token.
@@ -63,6 +63,14 @@ pub enum RequestBody {
     Ask,
     /// `{text, record_types?, as_of?, limit?, exclusions?}`.
     Recall,
+    /// An outcome event: `{memory_id, version, event_type, writer, justification, …}`.
+    OutcomeEvent,
+    /// `{from_event_seq?}`.
+    OutcomeReplay,
+    /// `{memory_id, version, as_of?}`.
+    Trust,
+    /// `{mode, as_of?, context_id?, candidates}`.
+    GatePreview,
 }
 
 /// What a successful response carries.
@@ -86,6 +94,16 @@ pub enum ResponseData {
     Link,
     /// Enveloped context package.
     ContextPackage,
+    /// Enveloped stored outcome event.
+    OutcomeEvent,
+    /// Enveloped replay report.
+    OutcomeReplay,
+    /// Enveloped trust snapshot.
+    TrustSnapshot,
+    /// Enveloped gate preview (`gate_preview.v1`).
+    GatePreview,
+    /// Enveloped projector status (`projector_status.v1`).
+    ProjectorStatus,
 }
 
 /// One endpoint of the service.
@@ -143,6 +161,7 @@ impl Endpoint {
             self.operation,
             Some(Operation::Write | Operation::Query | Operation::Migrate)
         );
+        // Trust reads (`Operation::Read`) write nothing, so a full disk does not concern them.
         if writes || self.path == READINESS_PATH {
             codes.push(ErrorCode::StorageUnavailable);
         }
@@ -184,9 +203,17 @@ const QUERY_CODES: &[ErrorCode] = &[
     QueryFailed,
     InternalError,
 ];
+/// Outcome writes: an event never conflicts (its id is generated), so no `write_conflict`.
+const OUTCOME_WRITE_CODES: &[ErrorCode] = &[
+    InvalidJson,
+    ValidationError,
+    WriteFailed,
+    SchemaUnavailable,
+    InternalError,
+];
 
 /// Every endpoint, in the order of docs/spec/service-contract.md.
-pub const ENDPOINTS: [Endpoint; 12] = [
+pub const ENDPOINTS: [Endpoint; 17] = [
     Endpoint {
         operation_id: "health",
         method: HttpMethod::Get,
@@ -319,6 +346,61 @@ pub const ENDPOINTS: [Endpoint; 12] = [
             InternalError,
         ],
         handler: |m| on(m, context::show),
+    },
+    Endpoint {
+        operation_id: "outcome_record",
+        method: HttpMethod::Post,
+        path: "/v1/outcome/events",
+        summary: "Record an outcome event about a memory version (append-only; replay projects it)",
+        request_body: Some(RequestBody::OutcomeEvent),
+        response: ResponseData::OutcomeEvent,
+        operation: Some(Operation::Write),
+        error_codes: OUTCOME_WRITE_CODES,
+        handler: |m| on(m, outcome::record),
+    },
+    Endpoint {
+        operation_id: "outcome_replay",
+        method: HttpMethod::Post,
+        path: "/v1/outcome/replay",
+        summary: "Rebuild trust snapshots from the outcome events",
+        request_body: Some(RequestBody::OutcomeReplay),
+        response: ResponseData::OutcomeReplay,
+        operation: Some(Operation::Write),
+        error_codes: OUTCOME_WRITE_CODES,
+        handler: |m| on(m, outcome::replay),
+    },
+    Endpoint {
+        operation_id: "outcome_trust",
+        method: HttpMethod::Post,
+        path: "/v1/outcome/trust",
+        summary: "A memory version's trust snapshot, optionally as of an instant (read-only)",
+        request_body: Some(RequestBody::Trust),
+        response: ResponseData::TrustSnapshot,
+        operation: Some(Operation::Read),
+        error_codes: QUERY_CODES,
+        handler: |m| on(m, outcome::trust),
+    },
+    Endpoint {
+        operation_id: "outcome_gate_preview",
+        method: HttpMethod::Post,
+        path: "/v1/outcome/gate/preview",
+        summary: "Gate decisions (safe or exploration) for memory versions (read-only)",
+        request_body: Some(RequestBody::GatePreview),
+        response: ResponseData::GatePreview,
+        operation: Some(Operation::Read),
+        error_codes: QUERY_CODES,
+        handler: |m| on(m, outcome::gate_preview),
+    },
+    Endpoint {
+        operation_id: "outcome_projector_status",
+        method: HttpMethod::Get,
+        path: "/v1/outcome/projector/status",
+        summary: "The trust projector's health: lag and stale snapshots (read-only)",
+        request_body: None,
+        response: ResponseData::ProjectorStatus,
+        operation: Some(Operation::Read),
+        error_codes: &[SchemaUnavailable, QueryFailed, InternalError],
+        handler: |m| on(m, outcome::projector_status),
     },
     Endpoint {
         operation_id: "metrics",

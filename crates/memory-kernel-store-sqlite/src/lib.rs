@@ -29,7 +29,7 @@ pub use error::{MIGRATE_COMMAND, Result, StoreError};
 pub use integrity::{ForeignKeyViolation, IntegrityReport};
 pub use legacy::{LegacyInventory, LegacyPayloadRows, UPSTREAM_PACKAGE_KIND};
 pub use migrations::{MigrationReport, SchemaStatus};
-pub use outcome::{OutcomeReplay, ProjectorStatus, StaleKey};
+pub use outcome::{OutcomeReplay, ProjectorStatus, StaleKey, StoredRuleset};
 pub use packages::{PruneReport, StoredContextPackage};
 pub use pool::BUSY_TIMEOUT;
 pub use queries::RecordFilter;

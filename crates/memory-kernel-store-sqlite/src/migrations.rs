@@ -207,6 +207,11 @@ pub(crate) fn apply(conn: &mut Connection) -> Result<MigrationReport> {
     // Re-read inside the write lock, so two migrators cannot both apply version 1.
     let (mut report, content) = plan_with_content(&tx)?;
     let applied_at = Timestamp::now().to_string();
+    // The original's trust tables carry the names this schema uses: their rows are held in
+    // `content` and written back after the records, so the tables go first.
+    if let Some(content) = &content {
+        legacy::drop_outcome_tables(&tx, &content.outcome)?;
+    }
     for migration in schema::migrations()
         .into_iter()
         .filter(|m| report.would_apply_versions.contains(&m.version))

@@ -165,7 +165,7 @@ pub struct StaleKey {
     pub projected_event_seq: Option<i64>,
 }
 
-const EVENT_COLUMNS: &str = "event_seq, event_id, ruleset_version, memory_id, version, \
+pub(crate) const EVENT_COLUMNS: &str = "event_seq, event_id, ruleset_version, memory_id, version, \
     event_type, occurred_at, recorded_at, writer, justification, context_id, edited, \
     escalated, severity, manual_confidence, override_cap, payload_json";
 
@@ -819,4 +819,130 @@ impl Store {
                 .collect()
         })
     }
+}
+
+/// A stored ruleset row, as snapshots carry it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoredRuleset {
+    /// The ruleset's version.
+    pub ruleset_version: u32,
+    /// Its parameters, as stored.
+    pub ruleset_json: String,
+    /// When it was stored.
+    pub created_at: String,
+}
+
+/// Every ruleset row, by version.
+pub(crate) fn all_rulesets(conn: &Connection) -> Result<Vec<StoredRuleset>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT ruleset_version, ruleset_json, created_at FROM outcome_rulesets \
+         ORDER BY ruleset_version",
+    )?;
+    let rows = stmt
+        .query_map([], |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    rows.into_iter()
+        .map(|(version, ruleset_json, created_at)| {
+            Ok(StoredRuleset {
+                ruleset_version: parse_u32("outcome_rulesets", version)?,
+                ruleset_json,
+                created_at,
+            })
+        })
+        .collect()
+}
+
+/// The stored ruleset `version`, if any.
+pub(crate) fn get_ruleset(conn: &Connection, version: u32) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT ruleset_json FROM outcome_rulesets WHERE ruleset_version = ?1")?
+        .query_row([version], |row| row.get::<_, String>(0))
+        .optional()?)
+}
+
+/// Stores a ruleset row as given.
+pub(crate) fn insert_ruleset(conn: &Connection, ruleset: &StoredRuleset) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO outcome_rulesets (ruleset_version, ruleset_json, created_at) \
+         VALUES (?1, ?2, ?3)",
+    )?
+    .execute(params![
+        ruleset.ruleset_version,
+        ruleset.ruleset_json,
+        ruleset.created_at
+    ])?;
+    Ok(())
+}
+
+/// Every event, by sequence number.
+pub(crate) fn all_events(conn: &Connection) -> Result<Vec<OutcomeEvent>> {
+    query_events(
+        conn,
+        &format!("SELECT {EVENT_COLUMNS} FROM outcome_events ORDER BY event_seq"),
+        [],
+    )
+}
+
+/// The event stored under `event_seq`, if any.
+pub(crate) fn get_event(conn: &Connection, event_seq: i64) -> Result<Option<OutcomeEvent>> {
+    Ok(query_events(
+        conn,
+        &format!("SELECT {EVENT_COLUMNS} FROM outcome_events WHERE event_seq = ?1"),
+        [event_seq],
+    )?
+    .pop())
+}
+
+/// Stores an event under its own sequence number (a snapshot's event, as exported). Its
+/// memory version and ruleset must be stored.
+///
+/// # Errors
+/// [`StoreError::UnknownMemoryVersion`], [`StoreError::UnknownRuleset`]; SQLite errors (a
+/// taken `event_id`).
+pub(crate) fn insert_event(conn: &Connection, event: &OutcomeEvent) -> Result<()> {
+    if get_ruleset(conn, event.ruleset_version)?.is_none() {
+        return Err(StoreError::UnknownRuleset {
+            version: event.ruleset_version,
+        });
+    }
+    let exists = conn
+        .prepare_cached("SELECT 1 FROM mk_memory_records WHERE memory_id = ?1 AND version = ?2")?
+        .exists(params![event.memory_id.to_string(), event.version])?;
+    if !exists {
+        return Err(StoreError::UnknownMemoryVersion {
+            memory_id: event.memory_id,
+            version: event.version,
+        });
+    }
+    conn.prepare_cached(&format!(
+        "INSERT INTO outcome_events ({EVENT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, \
+         ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
+    ))?
+    .execute(params![
+        event.event_seq,
+        event.event_id,
+        event.ruleset_version,
+        event.memory_id.to_string(),
+        event.version,
+        event.event_type.as_str(),
+        event.occurred_at.to_string(),
+        event.recorded_at.to_string(),
+        event.writer,
+        event.justification,
+        event.context_id,
+        event.edited,
+        event.escalated,
+        event.severity.map(Severity::as_str),
+        event.manual_confidence.map(f64::from),
+        event.override_cap,
+        event.payload_json.to_string(),
+    ])?;
+    Ok(())
 }

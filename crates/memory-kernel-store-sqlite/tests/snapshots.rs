@@ -105,7 +105,9 @@ fn export_then_import_reproduces_the_store() {
             "context_packages.ndjson",
             "manifest.json",
             "memory_links.ndjson",
-            "memory_records.ndjson"
+            "memory_records.ndjson",
+            "outcome_events.ndjson",
+            "outcome_rulesets.ndjson"
         ]
     );
     let (_b, target) = fresh_store();
@@ -502,4 +504,105 @@ fn item_12_a_verify_key_makes_a_valid_signature_mandatory() {
     // The genuine snapshot still imports.
     target.import(&snapshot, &keyed).unwrap();
     assert_same_content(&store, &target);
+}
+
+/// An outcome event about `record`'s version.
+fn outcome(
+    record: &memory_kernel_core::MemoryRecord,
+    event_type: memory_kernel_outcome::EventType,
+) -> memory_kernel_outcome::NewOutcomeEvent {
+    memory_kernel_outcome::NewOutcomeEvent {
+        event_id: None,
+        ruleset_version: 1,
+        memory_id: record.memory_id,
+        version: record.version,
+        event_type,
+        occurred_at: ts("2026-05-01T10:00:00.5Z"),
+        writer: "agent".to_owned(),
+        justification: "observed".to_owned(),
+        context_id: Some("run-9".to_owned()),
+        edited: false,
+        escalated: event_type == memory_kernel_outcome::EventType::Failure,
+        severity: (event_type == memory_kernel_outcome::EventType::Failure)
+            .then_some(memory_kernel_outcome::Severity::High),
+        manual_confidence: None,
+        override_cap: false,
+        payload_json: serde_json::json!({"step": 3}),
+    }
+}
+
+#[test]
+fn outcome_events_and_rulesets_round_trip_and_replay_gives_the_same_trust() {
+    use memory_kernel_outcome::EventType::{Failure, Success};
+    let (_a, source) = seeded_store();
+    let records = source.all_records().unwrap();
+    for (record, kind) in [
+        (&records[0], Success),
+        (&records[1], Failure),
+        (&records[0], Success),
+    ] {
+        source
+            .append_outcome_event(outcome(record, kind), None)
+            .unwrap();
+    }
+    source.replay_outcomes(None, None).unwrap();
+    let (_out, snapshot) = export(&source, &ExportOptions::default());
+    let manifest = std::fs::read_to_string(snapshot.join(MANIFEST_FILE)).unwrap();
+    assert!(
+        manifest.contains("\"outcome_events.ndjson\",\n      \"count\": 3"),
+        "{manifest}"
+    );
+
+    let (_b, target) = fresh_store();
+    target.import(&snapshot, &unsigned()).unwrap();
+    let events = |store: &Store, record: &memory_kernel_core::MemoryRecord| {
+        store
+            .outcome_events(record.memory_id, record.version, None)
+            .unwrap()
+    };
+    for record in &records[..2] {
+        let before = events(&source, record);
+        assert!(!before.is_empty());
+        assert_eq!(
+            events(&target, record),
+            before,
+            "same events, same seq and ids"
+        );
+    }
+    // Snapshots are derived: the target has none until a replay, which rebuilds the
+    // source's exactly.
+    let key = (records[0].memory_id, records[0].version);
+    assert!(target.trust_snapshot(key.0, key.1).unwrap().is_none());
+    assert_eq!(target.projector_status().unwrap().lag_events, 3);
+    target.replay_outcomes(None, None).unwrap();
+    for record in &records[..2] {
+        assert_eq!(
+            target
+                .trust_snapshot(record.memory_id, record.version)
+                .unwrap(),
+            source
+                .trust_snapshot(record.memory_id, record.version)
+                .unwrap()
+        );
+    }
+
+    // Importing again skips the same events; a diverging log is refused whole.
+    target.import(&snapshot, &unsigned()).unwrap();
+    assert_eq!(events(&target, &records[0]).len(), 2);
+    let (_c, other) = seeded_store();
+    let theirs = other.all_records().unwrap();
+    other
+        .append_outcome_event(outcome(&theirs[0], Failure), None)
+        .unwrap();
+    let (_out2, diverging) = export(&other, &ExportOptions::default());
+    let before = source.outcome_events(key.0, key.1, None).unwrap();
+    let error = source.import(&diverging, &unsigned()).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            StoreError::Snapshot(SnapshotError::ConflictingEvent { event_seq: 1 })
+        ),
+        "{error:?}"
+    );
+    assert_eq!(source.outcome_events(key.0, key.1, None).unwrap(), before);
 }

@@ -4,5 +4,6 @@
 pub mod context;
 pub mod db;
 pub mod memory;
+pub mod outcome;
 pub mod probes;
 pub mod query;

@@ -3,7 +3,7 @@
 //! them (`ErrorCode::ALL`, the core enums), so the document cannot list a value the service
 //! would refuse.
 
-use memory_kernel_api::{API_CONTRACT_VERSION, ErrorCode, GateMode};
+use memory_kernel_api::{API_CONTRACT_VERSION, ErrorCode, EventType, GateMode, Severity};
 use memory_kernel_core::resolver::{MAX_EXCLUSION_LIMIT, MAX_LIMIT};
 use memory_kernel_core::{Authority, Effect, ExclusionMode, RecordType, Relation, TruthStatus};
 use serde_json::Value;
@@ -41,7 +41,7 @@ pub fn schemas() -> Vec<(String, RefOr<Schema>)> {
     all
 }
 
-const DATA_KINDS: [ResponseData; 9] = [
+const DATA_KINDS: [ResponseData; 14] = [
     ResponseData::Health,
     ResponseData::Ready,
     ResponseData::OpenApiYaml,
@@ -51,15 +51,24 @@ const DATA_KINDS: [ResponseData; 9] = [
     ResponseData::MemoryRecord,
     ResponseData::Link,
     ResponseData::ContextPackage,
+    ResponseData::OutcomeEvent,
+    ResponseData::OutcomeReplay,
+    ResponseData::TrustSnapshot,
+    ResponseData::GatePreview,
+    ResponseData::ProjectorStatus,
 ];
 
-const REQUEST_BODIES: [RequestBody; 6] = [
+const REQUEST_BODIES: [RequestBody; 10] = [
     RequestBody::Migrate,
     RequestBody::AddConstraint,
     RequestBody::AddSummary,
     RequestBody::Link,
     RequestBody::Ask,
     RequestBody::Recall,
+    RequestBody::OutcomeEvent,
+    RequestBody::OutcomeReplay,
+    RequestBody::Trust,
+    RequestBody::GatePreview,
 ];
 
 /// The component name of a success data schema.
@@ -74,6 +83,11 @@ pub const fn data_name(data: ResponseData) -> &'static str {
         ResponseData::MemoryRecord => "MemoryRecord",
         ResponseData::Link => "LinkResult",
         ResponseData::ContextPackage => "ContextPackage",
+        ResponseData::OutcomeEvent => "OutcomeEvent",
+        ResponseData::OutcomeReplay => "OutcomeReplay",
+        ResponseData::TrustSnapshot => "TrustSnapshot",
+        ResponseData::GatePreview => "GatePreview",
+        ResponseData::ProjectorStatus => "ProjectorStatus",
     }
 }
 
@@ -91,6 +105,10 @@ pub const fn request_name(body: RequestBody) -> &'static str {
         RequestBody::Link => "LinkRequest",
         RequestBody::Ask => "AskRequest",
         RequestBody::Recall => "RecallRequest",
+        RequestBody::OutcomeEvent => "OutcomeEventRequest",
+        RequestBody::OutcomeReplay => "OutcomeReplayRequest",
+        RequestBody::Trust => "TrustRequest",
+        RequestBody::GatePreview => "GatePreviewRequest",
     }
 }
 
@@ -299,8 +317,101 @@ fn data_schema(data: ResponseData) -> Option<RefOr<Schema>> {
             "A context package; the full schema is \
              https://memorykernel.dev/contracts/integration/v1/context-package.schema.json",
         )),
+        ResponseData::OutcomeEvent => described(
+            &[
+                "event_seq",
+                "event_id",
+                "ruleset_version",
+                "memory_id",
+                "version",
+                "event_type",
+                "occurred_at",
+                "recorded_at",
+                "writer",
+                "justification",
+                "context_id",
+                "edited",
+                "escalated",
+                "severity",
+                "manual_confidence",
+                "override_cap",
+                "payload_json",
+            ],
+            "A stored outcome event",
+            "outcome-event",
+        ),
+        ResponseData::OutcomeReplay => described(
+            &["projected_keys", "processed_events", "last_event_seq"],
+            "What a replay rebuilt",
+            "outcome-replay",
+        ),
+        ResponseData::TrustSnapshot => described(
+            &[
+                "memory_id",
+                "version",
+                "confidence_raw",
+                "confidence_effective",
+                "baseline_confidence",
+                "trust_status",
+                "contradiction_cap_active",
+                "cap_value",
+                "manual_override_active",
+                "wins_last5",
+                "failures_last5",
+                "last_event_seq",
+                "last_scored_at",
+                "updated_at",
+            ],
+            "A memory version's trust snapshot",
+            "outcome-trust-show",
+        ),
+        ResponseData::GatePreview => described(
+            &[
+                "contract_version",
+                "mode",
+                "as_of",
+                "context_id",
+                "candidates",
+                "decisions",
+            ],
+            "Gate decisions (gate_preview.v1)",
+            "outcome-gate-preview",
+        ),
+        ResponseData::ProjectorStatus => described(
+            &[
+                "contract_version",
+                "projector_name",
+                "ruleset_version",
+                "projected_event_seq",
+                "latest_event_seq",
+                "lag_events",
+                "lag_delta_events",
+                "tracked_keys",
+                "trust_rows",
+                "stale_trust_rows",
+                "keys_with_events_no_trust_row",
+                "trust_rows_without_events",
+                "max_stale_seq_gap",
+                "updated_at",
+            ],
+            "The projector's health (projector_status.v1)",
+            "outcome-projector-status",
+        ),
     };
     Some(schema.into())
+}
+
+/// An object with the `required` keys, described by the CLI contract schema `schema` it
+/// shares with `mk outcome` (`contracts/v1/schemas/<schema>.schema.json`).
+fn described(required: &[&'static str], what: &str, schema: &str) -> ObjectBuilder {
+    object(
+        required.iter().map(|name| (*name, any())).collect(),
+        vec![],
+        true,
+    )
+    .description(Some(format!(
+        "{what}; the full schema is https://memorykernel.dev/contracts/v1/{schema}.schema.json"
+    )))
 }
 
 fn telemetry_counters() -> ObjectBuilder {
@@ -451,8 +562,117 @@ fn request_schema(body: RequestBody) -> ObjectBuilder {
             ]);
             optional.extend(bounds());
         }
+        RequestBody::OutcomeEvent => {
+            required.extend([
+                ("memory_id", memory_id().into()),
+                ("version", version().into()),
+                (
+                    "event_type",
+                    one_of(EventType::ALL.iter().map(|t| t.as_str())).into(),
+                ),
+                ("writer", typed(Type::String).into()),
+                ("justification", typed(Type::String).into()),
+            ]);
+            optional.extend([
+                ("context_id", nullable_string()),
+                ("occurred_at", timestamp("now")),
+                (
+                    "ruleset_version",
+                    nullable(Type::Integer)
+                        .minimum(Some(1))
+                        .description(Some("defaults to 1"))
+                        .into(),
+                ),
+                ("edited", typed(Type::Boolean).into()),
+                ("escalated", typed(Type::Boolean).into()),
+                (
+                    "severity",
+                    nullable(Type::String)
+                        .enum_values(Some(
+                            Severity::ALL
+                                .iter()
+                                .map(|s| Value::from(s.as_str()))
+                                .chain([Value::Null]),
+                        ))
+                        .into(),
+                ),
+                (
+                    "manual_confidence",
+                    nullable(Type::Number)
+                        .minimum(Some(0))
+                        .maximum(Some(1))
+                        .description(Some(
+                            "the value of manual_set_confidence, the source confidence of \
+                             inherited",
+                        ))
+                        .into(),
+                ),
+                ("override_cap", typed(Type::Boolean).into()),
+                (
+                    "payload_json",
+                    ObjectBuilder::new()
+                        .schema_type(SchemaType::AnyValue)
+                        .description(Some("opaque JSON stored with the event; defaults to {}"))
+                        .into(),
+                ),
+            ]);
+        }
+        RequestBody::OutcomeReplay => optional.push((
+            "from_event_seq",
+            nullable(Type::Integer)
+                .description(Some(
+                    "only keys with an event at or after this sequence number; all keys when \
+                     absent",
+                ))
+                .into(),
+        )),
+        RequestBody::Trust => {
+            required.extend([
+                ("memory_id", memory_id().into()),
+                ("version", version().into()),
+            ]);
+            optional.push(("as_of", timestamp("the stored snapshot, without decay")));
+        }
+        RequestBody::GatePreview => {
+            required.extend([
+                (
+                    "mode",
+                    one_of([GateMode::Safe, GateMode::Exploration].map(GateMode::as_str)).into(),
+                ),
+                (
+                    "candidates",
+                    ArrayBuilder::new()
+                        .min_items(Some(1))
+                        .items(object(
+                            vec![
+                                ("memory_id", memory_id().into()),
+                                ("version", version().into()),
+                            ],
+                            vec![],
+                            false,
+                        ))
+                        .into(),
+                ),
+            ]);
+            optional.extend([
+                ("as_of", timestamp("now")),
+                ("context_id", nullable_string()),
+            ]);
+        }
     }
     object(required, optional, false)
+}
+
+/// A memory id: a ULID in canonical (upper case) spelling.
+fn memory_id() -> ObjectBuilder {
+    typed(Type::String)
+        .pattern(Some("^[0-9A-HJKMNP-TV-Z]{26}$"))
+        .description(Some("a ULID, canonical upper case"))
+}
+
+/// A memory version.
+fn version() -> ObjectBuilder {
+    typed(Type::Integer).minimum(Some(1))
 }
 
 /// The package bounds both queries take, with the ranges core enforces.

@@ -9,6 +9,7 @@ mod endpoints;
 mod error_matrix;
 mod hardening;
 mod metrics;
+mod outcome;
 mod prometheus_text;
 mod support;
 mod telemetry;

@@ -11,7 +11,9 @@ use axum::body::Body;
 use axum::http::{Request, header};
 use http_body_util::BodyExt;
 use memory_kernel_api::contract_schemas::ContractSchemas;
-use memory_kernel_api::{AddConstraintRequest, AskRequest, LinkRequest, MemoryKernel};
+use memory_kernel_api::{
+    AddConstraintRequest, AskRequest, LinkRequest, MemoryKernel, OutcomeEventRequest,
+};
 use memory_kernel_service::server::open_database;
 use memory_kernel_service::telemetry::Telemetry;
 use memory_kernel_service::{AppState, Settings, router};
@@ -201,6 +203,13 @@ fn seed(kernel: &MemoryKernel) -> Seed {
     let link = kernel.add_link(&link, None).unwrap();
     let ask: AskRequest = serde_json::from_value(ask_usb_body()).unwrap();
     let package = kernel.ask(&ask, None).unwrap();
+    // One outcome of the first constraint, replayed, so its trust snapshot can be read.
+    let outcome: OutcomeEventRequest = serde_json::from_value(json!({
+        "memory_id": old.memory_id.to_string(), "version": 1, "event_type": "success",
+        "writer": "agent", "justification": "the answer held"}))
+    .unwrap();
+    kernel.record_outcome(&outcome, None).unwrap();
+    kernel.replay_outcomes(None, None).unwrap();
     Seed {
         old_version: old.memory_version_id.to_string(),
         memory_id: old.memory_id.to_string(),

@@ -11,7 +11,7 @@ use crate::error::Result;
 use crate::packages::insert_package;
 use crate::records::{insert_link, write_record};
 
-/// Carries every record, link and context package of `content` into the current schema
+/// Carries every record, link, context package and trust row of `content` into the current schema
 /// (which must already exist on `conn`), then drops the original's tables. Runs inside the
 /// caller's transaction: any error leaves the transaction to be rolled back whole.
 ///
@@ -28,6 +28,7 @@ pub(crate) fn carry(conn: &Connection, content: &LegacyContent) -> Result<()> {
         insert_package(conn, id, UPSTREAM_PACKAGE_KIND, json)
             .map_err(|e| refused(PACKAGES, id, e))?;
     }
+    super::outcome::carry(conn, &content.outcome)?;
     for table in content.tables() {
         conn.execute_batch(&format!("DROP TABLE \"{table}\";"))?;
     }

@@ -6,6 +6,7 @@
 mod carry;
 mod layout;
 mod lineage;
+mod outcome;
 mod read;
 
 use memory_kernel_core::{MemoryRecord, Timestamp, ValidationError};
@@ -15,6 +16,7 @@ use time::{OffsetDateTime, UtcOffset};
 
 pub(crate) use carry::carry;
 pub(crate) use lineage::carry_order;
+pub(crate) use outcome::drop_tables as drop_outcome_tables;
 pub(crate) use read::{LegacyContent, read};
 
 /// The `kind` under which context packages stored by the original are kept.

@@ -18,6 +18,7 @@ use ulid::Ulid;
 
 use super::layout::{self, LINKS, Layout, PACKAGES, RECORDS, payload_table};
 use super::lineage::{Claim, carry_order, place_claims};
+use super::outcome::OutcomeRows;
 use super::{LegacyInventory, LegacyPayloadRows, utc_timestamp, validate_carried};
 use crate::error::{Result, StoreError};
 
@@ -41,6 +42,8 @@ pub(crate) struct LegacyContent {
     pub(crate) links: Vec<(String, Link)>,
     /// Context packages as `(id, package JSON)`, ordered by id.
     pub(crate) packages: Vec<(String, String)>,
+    /// The rows of the original's trust tables, as stored.
+    pub(crate) outcome: OutcomeRows,
     link_rows: u64,
     duplicate_links: u64,
     payload_rows: LegacyPayloadRows,
@@ -122,11 +125,17 @@ pub(crate) fn read(conn: &Connection) -> Result<LegacyContent> {
             .map_err(|e| refused(RECORDS, &carried.key, StoreError::Validation(e)))?;
     }
     let packages = read_packages(conn, &layout)?;
+    let versions: HashSet<(String, u32)> = records
+        .iter()
+        .map(|c| (c.record.memory_id.to_string(), c.record.version))
+        .collect();
+    let outcome = super::outcome::read(conn, &versions)?;
     Ok(LegacyContent {
         layout,
         records,
         links,
         packages,
+        outcome,
         link_rows,
         duplicate_links,
         payload_rows,

@@ -10,12 +10,14 @@ use serde::Serialize;
 
 use super::crypto::{encrypt, sha256_hex, sign};
 use super::manifest::{
-    ENCRYPTION_ALGORITHM, LINKS_FILE, MANIFEST_FILE, Manifest, ManifestFile, PACKAGES_FILE,
-    RECORDS_FILE, SECURITY_FILE, SIGNATURE_FILE, SNAPSHOT_FORMAT, SecuritySidecar,
+    ENCRYPTION_ALGORITHM, EVENTS_FILE, LINKS_FILE, MANIFEST_FILE, Manifest, ManifestFile,
+    PACKAGES_FILE, RECORDS_FILE, RULESETS_FILE, SECURITY_FILE, SIGNATURE_FILE, SNAPSHOT_FORMAT,
+    SecuritySidecar,
 };
 use super::{ExportOptions, ExportReport, SnapshotError};
 use crate::error::{Result, StoreError};
 use crate::migrations;
+use crate::outcome::{StoredRuleset, all_events, all_rulesets};
 use crate::packages::{StoredContextPackage, all_packages};
 use crate::queries::{RecordFilter, all_links, list_records};
 use crate::store::Store;
@@ -26,10 +28,12 @@ struct Contents {
     records: Vec<MemoryRecord>,
     links: Vec<Link>,
     packages: Vec<StoredContextPackage>,
+    rulesets: Vec<StoredRuleset>,
+    events: Vec<memory_kernel_outcome::OutcomeEvent>,
 }
 
 impl Store {
-    /// Exports every record, link and context package into the folder `dir`, which must not
+    /// Exports every record, link, context package, outcome ruleset and outcome event into the folder `dir`, which must not
     /// exist or be empty. The folder appears complete or not at all: it is written beside the
     /// target under a temporary name and renamed.
     ///
@@ -47,6 +51,8 @@ impl Store {
                 records: list_records(&tx, &RecordFilter::default())?,
                 links: all_links(&tx)?,
                 packages: all_packages(&tx)?,
+                rulesets: all_rulesets(&tx)?,
+                events: all_events(&tx)?,
             };
             tx.commit()?;
             Ok(contents)
@@ -152,7 +158,7 @@ fn write_snapshot(
                 &b.justification,
             ))
     });
-    let data: [(&'static str, u64, Vec<u8>); 3] = [
+    let data: [(&'static str, u64, Vec<u8>); 5] = [
         (
             RECORDS_FILE,
             contents.records.len() as u64,
@@ -163,6 +169,16 @@ fn write_snapshot(
             PACKAGES_FILE,
             contents.packages.len() as u64,
             ndjson(&contents.packages, PACKAGES_FILE)?,
+        ),
+        (
+            RULESETS_FILE,
+            contents.rulesets.len() as u64,
+            ndjson(&contents.rulesets, RULESETS_FILE)?,
+        ),
+        (
+            EVENTS_FILE,
+            contents.events.len() as u64,
+            ndjson(&contents.events, EVENTS_FILE)?,
         ),
     ];
     let mut files = Vec::new();

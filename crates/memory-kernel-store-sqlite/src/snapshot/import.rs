@@ -12,11 +12,13 @@ use serde::de::DeserializeOwned;
 
 use super::crypto::{NONCE_LEN, SecretKey, decrypt, sha256_hex, verify};
 use super::manifest::{
-    DATA_FILES, ENCRYPTION_ALGORITHM, LINKS_FILE, MANIFEST_FILE, Manifest, PACKAGES_FILE,
-    RECORDS_FILE, SECURITY_FILE, SIGNATURE_FILE, SNAPSHOT_FORMAT, SecuritySidecar,
+    DATA_FILES, ENCRYPTION_ALGORITHM, EVENTS_FILE, LINKS_FILE, MANIFEST_FILE, Manifest,
+    OUTCOME_FILES, PACKAGES_FILE, RECORDS_FILE, RULESETS_FILE, SECURITY_FILE, SIGNATURE_FILE,
+    SNAPSHOT_FORMAT, SecuritySidecar,
 };
 use super::{ImportOptions, ImportReport, SnapshotError, original};
 use crate::error::{Result, StoreError};
+use crate::outcome::{StoredRuleset, get_event, get_ruleset, insert_event, insert_ruleset};
 use crate::packages::{StoredContextPackage, get_package, insert_package};
 use crate::queries::get_record;
 use crate::records::{insert_link, insert_record, link_exists, write_record};
@@ -28,6 +30,10 @@ pub(super) struct Items {
     pub(super) records: Vec<MemoryRecord>,
     pub(super) links: Vec<Link>,
     pub(super) packages: Vec<StoredContextPackage>,
+    /// Outcome ruleset rows (none in snapshots without the trust layer's files).
+    pub(super) rulesets: Vec<StoredRuleset>,
+    /// Outcome events, by sequence number.
+    pub(super) events: Vec<memory_kernel_outcome::OutcomeEvent>,
     /// Records come from the original MemoryKernel and were checked with
     /// `validate_carried` (their source hash kept as the original stored it).
     pub(super) carried: bool,
@@ -146,10 +152,14 @@ fn read_snapshot(dir: &Path, manifest_bytes: &[u8], options: &ImportOptions) -> 
             })?;
     }
     let packages = parse_lines(&plaintexts, PACKAGES_FILE)?;
+    let rulesets = parse_optional_lines(&plaintexts, RULESETS_FILE)?;
+    let events = parse_optional_lines(&plaintexts, EVENTS_FILE)?;
     Ok(Items {
         records,
         links,
         packages,
+        rulesets,
+        events,
         carried: false,
     })
 }
@@ -174,7 +184,9 @@ fn check_manifest(manifest: &Manifest) -> Result<()> {
     }
     let mut seen = HashSet::new();
     for entry in &manifest.files {
-        if !DATA_FILES.contains(&entry.name.as_str()) || !seen.insert(entry.name.as_str()) {
+        let known = DATA_FILES.contains(&entry.name.as_str())
+            || OUTCOME_FILES.contains(&entry.name.as_str());
+        if !known || !seen.insert(entry.name.as_str()) {
             return Err(SnapshotError::UnexpectedFile {
                 name: entry.name.clone(),
             }
@@ -264,6 +276,18 @@ fn parse_lines<T: DeserializeOwned>(
         .into());
     }
     Ok(items)
+}
+
+/// [`parse_lines`] for a file a snapshot may lack: none when the manifest does not list it.
+fn parse_optional_lines<T: DeserializeOwned>(
+    plaintexts: &HashMap<&str, (u64, Vec<u8>)>,
+    file: &'static str,
+) -> Result<Vec<T>> {
+    if plaintexts.contains_key(file) {
+        parse_lines(plaintexts, file)
+    } else {
+        Ok(Vec::new())
+    }
 }
 
 /// Orders records so each comes after the records it names (lineage targets and its
@@ -386,5 +410,44 @@ fn write_items(conn: &Connection, items: Items, skip_existing: bool) -> Result<I
             }
         }
     }
+    write_outcome(conn, &items.rulesets, &items.events)?;
     Ok(report)
+}
+
+/// The trust layer's rows, after the records their events name. A ruleset already stored
+/// with the same parameters is kept (its `created_at` is the target's); an event already
+/// stored under its `event_seq` is skipped when it is the same event. Either with different
+/// content is refused, whatever `skip_existing` says: the event log is append-only, so two
+/// different histories cannot be merged by skipping one. Snapshots are not imported; a replay
+/// rebuilds them from the events.
+fn write_outcome(
+    conn: &Connection,
+    rulesets: &[StoredRuleset],
+    events: &[memory_kernel_outcome::OutcomeEvent],
+) -> Result<()> {
+    for ruleset in rulesets {
+        match get_ruleset(conn, ruleset.ruleset_version)? {
+            None => insert_ruleset(conn, ruleset)?,
+            Some(stored) if stored == ruleset.ruleset_json => {}
+            Some(_) => {
+                return Err(SnapshotError::ConflictingRuleset {
+                    version: ruleset.ruleset_version,
+                }
+                .into());
+            }
+        }
+    }
+    for event in events {
+        match get_event(conn, event.event_seq)? {
+            None => insert_event(conn, event)?,
+            Some(stored) if stored == *event => {}
+            Some(_) => {
+                return Err(SnapshotError::ConflictingEvent {
+                    event_seq: event.event_seq,
+                }
+                .into());
+            }
+        }
+    }
+    Ok(())
 }

@@ -20,8 +20,16 @@ pub const LINKS_FILE: &str = "memory_links.ndjson";
 /// Context packages, one JSON object per line.
 pub const PACKAGES_FILE: &str = "context_packages.ndjson";
 
-/// The data files, in manifest order.
+/// Outcome rulesets, one stored row per line.
+pub const RULESETS_FILE: &str = "outcome_rulesets.ndjson";
+/// Outcome events, one stored event per line.
+pub const EVENTS_FILE: &str = "outcome_events.ndjson";
+
+/// The data files every snapshot has, in manifest order.
 pub const DATA_FILES: [&str; 3] = [RECORDS_FILE, LINKS_FILE, PACKAGES_FILE];
+/// The trust layer's data files, after [`DATA_FILES`]: written by every export, optional on
+/// import (snapshots of builds before the trust layer lack them).
+pub const OUTCOME_FILES: [&str; 2] = [RULESETS_FILE, EVENTS_FILE];
 
 /// The encryption algorithm name written to the manifest and sidecar.
 pub const ENCRYPTION_ALGORITHM: &str = "chacha20poly1305";

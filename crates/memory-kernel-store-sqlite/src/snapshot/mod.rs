@@ -240,6 +240,20 @@ pub enum SnapshotError {
         /// The id.
         id: String,
     },
+    /// An outcome ruleset in the snapshot has the version of a stored one but different
+    /// parameters.
+    #[error("outcome ruleset {version} is stored with different parameters")]
+    ConflictingRuleset {
+        /// The ruleset version.
+        version: u32,
+    },
+    /// An outcome event in the snapshot has the sequence number of a stored, different event
+    /// (the two event logs diverge).
+    #[error("outcome event {event_seq} is stored with different content")]
+    ConflictingEvent {
+        /// The event's sequence number.
+        event_seq: i64,
+    },
     /// A key file could not be read.
     #[error("key file {}: {source}", path.display())]
     KeyFileUnreadable {

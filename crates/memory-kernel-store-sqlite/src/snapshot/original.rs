@@ -185,10 +185,13 @@ pub(super) fn read_snapshot(
         None => Vec::new(),
     };
     let (records, links) = lineage_in_carry_order(records);
+    // The original's export wrote no outcome data.
     Ok(Items {
         records,
         links,
         packages,
+        rulesets: Vec::new(),
+        events: Vec::new(),
         carried: true,
     })
 }

@@ -8,4 +8,5 @@ mod support;
 
 mod database;
 mod fixture;
+mod outcome;
 mod snapshots;

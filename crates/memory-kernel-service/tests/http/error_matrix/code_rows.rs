@@ -22,8 +22,27 @@ fn valid_body(path: &str) -> Value {
             "to": "01BX5ZZKBKACTAV9WEVGEMMVRZ", "relation": "supersedes", "writer": "w",
             "justification": "j"}),
         "/v1/query/ask" => ask_usb_body(),
+        "/v1/outcome/events" => outcome_body(SOME_MEMORY),
+        "/v1/outcome/replay" => json!({}),
+        "/v1/outcome/trust" => json!({"memory_id": SOME_MEMORY, "version": 1}),
+        "/v1/outcome/gate/preview" => {
+            json!({"mode": "safe", "candidates": [{"memory_id": SOME_MEMORY, "version": 1}]})
+        }
         _ => json!({"text": "release fridays"}),
     }
+}
+
+/// A memory id no service stores.
+const SOME_MEMORY: &str = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
+
+/// A success event about version 1 of `memory_id`.
+fn outcome_body(memory_id: &str) -> Value {
+    json!({"memory_id": memory_id, "version": 1, "event_type": "success", "writer": "agent",
+           "justification": "the answer held"})
+}
+
+fn outcome_with(key: &'static str, value: Value) -> impl Fn(&Seed) -> TestRequest {
+    move |s| post("/v1/outcome/events").json(&with(outcome_body(&s.memory_id), key, value.clone()))
 }
 
 /// `base` with `key` set to `value`.
@@ -46,6 +65,9 @@ pub fn rows() -> Vec<Row> {
     let ask = Some("/v1/query/ask");
     let recall = Some("/v1/query/recall");
     let context = Some("/v1/context/{context_package_id}");
+    let events = Some("/v1/outcome/events");
+    let trust = Some("/v1/outcome/trust");
+    let gate = Some("/v1/outcome/gate/preview");
     vec![
         // invalid_json: syntax is checked before the content type.
         row(
@@ -194,6 +216,121 @@ pub fn rows() -> Vec<Row> {
             ValidationError,
             |_| get("/v1/context/%FF"),
         ),
+        // Outcome events: the body's shape, then the event rules, then what is stored.
+        row(
+            "outcome_unknown_event_type",
+            Migrated,
+            events,
+            ValidationError,
+            outcome_with("event_type", json!("triumph")),
+        ),
+        row(
+            "outcome_lowercase_memory_id",
+            Migrated,
+            events,
+            ValidationError,
+            |s| post("/v1/outcome/events").json(&outcome_body(&s.memory_id.to_ascii_lowercase())),
+        ),
+        row(
+            "outcome_unknown_memory_version",
+            Migrated,
+            events,
+            ValidationError,
+            outcome_with("version", json!(7)),
+        ),
+        row(
+            "outcome_unknown_memory",
+            Migrated,
+            events,
+            ValidationError,
+            |_| post("/v1/outcome/events").json(&outcome_body(SOME_MEMORY)),
+        ),
+        row(
+            "outcome_escalated_without_severity",
+            Migrated,
+            events,
+            ValidationError,
+            outcome_with("escalated", json!(true)),
+        ),
+        row(
+            "outcome_manual_confidence_above_one",
+            Migrated,
+            events,
+            ValidationError,
+            |s| {
+                let body = with(
+                    with(
+                        outcome_body(&s.memory_id),
+                        "event_type",
+                        json!("manual_set_confidence"),
+                    ),
+                    "manual_confidence",
+                    json!(1.5),
+                );
+                post("/v1/outcome/events").json(&body)
+            },
+        ),
+        row(
+            "outcome_unknown_ruleset",
+            Migrated,
+            events,
+            ValidationError,
+            outcome_with("ruleset_version", json!(9)),
+        ),
+        row(
+            "outcome_non_utc_occurred_at",
+            Migrated,
+            events,
+            ValidationError,
+            outcome_with("occurred_at", json!("2026-02-07T12:00:00+01:00")),
+        ),
+        row(
+            "replay_unknown_field",
+            Migrated,
+            Some("/v1/outcome/replay"),
+            ValidationError,
+            |_| post("/v1/outcome/replay").json(&json!({"from": 3})),
+        ),
+        row(
+            "trust_without_snapshot",
+            Migrated,
+            trust,
+            ValidationError,
+            |_| post("/v1/outcome/trust").json(&json!({"memory_id": SOME_MEMORY, "version": 1})),
+        ),
+        row(
+            "trust_lowercase_memory_id",
+            Migrated,
+            trust,
+            ValidationError,
+            |s| {
+                post("/v1/outcome/trust")
+                    .json(&json!({"memory_id": s.memory_id.to_ascii_lowercase(), "version": 1}))
+            },
+        ),
+        row(
+            "gate_without_candidates",
+            Migrated,
+            gate,
+            ValidationError,
+            |_| post("/v1/outcome/gate/preview").json(&json!({"mode": "safe", "candidates": []})),
+        ),
+        row("gate_unknown_mode", Migrated, gate, ValidationError, |s| {
+            post("/v1/outcome/gate/preview").json(&json!({"mode": "reckless",
+                "candidates": [{"memory_id": s.memory_id, "version": 1}]}))
+        }),
+        row("gate_version_zero", Migrated, gate, ValidationError, |s| {
+            post("/v1/outcome/gate/preview").json(&json!({"mode": "safe",
+                "candidates": [{"memory_id": s.memory_id, "version": 0}]}))
+        }),
+        row(
+            "projector_status_with_post",
+            Migrated,
+            Some("/v1/outcome/projector/status"),
+            ValidationError,
+            |_| post("/v1/outcome/projector/status"),
+        )
+        .status(405),
         // context_package_not_found
         row(
             "context_unknown_id",

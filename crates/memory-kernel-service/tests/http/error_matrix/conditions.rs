@@ -161,6 +161,13 @@ pub fn good_body(path: &str, seed: &Seed) -> Value {
             "to": or(&seed.old_version, OTHER_VERSION), "relation": "contradicts",
             "writer": "w", "justification": "j"}),
         "/v1/query/ask" => ask_usb_body(),
+        "/v1/outcome/events" => json!({"memory_id": or(&seed.memory_id, SOME_VERSION),
+            "version": 1, "event_type": "success", "writer": "w", "justification": "j"}),
+        "/v1/outcome/replay" => json!({}),
+        "/v1/outcome/trust" => json!({"memory_id": or(&seed.memory_id, SOME_VERSION),
+            "version": 1}),
+        "/v1/outcome/gate/preview" => json!({"mode": "safe",
+            "candidates": [{"memory_id": or(&seed.memory_id, SOME_VERSION), "version": 1}]}),
         _ => json!({"text": "release fridays"}),
     }
 }

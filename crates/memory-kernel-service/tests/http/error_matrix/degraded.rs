@@ -62,7 +62,7 @@ const fn entry(
 
 use Answer::{Ok as Fine, Unavailable as Down};
 
-const DEGRADED: [Degraded; 12] = [
+const DEGRADED: [Degraded; 17] = [
     entry("/v1/health", None, Fine, Fine, Fine),
     entry("/v1/ready", Some(SchemaUnavailable), Down, Down, Down),
     entry("/v1/openapi", None, Fine, Fine, Fine),
@@ -94,6 +94,24 @@ const DEGRADED: [Degraded; 12] = [
     entry(
         "/v1/context/{context_package_id}",
         Some(ContextLookupFailed),
+        Down,
+        Fine,
+        Down,
+    ),
+    entry("/v1/outcome/events", Some(WriteFailed), Down, Down, Down),
+    entry("/v1/outcome/replay", Some(WriteFailed), Down, Down, Down),
+    // Trust reads write nothing: a read-only file still answers them.
+    entry("/v1/outcome/trust", Some(QueryFailed), Down, Fine, Down),
+    entry(
+        "/v1/outcome/gate/preview",
+        Some(QueryFailed),
+        Down,
+        Fine,
+        Down,
+    ),
+    entry(
+        "/v1/outcome/projector/status",
+        Some(QueryFailed),
         Down,
         Fine,
         Down,
