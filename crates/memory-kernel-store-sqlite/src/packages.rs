@@ -35,14 +35,18 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, StoreError};
 use crate::records::nanos;
-use crate::rows::{RECORD_COLUMNS, collect, record_from_row};
+use crate::rows::{RECORD_COLUMN_COUNT, RECORD_COLUMNS, collect, record_from_row};
 use crate::store::Store;
 
 /// Encoding of a package stored verbatim (packages of older builds, or of the original
 /// MemoryKernel's files).
 pub(crate) const ENCODING_JSON: &str = "json";
-/// Encoding of [`CompactPackage`], deflate-compressed.
-pub(crate) const ENCODING_COMPACT: &str = "compact-deflate.v1";
+/// Encoding of [`CompactPackage`] with its id and items' version ids, deflate-compressed
+/// (storage schema 2 and 3; still read).
+pub(crate) const ENCODING_COMPACT_V1: &str = "compact-deflate.v1";
+/// Encoding of [`CompactPackage`] without its id (the row's key) and with items naming their
+/// records by recall document number, deflate-compressed (storage schema 4).
+pub(crate) const ENCODING_COMPACT: &str = "compact-deflate.v2";
 
 /// A stored context package, as exported.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,8 +75,12 @@ pub struct PruneReport {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CompactPackage {
-    id: String,
-    at: Timestamp,
+    /// The id (v1 only; v2 reads it from the row's key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    id: Option<String>,
+    /// `generated_at`, only when it differs from the query's `as_of` (always in v1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    at: Option<Timestamp>,
     q: PackageQuery,
     r: String,
     sid: String,
@@ -99,7 +107,12 @@ fn ruleset_kind(ruleset: &str) -> Option<QueryKind> {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CompactItem {
-    v: MemoryVersionId,
+    /// The record's version id (v1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    v: Option<MemoryVersionId>,
+    /// The record's recall document number (v2): a few bytes where a version id takes 26.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    d: Option<i64>,
     /// The rank, only when it is not the item's position in its list.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     r: Option<u32>,
@@ -127,7 +140,7 @@ fn ruleset_tie_breakers(ruleset: &str) -> Option<&'static [&'static str]> {
 }
 
 impl CompactItem {
-    fn of(item: &PackageItem, position: u32, record: &MemoryRecord) -> Self {
+    fn of(item: &PackageItem, position: u32, record: &MemoryRecord, doc: i64) -> Self {
         let mut reasons = item.why.reasons.clone();
         let active = active_reasons(record);
         let a = reasons.get(1..3) == Some(&active[..]);
@@ -135,7 +148,8 @@ impl CompactItem {
             reasons.drain(1..3);
         }
         Self {
-            v: item.memory_version_id,
+            v: None,
+            d: Some(doc),
             r: (item.rank != position).then_some(item.rank),
             w: reasons,
             a,
@@ -147,14 +161,17 @@ impl CompactItem {
         }
     }
 
-    fn rebuild(
-        self,
-        position: u32,
-        included: bool,
-        records: &BTreeMap<MemoryVersionId, MemoryRecord>,
-    ) -> Result<PackageItem> {
-        let record = records.get(&self.v).ok_or_else(|| StoreError::CorruptRow {
-            key: self.v.to_string(),
+    fn rebuild(self, position: u32, included: bool, records: &Named) -> Result<PackageItem> {
+        let record = match (self.v, self.d) {
+            (Some(id), _) => records.by_version.get(&id),
+            (None, Some(doc)) => records.by_doc.get(&doc),
+            (None, None) => None,
+        }
+        .ok_or_else(|| StoreError::CorruptRow {
+            key: self.v.map_or_else(
+                || format!("doc {}", self.d.unwrap_or_default()),
+                |v| v.to_string(),
+            ),
             detail: "a stored context package names a record that is not stored".to_owned(),
         })?;
         let mut reasons = self.w;
@@ -195,8 +212,20 @@ fn positions(start: u32) -> impl Iterator<Item = u32> {
     (1..).map(move |i| start.saturating_add(i))
 }
 
-/// The compact, compressed bytes of a package; `records` holds every record it lists.
-pub(crate) fn encode(package: &ContextPackage, records: &[MemoryRecord]) -> Result<Vec<u8>> {
+/// The records a stored package names, by version id (v1) and by document number (v2).
+#[derive(Default)]
+struct Named {
+    by_version: BTreeMap<MemoryVersionId, MemoryRecord>,
+    by_doc: BTreeMap<i64, MemoryRecord>,
+}
+
+/// The compact, compressed bytes of a package; `records` holds every record it lists and
+/// `docs` their recall document numbers.
+pub(crate) fn encode(
+    package: &ContextPackage,
+    records: &[MemoryRecord],
+    docs: &BTreeMap<MemoryVersionId, i64>,
+) -> Result<Vec<u8>> {
     let listed: std::collections::BTreeSet<MemoryVersionId> = package
         .selected_items
         .iter()
@@ -219,7 +248,13 @@ pub(crate) fn encode(package: &ContextPackage, records: &[MemoryRecord]) -> Resu
                         "an item's record was not given",
                     )
                 })?;
-                Ok(CompactItem::of(item, position, record))
+                let doc = docs.get(&item.memory_version_id).ok_or_else(|| {
+                    corrupt(
+                        &package.context_package_id,
+                        "an item's record has no recall document",
+                    )
+                })?;
+                Ok(CompactItem::of(item, position, record, *doc))
             })
             .collect::<Result<Vec<_>>>()
     };
@@ -230,8 +265,8 @@ pub(crate) fn encode(package: &ContextPackage, records: &[MemoryRecord]) -> Resu
             .eq(determinism.tie_breakers.iter().map(String::as_str))
     });
     let compact = CompactPackage {
-        id: package.context_package_id.clone(),
-        at: package.generated_at,
+        id: None,
+        at: (package.generated_at != package.query.as_of).then_some(package.generated_at),
         q: package.query.clone(),
         r: determinism.ruleset_version.clone(),
         sid: determinism.snapshot_id.clone(),
@@ -263,13 +298,15 @@ fn decode(conn: &Connection, id: &str, body: &[u8]) -> Result<String> {
         .read_to_end(&mut json)
         .map_err(|e| corrupt(id, e))?;
     let compact: CompactPackage = serde_json::from_slice(&json).map_err(|e| corrupt(id, e))?;
-    let ids: Vec<String> = compact
-        .s
-        .iter()
-        .chain(&compact.x)
-        .map(|item| item.v.to_string())
+    let items = || compact.s.iter().chain(&compact.x);
+    let ids: Vec<String> = items()
+        .filter_map(|item| item.v.map(|v| v.to_string()))
         .collect();
-    let records = records_by_id(conn, &ids)?;
+    let docs: Vec<i64> = items().filter_map(|item| item.d).collect();
+    let records = Named {
+        by_version: records_by_id(conn, &ids)?,
+        by_doc: records_by_doc(conn, &docs)?,
+    };
     let rebuild = |items: Vec<CompactItem>, start: u32, included: bool| {
         items
             .into_iter()
@@ -294,8 +331,8 @@ fn decode(conn: &Connection, id: &str, body: &[u8]) -> Result<String> {
             .ok_or_else(|| corrupt(id, "unknown ruleset without an ordering trace"))?,
     };
     let package = ContextPackage {
-        context_package_id: compact.id,
-        generated_at: compact.at,
+        context_package_id: compact.id.unwrap_or_else(|| id.to_owned()),
+        generated_at: compact.at.unwrap_or(compact.q.as_of),
         query: compact.q,
         determinism: Determinism {
             ruleset_version: compact.r,
@@ -308,6 +345,50 @@ fn decode(conn: &Connection, id: &str, body: &[u8]) -> Result<String> {
         ordering_trace,
     };
     Ok(package.to_canonical_json())
+}
+
+/// Records by recall document number.
+fn records_by_doc(conn: &Connection, docs: &[i64]) -> Result<BTreeMap<i64, MemoryRecord>> {
+    if docs.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let docs_json = serde_json::to_string(docs).map_err(|e| corrupt("package", e))?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {RECORD_COLUMNS}, d.doc FROM mk_recall_docs d \
+         CROSS JOIN mk_record_rows v ON v.memory_version_id = d.memory_version_id \
+         WHERE d.doc IN (SELECT value FROM json_each(?1))"
+    ))?;
+    let mut rows = stmt.query([docs_json])?;
+    let mut found = BTreeMap::new();
+    while let Some(row) = rows.next()? {
+        let doc: i64 = row.get(RECORD_COLUMN_COUNT)?;
+        found.insert(doc, record_from_row(row)?);
+    }
+    Ok(found)
+}
+
+/// The recall document numbers of `ids`.
+pub(crate) fn docs_of(
+    conn: &Connection,
+    ids: impl IntoIterator<Item = MemoryVersionId>,
+) -> Result<BTreeMap<MemoryVersionId, i64>> {
+    let ids: Vec<String> = ids.into_iter().map(|id| id.to_string()).collect();
+    if ids.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let ids_json = serde_json::to_string(&ids).map_err(|e| corrupt("package", e))?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT memory_version_id, doc FROM mk_recall_docs \
+         WHERE memory_version_id IN (SELECT value FROM json_each(?1))",
+    )?;
+    let mut rows = stmt.query([ids_json])?;
+    let mut found = BTreeMap::new();
+    while let Some(row) = rows.next()? {
+        let key: String = row.get(0)?;
+        let id: MemoryVersionId = crate::rows::parse(&key, "memory_version_id", &key)?;
+        found.insert(id, row.get(1)?);
+    }
+    Ok(found)
 }
 
 fn records_by_id(
@@ -388,10 +469,16 @@ impl Store {
         if self.has_context_package(&id)? {
             return Ok(());
         }
+        let listed = package
+            .selected_items
+            .iter()
+            .chain(&package.excluded_items)
+            .map(|item| item.memory_version_id);
+        let docs = self.with_current_conn(|conn| docs_of(conn, listed))?;
         let queued = Queued {
             kind: kind.to_owned(),
             encoding: ENCODING_COMPACT,
-            body: encode(package, records)?,
+            body: encode(package, records, &docs)?,
             stored_at: nanos(Timestamp::now())?,
         };
         let queue = self.package_queue();
@@ -528,7 +615,7 @@ pub(crate) fn insert_package(conn: &Connection, id: &str, kind: &str, json: &str
 
 fn decode_stored(conn: &Connection, id: &str, encoding: &str, body: &[u8]) -> Result<String> {
     match encoding {
-        ENCODING_COMPACT => decode(conn, id, body),
+        ENCODING_COMPACT | ENCODING_COMPACT_V1 => decode(conn, id, body),
         ENCODING_JSON => String::from_utf8(body.to_vec()).map_err(|e| corrupt(id, e)),
         other => Err(corrupt(id, format!("unknown package encoding {other:?}"))),
     }

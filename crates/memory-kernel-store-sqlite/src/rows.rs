@@ -49,6 +49,9 @@ fn missing(key: &str, column: &str) -> StoreError {
     }
 }
 
+/// How many columns [`RECORD_COLUMNS`] lists: a query may select more after them.
+pub(crate) const RECORD_COLUMN_COUNT: usize = 22;
+
 /// Reassembles a record from one `mk_record_rows` row.
 pub(crate) fn record_from_row(row: &Row<'_>) -> Result<MemoryRecord> {
     let key: String = row.get(0)?;
@@ -159,4 +162,15 @@ pub(crate) fn collect<T>(
         out.push(map(row)?);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod column_tests {
+    #[test]
+    fn the_record_column_count_matches_the_list() {
+        assert_eq!(
+            super::RECORD_COLUMNS.split(',').count(),
+            super::RECORD_COLUMN_COUNT
+        );
+    }
 }

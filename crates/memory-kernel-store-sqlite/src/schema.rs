@@ -156,6 +156,27 @@ CREATE TABLE mk_recall_postings (
     );
     sql.push_str(&append_only_triggers("mk_recall_docs"));
     sql.push_str(&append_only_triggers("mk_recall_postings"));
+    sql.push_str(
+        "
+CREATE UNIQUE INDEX mk_idx_recall_docs_version ON mk_recall_docs (memory_version_id);
+-- Packages may also be stored with items naming their records by document number.
+CREATE TABLE mk_stored_packages_v4 (
+    context_package_id TEXT PRIMARY KEY NOT NULL CHECK (length(trim(context_package_id)) > 0),
+    kind               TEXT NOT NULL CHECK (length(trim(kind)) > 0),
+    encoding           TEXT NOT NULL
+        CHECK (encoding IN ('json', 'compact-deflate.v1', 'compact-deflate.v2')),
+    stored_at_nanos    INTEGER NOT NULL,
+    body               BLOB NOT NULL
+);
+INSERT INTO mk_stored_packages_v4 (context_package_id, kind, encoding, stored_at_nanos, body)
+    SELECT context_package_id, kind, encoding, stored_at_nanos, body FROM mk_stored_packages;
+DROP TABLE mk_stored_packages;
+ALTER TABLE mk_stored_packages_v4 RENAME TO mk_stored_packages;
+CREATE INDEX mk_idx_packages_stored ON mk_stored_packages (stored_at_nanos);
+CREATE TRIGGER mk_mk_stored_packages_no_update BEFORE UPDATE ON mk_stored_packages
+BEGIN SELECT RAISE(ABORT, 'mk_stored_packages is append-only'); END;
+",
+    );
     sql
 }
 

@@ -525,3 +525,85 @@ fn item_10_a_replaced_database_file_is_reopened_and_a_missing_one_refused() {
         .collect();
     assert_eq!(ids, vec![first.memory_version_id, second.memory_version_id]);
 }
+
+/// The database file (after a checkpoint folds the WAL in), in bytes.
+fn checkpointed_size(path: &std::path::Path) -> u64 {
+    let conn = Connection::open(path).unwrap();
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        .unwrap();
+    drop(conn);
+    std::fs::metadata(path).unwrap().len()
+}
+
+#[test]
+fn storing_a_package_grows_the_database_by_under_a_kilobyte() {
+    let (_dir, path) = temp_db();
+    let store = seeded_for_packages(&path, 1_000);
+    let before = checkpointed_size(&path);
+    let queries = 150;
+    for i in 0..queries {
+        support::stored_recall(
+            &store,
+            &format!("deploy service {} friday region {i}", i % 7),
+        );
+    }
+    drop(store);
+    let per_query = (checkpointed_size(&path) - before) as f64 / f64::from(queries);
+    println!("database growth per stored recall package: {per_query:.0} bytes");
+    assert!(per_query <= 1024.0, "{per_query} bytes per stored package");
+}
+
+#[test]
+fn packages_stored_in_the_version_one_compact_form_read_back_unchanged() {
+    use std::io::{Read, Write};
+    let (_dir, path) = temp_db();
+    let store = seeded_for_packages(&path, 50);
+    let package = support::stored_recall(&store, "deploy friday region");
+    drop(store);
+    // Rewrite the row as schema 2 and 3 stored it: the id and generated_at in the body, and
+    // items naming their records by version id.
+    let conn = Connection::open(&path).unwrap();
+    let body: Vec<u8> = conn
+        .query_row("SELECT body FROM mk_stored_packages", [], |r| r.get(0))
+        .unwrap();
+    let mut json = Vec::new();
+    flate2::read::DeflateDecoder::new(&body[..])
+        .read_to_end(&mut json)
+        .unwrap();
+    let mut compact: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    assert!(compact.get("id").is_none() && compact.get("at").is_none());
+    compact["id"] = serde_json::json!(package.context_package_id);
+    compact["at"] = serde_json::json!(package.generated_at);
+    for (list, items) in [
+        ("s", &package.selected_items),
+        ("x", &package.excluded_items),
+    ] {
+        for (stored, item) in compact[list].as_array_mut().unwrap().iter_mut().zip(items) {
+            let stored = stored.as_object_mut().unwrap();
+            assert!(stored.remove("d").is_some());
+            stored.insert("v".to_owned(), serde_json::json!(item.memory_version_id));
+        }
+    }
+    let mut encoder =
+        flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder
+        .write_all(&serde_json::to_vec(&compact).unwrap())
+        .unwrap();
+    let v1 = encoder.finish().unwrap();
+    conn.execute_batch("DELETE FROM mk_stored_packages")
+        .unwrap();
+    conn.execute(
+        "INSERT INTO mk_stored_packages VALUES (?1, 'recall', 'compact-deflate.v1', 0, ?2)",
+        rusqlite::params![package.context_package_id, v1],
+    )
+    .unwrap();
+    drop(conn);
+    let store = Store::open(&path).unwrap();
+    assert_eq!(
+        store
+            .get_context_package(&package.context_package_id)
+            .unwrap()
+            .unwrap(),
+        package.to_canonical_json()
+    );
+}
