@@ -52,10 +52,10 @@ fn add_decision(replace: &[(&str, Option<&str>)]) -> Vec<String> {
         }
     }
     for (flag, value) in replace {
-        if !base.iter().any(|(f, _)| f == flag) {
-            if let Some(value) = value {
-                args.extend([(*flag).to_owned(), (*value).to_owned()]);
-            }
+        if !base.iter().any(|(f, _)| f == flag)
+            && let Some(value) = value
+        {
+            args.extend([(*flag).to_owned(), (*value).to_owned()]);
         }
     }
     args

@@ -66,7 +66,7 @@ fn skewed_topic(rng: &mut Lcg) -> usize {
 
 fn record(i: usize, rng: &mut Lcg) -> MemoryRecord {
     let at = Timestamp::from_unix_seconds(1_767_225_600 + i as i64).unwrap();
-    let payload = if i % 2 == 0 {
+    let payload = if i.is_multiple_of(2) {
         let pick = |rng: &mut Lcg, n: usize, prefix: &str| {
             // About 2% of each field is a wildcard.
             if rng.next(50) == 0 {

@@ -299,7 +299,7 @@ fn skewed<'a>(list: &[&'a str], i: usize, salt: u64) -> &'a str {
 
 /// A scope field: usually a skewed name, one time in twenty the wildcard.
 fn scope_field<'a>(list: &[&'a str], i: usize, salt: u64) -> &'a str {
-    if mix(i, salt + 100) % 20 == 0 {
+    if mix(i, salt + 100).is_multiple_of(20) {
         "*"
     } else {
         skewed(list, i, salt)
@@ -309,7 +309,7 @@ fn scope_field<'a>(list: &[&'a str], i: usize, salt: u64) -> &'a str {
 /// The `i`-th seed record: a constraint when `i % 5 == 0`, else a summary.
 #[must_use]
 pub(crate) fn record(i: usize) -> HttpRequest {
-    if i % 5 == 0 {
+    if i.is_multiple_of(5) {
         constraint(i)
     } else {
         summary(i)
@@ -323,12 +323,16 @@ fn constraint(i: usize) -> HttpRequest {
         scope_field(&ACTIONS, i, 2),
         scope_field(&RESOURCES, i, 3),
     );
-    let effect = if mix(i, 4) % 3 == 0 { "allow" } else { "deny" };
+    let effect = if mix(i, 4).is_multiple_of(3) {
+        "allow"
+    } else {
+        "deny"
+    };
     let mut body = json!({"actor": actor, "action": action, "resource": resource,
         "effect": effect, "writer": "bench", "justification": "service benchmark corpus",
         "source_uri": "file:///bench/policies.md", "truth_status": "asserted",
         "authority": "authoritative", "confidence": 0.9});
-    if mix(i, 5) % 4 == 0 {
+    if mix(i, 5).is_multiple_of(4) {
         body["note"] = json!(format!(
             "{} team policy, reviewed {}",
             pick(&TEAMS, i, 6),
@@ -364,7 +368,7 @@ fn summary(i: usize) -> HttpRequest {
             pick(&RESULTS, i, 18)
         ),
     };
-    if mix(i, 19) % 4 == 0 {
+    if mix(i, 19).is_multiple_of(4) {
         text.push_str(&format!(
             " Follow-up: {} the {} {} and {} the {} {} {}.",
             pick(&VERBS, i, 20),

@@ -242,10 +242,10 @@ pub(crate) fn pool(
                             continue;
                         }
                         failed.fetch_add(1, Ordering::Relaxed);
-                        if let Ok(mut first) = first_failure.lock() {
-                            if first.is_none() {
-                                *first = answer.error;
-                            }
+                        if let Ok(mut first) = first_failure.lock()
+                            && first.is_none()
+                        {
+                            *first = answer.error;
                         }
                         if limits.stop_on_failure {
                             stop.store(true, Ordering::Relaxed);

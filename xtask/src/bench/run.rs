@@ -369,10 +369,10 @@ fn print_progress(row: &Row, result: &CellResult) {
         row.non_2xx,
         row.transport_errors
     );
-    if row.non_2xx + row.transport_errors > 0 {
-        if let Some(error) = &result.first_error {
-            eprintln!("bench:   first error: {}", shorten(error));
-        }
+    if row.non_2xx + row.transport_errors > 0
+        && let Some(error) = &result.first_error
+    {
+        eprintln!("bench:   first error: {}", shorten(error));
     }
 }
 

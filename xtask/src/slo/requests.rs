@@ -91,7 +91,7 @@ pub fn constraint(i: usize) -> HttpRequest {
     post(
         "/v1/memory/add/constraint",
         &json!({"actor": actor, "action": action, "resource": resource,
-            "effect": if i % 3 == 0 { "allow" } else { "deny" }, "writer": "slo",
+            "effect": if i.is_multiple_of(3) { "allow" } else { "deny" }, "writer": "slo",
             "justification": "benchmark load", "source_uri": "file:///slo-benchmark.md",
             "truth_status": "asserted", "authority": "authoritative", "confidence": 0.9}),
     )

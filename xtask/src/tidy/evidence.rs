@@ -155,10 +155,10 @@ fn evidence_line_rest(line: &str) -> Option<&str> {
         }
     }
     let digits = text.chars().take_while(char::is_ascii_digit).count();
-    if digits > 0 {
-        if let Some(rest) = text[digits..].strip_prefix(". ") {
-            text = rest;
-        }
+    if digits > 0
+        && let Some(rest) = text[digits..].strip_prefix(". ")
+    {
+        text = rest;
     }
     let (label, rest) = text.split_once(':')?;
     let label: String = label

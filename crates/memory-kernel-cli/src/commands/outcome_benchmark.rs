@@ -215,11 +215,11 @@ fn write_report(path: &Path, json: &str) -> Result<(), Failure> {
 
 /// The event type of the benchmark's `index`-th event.
 const fn event_type(index: u64) -> EventType {
-    if index % 17 == 0 {
+    if index.is_multiple_of(17) {
         EventType::Failure
-    } else if index % 11 == 0 {
+    } else if index.is_multiple_of(11) {
         EventType::Ignored
-    } else if index % 13 == 0 {
+    } else if index.is_multiple_of(13) {
         EventType::Unknown
     } else {
         EventType::Success

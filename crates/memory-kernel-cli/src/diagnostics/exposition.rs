@@ -105,10 +105,10 @@ pub fn read(text: &str) -> Result<Vec<EndpointReading>, String> {
                     .ok_or_else(|| at("no le label".into()))?;
                 let le = float(le).map_err(at)?;
                 let count = counter(sample.value).map_err(at)?;
-                if let Some((previous_le, previous)) = reading.buckets.last() {
-                    if le <= *previous_le || count < *previous {
-                        return Err(at("buckets are not ascending and cumulative".into()));
-                    }
+                if let Some((previous_le, previous)) = reading.buckets.last()
+                    && (le <= *previous_le || count < *previous)
+                {
+                    return Err(at("buckets are not ascending and cumulative".into()));
                 }
                 reading.buckets.push((le, count));
             }

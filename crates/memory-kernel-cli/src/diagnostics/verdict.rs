@@ -23,19 +23,19 @@ pub fn evaluate(
     let mut breaches = Vec::new();
     for e in endpoints.iter().filter(|e| e.requests > 0) {
         let endpoint = Some(e.endpoint.clone());
-        if let (Some(latency), Some(budget)) = (e.latency_ms, e.p95_budget_ms) {
-            if latency.p95 > budget {
-                breaches.push(Breach {
-                    rule: Rule::LatencyP95,
-                    endpoint: endpoint.clone(),
-                    observed: latency.p95,
-                    threshold: budget,
-                    message: format!(
-                        "{}: p95 {} ms is over its budget of {budget} ms",
-                        e.endpoint, latency.p95
-                    ),
-                });
-            }
+        if let (Some(latency), Some(budget)) = (e.latency_ms, e.p95_budget_ms)
+            && latency.p95 > budget
+        {
+            breaches.push(Breach {
+                rule: Rule::LatencyP95,
+                endpoint: endpoint.clone(),
+                observed: latency.p95,
+                threshold: budget,
+                message: format!(
+                    "{}: p95 {} ms is over its budget of {budget} ms",
+                    e.endpoint, latency.p95
+                ),
+            });
         }
         if e.timeout_rate_percent > policy.timeout_rate_max_percent {
             breaches.push(Breach {

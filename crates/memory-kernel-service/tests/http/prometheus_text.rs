@@ -99,12 +99,12 @@ pub fn parse(text: &str) -> Result<Vec<Family>, String> {
 
 /// The family a sample belongs to: a histogram's `_bucket`, `_sum` and `_count` belong to it.
 fn family_of(families: &[Family], name: &str) -> String {
-    if let Some(last) = families.last() {
-        if last.kind == "histogram" {
-            for suffix in ["_bucket", "_sum", "_count"] {
-                if name.strip_suffix(suffix) == Some(last.name.as_str()) {
-                    return last.name.clone();
-                }
+    if let Some(last) = families.last()
+        && last.kind == "histogram"
+    {
+        for suffix in ["_bucket", "_sum", "_count"] {
+            if name.strip_suffix(suffix) == Some(last.name.as_str()) {
+                return last.name.clone();
             }
         }
     }

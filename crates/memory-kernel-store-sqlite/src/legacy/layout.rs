@@ -189,12 +189,12 @@ pub(super) fn detect(conn: &Connection) -> Result<Layout> {
         }
         Some(_) => 1,
     };
-    if let Some(recorded) = recorded {
-        if recorded != shape {
-            return Err(unsupported(format!(
-                "{MIGRATIONS} records version {recorded}, but {RECORDS} has the shape of version {shape}"
-            )));
-        }
+    if let Some(recorded) = recorded
+        && recorded != shape
+    {
+        return Err(unsupported(format!(
+            "{MIGRATIONS} records version {recorded}, but {RECORDS} has the shape of version {shape}"
+        )));
     }
     let layout = Layout {
         version: shape,
