@@ -18,6 +18,8 @@ pub enum Operation {
     Write,
     /// Answering ask, recall or list.
     Query,
+    /// Browsing: a page of records, one version, the history of a memory (reads only).
+    Read,
     /// Reading a stored context package.
     ContextLookup,
     /// Exporting, backing up or checking integrity.
@@ -33,7 +35,7 @@ impl Operation {
             Self::Schema => ErrorCode::SchemaUnavailable,
             Self::Migrate => ErrorCode::MigrationFailed,
             Self::Write => ErrorCode::WriteFailed,
-            Self::Query => ErrorCode::QueryFailed,
+            Self::Query | Self::Read => ErrorCode::QueryFailed,
             Self::ContextLookup => ErrorCode::ContextLookupFailed,
             Self::Maintenance => ErrorCode::InternalError,
         }
@@ -82,7 +84,7 @@ pub(crate) fn classify(operation: Operation, error: StoreError) -> ApiError {
             },
             Operation::Migrate => ApiError::MigrationFailed(other),
             Operation::Write => ApiError::WriteFailed(other),
-            Operation::Query => ApiError::QueryFailed(other),
+            Operation::Query | Operation::Read => ApiError::QueryFailed(other),
             Operation::ContextLookup => ApiError::ContextLookupFailed(other),
             Operation::Maintenance => ApiError::Internal {
                 message: other.to_string(),

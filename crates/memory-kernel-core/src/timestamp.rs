@@ -50,6 +50,18 @@ impl Timestamp {
             })
     }
 
+    /// Builds a timestamp from nanoseconds since the Unix epoch (the store's sort key).
+    ///
+    /// # Errors
+    /// [`ValidationError::InvalidTimestamp`] when the value is out of range.
+    pub fn from_unix_nanos(nanos: i128) -> Result<Self, ValidationError> {
+        OffsetDateTime::from_unix_timestamp_nanos(nanos)
+            .map(Self)
+            .map_err(|_| ValidationError::InvalidTimestamp {
+                value: nanos.to_string(),
+            })
+    }
+
     /// The underlying instant.
     #[must_use]
     pub const fn as_offset_date_time(self) -> OffsetDateTime {

@@ -151,7 +151,8 @@ impl OutcomeClass {
             | ErrorCode::QueryFailed
             | ErrorCode::ContextLookupFailed
             | ErrorCode::OperationTimeout
-            | ErrorCode::StorageUnavailable => Self::OtherError,
+            | ErrorCode::StorageUnavailable
+            | ErrorCode::MemoryNotFound => Self::OtherError,
         }
     }
 }
@@ -320,7 +321,8 @@ mod tests {
         assert_eq!(CODE_LABELS[10], "internal_error");
         assert_eq!(CODE_LABELS[11], "operation_timeout");
         assert_eq!(CODE_LABELS[12], "storage_unavailable");
-        assert_eq!(CODE_LABELS[13], "other");
+        assert_eq!(CODE_LABELS[13], "memory_not_found");
+        assert_eq!(CODE_LABELS[14], "other");
     }
 
     #[test]
