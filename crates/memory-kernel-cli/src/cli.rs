@@ -37,6 +37,7 @@ pub struct Cli {
         long,
         global = true,
         value_name = "PATH",
+        env = "MK_DB",
         default_value = "./memory_kernel.sqlite3",
         display_order = 1000
     )]
@@ -73,6 +74,20 @@ pub enum Command {
     /// Outcome events, trust replay, projector health and gate decisions (OutcomeMemory).
     #[command(subcommand)]
     Outcome(crate::commands::outcome::OutcomeCommand),
+    /// Print a shell completion script for mk
+    ///
+    /// Prints the script on stdout (not JSON); the database is not opened.
+    ///
+    /// Examples:
+    ///   mk completions bash > ~/.local/share/bash-completion/completions/mk
+    ///   mk completions zsh > "${fpath[1]}/_mk"
+    ///   mk completions fish > ~/.config/fish/completions/mk.fish
+    #[command(verbatim_doc_comment)]
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 /// `mk db …`
@@ -655,17 +670,17 @@ pub enum ServiceCommand {
     #[command(verbatim_doc_comment)]
     Diagnostics {
         /// The service's base URL (plain http://); /metrics is appended unless present.
-        #[arg(long, value_name = "URL")]
+        #[arg(long, value_name = "URL", env = "MK_SERVICE_URL")]
         url: String,
         /// Print the metrics artifact as JSON instead of the table.
         #[arg(long)]
         json: bool,
         /// The SLO policy file (default: the checked-in
         /// contracts/integration/v1/service-slo-policy.json, built into mk).
-        #[arg(long, value_name = "PATH")]
+        #[arg(long, value_name = "PATH", env = "MK_SLO_POLICY")]
         policy: Option<PathBuf>,
         /// A file holding the service's bearer token (when it runs with --auth-token-file).
-        #[arg(long, value_name = "FILE")]
+        #[arg(long, value_name = "FILE", env = "MK_AUTH_TOKEN_FILE")]
         auth_token_file: Option<PathBuf>,
     },
 }
