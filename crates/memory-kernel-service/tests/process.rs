@@ -37,8 +37,10 @@ impl Server {
 
     /// Starts `command` and waits for its listening line (text or JSON log format).
     fn spawn(mut command: Command) -> Self {
+        if !command.get_envs().any(|(name, _)| name == "RUST_LOG") {
+            command.env("RUST_LOG", "info");
+        }
         let mut child = command
-            .env("RUST_LOG", "info")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -277,6 +279,41 @@ fn configuration_comes_from_the_environment_a_loopback_name_and_json_logs() {
             .is_some_and(|m| m.contains("listening on"))),
         "{lines:?}"
     );
+}
+
+#[test]
+fn probes_log_at_debug_and_other_requests_at_info() {
+    for (filter, probes_logged) in [
+        ("info", false),
+        ("info,memory_kernel_service::access=debug", true),
+    ] {
+        let dir = TempDir::new().unwrap();
+        let db = db_in(&dir);
+        let mut command = Command::new(BIN);
+        command
+            .args(["--bind", "127.0.0.1:0", "--db", &db])
+            .env("RUST_LOG", filter);
+        let server = Server::spawn(command);
+        for path in ["/v1/health", "/v1/ready", "/metrics", "/v1/memory"] {
+            let (status, _) = server.call("GET", path, None);
+            assert_eq!(status, 200, "{path}");
+        }
+        let (status, lines) = server.terminate();
+        assert!(status.success());
+        let logged = |path: &str| {
+            lines
+                .iter()
+                .any(|line| line.contains(&format!("path={path} ")) && line.contains("status=200"))
+        };
+        for probe in ["/v1/health", "/v1/ready", "/metrics"] {
+            assert_eq!(
+                logged(probe),
+                probes_logged,
+                "{filter}: {probe}: {lines:#?}"
+            );
+        }
+        assert!(logged("/v1/memory"), "{filter}: {lines:#?}");
+    }
 }
 
 #[test]
