@@ -28,6 +28,18 @@ pub enum ApiError {
         /// The requested id.
         id: String,
     },
+    /// A page cursor this build did not make, or made for another listing or order.
+    #[error("invalid cursor: {reason}; start again without a cursor")]
+    InvalidCursor {
+        /// Why it was refused.
+        reason: String,
+    },
+    /// No stored version has this id, or no version of this memory is stored.
+    #[error("no memory record with id {id}")]
+    MemoryNotFound {
+        /// The requested id.
+        id: String,
+    },
     /// The write conflicts with stored state (version already taken, duplicate id).
     #[error("write conflict: {message}")]
     WriteConflict {
@@ -81,7 +93,9 @@ impl ApiError {
     #[must_use]
     pub const fn code(&self) -> ErrorCode {
         match self {
-            Self::Validation(_) | Self::InvalidRequest { .. } => ErrorCode::ValidationError,
+            Self::Validation(_) | Self::InvalidRequest { .. } | Self::InvalidCursor { .. } => {
+                ErrorCode::ValidationError
+            }
             Self::ContextPackageNotFound { .. } => ErrorCode::ContextPackageNotFound,
             Self::WriteConflict { .. } => ErrorCode::WriteConflict,
             Self::SchemaUnavailable { .. } => ErrorCode::SchemaUnavailable,
@@ -92,6 +106,7 @@ impl ApiError {
             Self::QueryFailed(_) => ErrorCode::QueryFailed,
             Self::ContextLookupFailed(_) => ErrorCode::ContextLookupFailed,
             Self::Internal { .. } => ErrorCode::InternalError,
+            Self::MemoryNotFound { .. } => ErrorCode::MemoryNotFound,
         }
     }
 }

@@ -34,11 +34,13 @@ pub enum ErrorCode {
     OperationTimeout,
     /// The storage under the database cannot take writes (the disk is full).
     StorageUnavailable,
+    /// No memory record has the given version id, or no version of the given memory is stored.
+    MemoryNotFound,
 }
 
 impl ErrorCode {
     /// Every code, in canonical order.
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 13] = [
         Self::InvalidJson,
         Self::ValidationError,
         Self::ContextPackageNotFound,
@@ -51,6 +53,7 @@ impl ErrorCode {
         Self::InternalError,
         Self::OperationTimeout,
         Self::StorageUnavailable,
+        Self::MemoryNotFound,
     ];
 
     /// The wire spelling.
@@ -69,6 +72,7 @@ impl ErrorCode {
             Self::InternalError => "internal_error",
             Self::OperationTimeout => "operation_timeout",
             Self::StorageUnavailable => "storage_unavailable",
+            Self::MemoryNotFound => "memory_not_found",
         }
     }
 

@@ -136,6 +136,11 @@ impl MemoryKernel {
         &self.store
     }
 
+    /// The fault slot of this handle (crate-internal).
+    pub(crate) const fn faults(&self) -> &FaultSlot {
+        &self.faults
+    }
+
     /// The database file this handle works on.
     #[must_use]
     pub fn path(&self) -> &Path {

@@ -4,6 +4,7 @@
 //!
 //! The CLI and the HTTP service are thin surfaces over this crate; they never touch the store.
 
+pub mod browse;
 #[cfg(feature = "contract-schemas")]
 pub mod contract_schemas;
 pub mod error;
@@ -17,6 +18,11 @@ pub mod outcome;
 pub mod request;
 mod store_error;
 
+pub use browse::{
+    ContextPackageEntry, ContextPage, ContextPageRequest, DEFAULT_PAGE_SIZE, HistoryRequest,
+    HistoryVersion, LineageRef, ListOrder, MAX_PAGE_SIZE, MemoryHistory, MemoryPage,
+    MemoryPageRequest,
+};
 pub use error::ApiError;
 pub use error_code::ErrorCode;
 #[cfg(feature = "fault-injection")]

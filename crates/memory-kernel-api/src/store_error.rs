@@ -18,10 +18,11 @@ pub enum Operation {
     Write,
     /// Answering ask, recall or list.
     Query,
+    /// Reads that write nothing: browsing (a page of records, one version, the history of a
+    /// memory) and trust (snapshots, gate decisions, projector health).
+    Read,
     /// Reading a stored context package.
     ContextLookup,
-    /// Reading trust: snapshots, gate decisions, projector health. Nothing is written.
-    Read,
     /// Exporting, backing up or checking integrity.
     Maintenance,
 }

@@ -7,6 +7,7 @@ use std::str::FromStr;
 
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
+use memory_kernel_api::ListOrder;
 use memory_kernel_core::{Authority, Effect, ExclusionMode, RecordType, Relation, TruthStatus};
 use memory_kernel_outcome::GateMode;
 
@@ -36,6 +37,7 @@ pub struct Cli {
         long,
         global = true,
         value_name = "PATH",
+        env = "MK_DB",
         default_value = "./memory_kernel.sqlite3",
         display_order = 1000
     )]
@@ -72,6 +74,20 @@ pub enum Command {
     /// Outcome events, trust replay, projector health and gate decisions (OutcomeMemory).
     #[command(subcommand)]
     Outcome(crate::commands::outcome::OutcomeCommand),
+    /// Print a shell completion script for mk
+    ///
+    /// Prints the script on stdout (not JSON); the database is not opened.
+    ///
+    /// Examples:
+    ///   mk completions bash > ~/.local/share/bash-completion/completions/mk
+    ///   mk completions zsh > "${fpath[1]}/_mk"
+    ///   mk completions fish > ~/.config/fish/completions/mk.fish
+    #[command(verbatim_doc_comment)]
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 /// `mk db …`
@@ -246,15 +262,54 @@ pub enum MemoryCommand {
     ///     --relation supersedes --writer alice --justification "Policy revised"
     #[command(verbatim_doc_comment)]
     Link(LinkArgs),
-    /// List stored records, oldest first
+    /// List stored records, oldest first (or newest first with --order newest)
     ///
-    /// Read-only: never creates or changes the file. Prints: records (each as `memory add`
-    /// prints it, without contract_version), contract_version.
+    /// Read-only: never creates or changes the file. Without --limit every matching record
+    /// is printed; with --limit N at most N, and next_cursor resumes after them (pass it as
+    /// --cursor with the same --order). Time bounds are RFC 3339 UTC: --*-from is inclusive,
+    /// --*-before exclusive.
     ///
-    /// Example:
+    /// Prints: records (each as `memory add` prints it, without contract_version),
+    /// next_cursor (null when nothing follows), contract_version.
+    ///
+    /// Examples:
     ///   mk memory list --record-type constraint --limit 20
+    ///   mk memory list --order newest --writer security-team --limit 20 --cursor <next_cursor>
     #[command(verbatim_doc_comment)]
     List(ListArgs),
+    /// Show one stored record by its memory_version_id
+    ///
+    /// Read-only. Prints the record as `memory add` printed it; fails with
+    /// `memory_not_found` when no version has the id.
+    ///
+    /// Example:
+    ///   mk memory get --memory-version-id 01J0000000000000000000000A
+    #[command(verbatim_doc_comment)]
+    Get {
+        /// The memory_version_id.
+        #[arg(long, value_name = "VERSION_ID", value_parser = canonical_ulid)]
+        memory_version_id: String,
+    },
+    /// Show every version of a memory, its lineage in and out, and the current version
+    ///
+    /// Read-only. The current version is the highest version that exists at --as-of (default
+    /// now) and that no supersedes claim visible at --as-of targets.
+    ///
+    /// Prints: memory_id, as_of, current_memory_version_id (null when none), versions (each
+    /// {record, lineage_out, lineage_in}; a lineage entry is {memory_version_id, relation,
+    /// visible_from}), contract_version.
+    ///
+    /// Example:
+    ///   mk memory history --memory-id 01J0000000000000000000000M --as-of 2026-02-01T00:00:00Z
+    #[command(verbatim_doc_comment)]
+    History {
+        /// The memory_id (not a version id).
+        #[arg(long, value_name = "ULID", value_parser = canonical_ulid)]
+        memory_id: String,
+        /// RFC 3339 UTC instant the current version is judged at; defaults to now.
+        #[arg(long, value_name = "RFC3339")]
+        as_of: Option<String>,
+    },
 }
 
 /// `mk memory add …`
@@ -416,6 +471,30 @@ pub struct ListArgs {
     /// Only versions of this memory (a ULID).
     #[arg(long, value_name = "ULID", value_parser = canonical_ulid)]
     pub memory_id: Option<String>,
+    /// Only records by this writer (exact match).
+    #[arg(long, value_name = "WRITER")]
+    pub writer: Option<String>,
+    /// Only records in this truth status.
+    #[arg(long, value_parser = wire_enum(TruthStatus::ALL, TruthStatus::as_str))]
+    pub truth_status: Option<TruthStatus>,
+    /// Only records created at or after this instant.
+    #[arg(long, value_name = "RFC3339")]
+    pub created_from: Option<String>,
+    /// Only records created strictly before this instant.
+    #[arg(long, value_name = "RFC3339")]
+    pub created_before: Option<String>,
+    /// Only records in effect at or after this instant.
+    #[arg(long, value_name = "RFC3339")]
+    pub effective_from: Option<String>,
+    /// Only records in effect strictly before this instant.
+    #[arg(long, value_name = "RFC3339")]
+    pub effective_before: Option<String>,
+    /// Oldest (default) or newest first, by creation instant.
+    #[arg(long, value_parser = wire_enum(ListOrder::ALL, ListOrder::as_str))]
+    pub order: Option<ListOrder>,
+    /// Resume after a previous listing: its next_cursor, with the same --order.
+    #[arg(long, value_name = "CURSOR")]
+    pub cursor: Option<String>,
     /// At most this many records.
     #[arg(long, value_name = "N")]
     pub limit: Option<u32>,
@@ -541,6 +620,28 @@ pub enum ContextCommand {
         #[arg(long, value_name = "ID")]
         context_package_id: String,
     },
+    /// List stored context packages, one page at a time
+    ///
+    /// Read-only. Lists committed packages by when they were stored: id, kind (ask, recall,
+    /// or a carried kind) and stored_at (null for packages carried over from a layout that
+    /// did not record it); `context show` prints one in full.
+    ///
+    /// Prints: context_packages, next_cursor (null on the last page), contract_version.
+    ///
+    /// Example:
+    ///   mk context list --order newest --limit 20
+    #[command(verbatim_doc_comment)]
+    List {
+        /// Oldest (default) or newest first.
+        #[arg(long, value_parser = wire_enum(ListOrder::ALL, ListOrder::as_str))]
+        order: Option<ListOrder>,
+        /// The next_cursor of the previous page, with the same --order.
+        #[arg(long, value_name = "CURSOR")]
+        cursor: Option<String>,
+        /// Page size, 1 to 1000 (default 50).
+        #[arg(long, value_name = "N")]
+        limit: Option<u32>,
+    },
 }
 
 /// `mk service …`
@@ -569,17 +670,17 @@ pub enum ServiceCommand {
     #[command(verbatim_doc_comment)]
     Diagnostics {
         /// The service's base URL (plain http://); /metrics is appended unless present.
-        #[arg(long, value_name = "URL")]
+        #[arg(long, value_name = "URL", env = "MK_SERVICE_URL")]
         url: String,
         /// Print the metrics artifact as JSON instead of the table.
         #[arg(long)]
         json: bool,
         /// The SLO policy file (default: the checked-in
         /// contracts/integration/v1/service-slo-policy.json, built into mk).
-        #[arg(long, value_name = "PATH")]
+        #[arg(long, value_name = "PATH", env = "MK_SLO_POLICY")]
         policy: Option<PathBuf>,
         /// A file holding the service's bearer token (when it runs with --auth-token-file).
-        #[arg(long, value_name = "FILE")]
+        #[arg(long, value_name = "FILE", env = "MK_AUTH_TOKEN_FILE")]
         auth_token_file: Option<PathBuf>,
     },
 }

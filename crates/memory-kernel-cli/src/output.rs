@@ -14,8 +14,9 @@ use serde::Serialize;
 
 use crate::diagnostics::{self, ServiceMetrics, Verdict};
 use crate::shapes::{
-    BackupOutput, ExportOutput, ImportOutput, IntegrityOutput, LinkOutput, ListOutput,
-    MigrationOutput, MigrationPlanOutput, RecordOutput, RestoreOutput, SchemaStatusOutput,
+    BackupOutput, ContextListOutput, ExportOutput, HistoryOutput, ImportOutput, IntegrityOutput,
+    LinkOutput, ListOutput, MigrationOutput, MigrationPlanOutput, RecordOutput, RestoreOutput,
+    SchemaStatusOutput,
 };
 
 /// The CLI contract version, written once here; every output carries it (MKR-035).
@@ -36,6 +37,10 @@ pub enum Output {
     Link(LinkOutput),
     /// `memory list`.
     Records(ListOutput),
+    /// `memory history`.
+    History(Box<HistoryOutput>),
+    /// `context list`.
+    ContextList(ContextListOutput),
     /// `query ask`, `query recall`, `context show`.
     ContextPackage(Box<ContextPackage>),
     /// `context show` of a package carried from an older layout: printed as stored.
@@ -113,6 +118,8 @@ impl Output {
             Self::Record(data) => flat(data.as_ref(), pretty),
             Self::Link(data) => flat(data, pretty),
             Self::Records(data) => flat(data, pretty),
+            Self::History(data) => flat(data.as_ref(), pretty),
+            Self::ContextList(data) => flat(data, pretty),
             Self::ContextPackage(data) => flat(data.as_ref(), pretty),
             Self::CarriedPackage(raw) => Ok(carried(raw.get())),
             Self::Export(data) => flat(data, pretty),

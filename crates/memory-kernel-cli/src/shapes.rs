@@ -6,7 +6,8 @@
 use std::path::Path;
 
 use memory_kernel_api::{
-    ImportReport, IntegrityReport, Link, MemoryRecord, MigrationReport, SchemaStatus,
+    ContextPage, ImportReport, IntegrityReport, LineageRef, Link, MemoryHistory, MemoryRecord,
+    MigrationReport, SchemaStatus,
 };
 use memory_kernel_core::{
     Authority, Confidence, MemoryId, MemoryVersionId, Payload, Provenance, Relation, Timestamp,
@@ -321,17 +322,125 @@ impl From<MemoryRecord> for RecordOutput {
     }
 }
 
-/// `memory list`.
+/// `memory list`: the original's `records`, then `next_cursor` (added with browsing).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ListOutput {
     /// The records, in the API's order.
     pub records: Vec<RecordOutput>,
+    /// Resumes after the last record printed; left out when nothing follows, so a full
+    /// listing keeps the original's keys exactly.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
-impl From<Vec<MemoryRecord>> for ListOutput {
-    fn from(records: Vec<MemoryRecord>) -> Self {
+impl ListOutput {
+    /// The records printed and the cursor after them.
+    #[must_use]
+    pub fn new(records: Vec<MemoryRecord>, next_cursor: Option<String>) -> Self {
         Self {
             records: records.into_iter().map(RecordOutput::from).collect(),
+            next_cursor,
+        }
+    }
+}
+
+/// One lineage claim as seen from one version of a history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LineageOutput {
+    /// The version at the other end.
+    pub memory_version_id: MemoryVersionId,
+    /// Supersedes or contradicts.
+    pub relation: Relation,
+    /// From when the claim is visible.
+    pub visible_from: Timestamp,
+}
+
+impl From<LineageRef> for LineageOutput {
+    fn from(lineage: LineageRef) -> Self {
+        Self {
+            memory_version_id: lineage.memory_version_id,
+            relation: lineage.relation,
+            visible_from: lineage.visible_from,
+        }
+    }
+}
+
+/// One version of `memory history`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HistoryVersionOutput {
+    /// The record, as `memory add` prints it.
+    pub record: RecordOutput,
+    /// Claims this version makes about others.
+    pub lineage_out: Vec<LineageOutput>,
+    /// Claims others make about this version.
+    pub lineage_in: Vec<LineageOutput>,
+}
+
+/// `memory history`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HistoryOutput {
+    /// The memory.
+    pub memory_id: MemoryId,
+    /// The instant the current version is judged at.
+    pub as_of: Timestamp,
+    /// The current version at `as_of`, or `null`.
+    pub current_memory_version_id: Option<MemoryVersionId>,
+    /// Every version, ascending.
+    pub versions: Vec<HistoryVersionOutput>,
+}
+
+impl From<MemoryHistory> for HistoryOutput {
+    fn from(history: MemoryHistory) -> Self {
+        Self {
+            memory_id: history.memory_id,
+            as_of: history.as_of,
+            current_memory_version_id: history.current_memory_version_id,
+            versions: history
+                .versions
+                .into_iter()
+                .map(|version| HistoryVersionOutput {
+                    record: RecordOutput::from(version.record),
+                    lineage_out: version.lineage_out.into_iter().map(Into::into).collect(),
+                    lineage_in: version.lineage_in.into_iter().map(Into::into).collect(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// One package of `context list`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ContextEntryOutput {
+    /// The package id.
+    pub context_package_id: String,
+    /// The query kind that produced it.
+    pub kind: String,
+    /// When it was stored, or `null` when not recorded.
+    pub stored_at: Option<Timestamp>,
+}
+
+/// `context list`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ContextListOutput {
+    /// The packages of this page.
+    pub context_packages: Vec<ContextEntryOutput>,
+    /// The cursor of the next page, or `null`.
+    pub next_cursor: Option<String>,
+}
+
+impl From<ContextPage> for ContextListOutput {
+    fn from(page: ContextPage) -> Self {
+        Self {
+            context_packages: page
+                .context_packages
+                .into_iter()
+                .map(|entry| ContextEntryOutput {
+                    context_package_id: entry.context_package_id,
+                    kind: entry.kind,
+                    stored_at: entry.stored_at,
+                })
+                .collect(),
+            next_cursor: page.next_cursor,
         }
     }
 }

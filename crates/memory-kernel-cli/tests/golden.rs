@@ -31,6 +31,22 @@ fn golden_outputs() -> Vec<(&'static str, String)> {
         "--context-package-id",
         scenario.ask_package_id.as_str(),
     ];
+    let get = vec![
+        "memory",
+        "get",
+        "--memory-version-id",
+        scenario.decision_v2.as_str(),
+    ];
+    let decision = mk.ok(&get);
+    let decision_memory = decision["memory_id"].as_str().unwrap().to_owned();
+    let history = vec![
+        "memory",
+        "history",
+        "--memory-id",
+        decision_memory.as_str(),
+        "--as-of",
+        support::AS_OF,
+    ];
     let cases = [
         ("db-schema-version", vec!["db", "schema-version"]),
         ("db-integrity-check", vec!["db", "integrity-check"]),
@@ -38,6 +54,9 @@ fn golden_outputs() -> Vec<(&'static str, String)> {
         ("query-ask", ask_args()),
         ("query-recall", recall_args()),
         ("context-show", show),
+        ("memory-get", get),
+        ("memory-history", history),
+        ("context-list", vec!["context", "list"]),
     ];
     cases
         .into_iter()

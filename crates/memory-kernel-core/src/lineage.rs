@@ -64,3 +64,27 @@ impl LineageEdge {
         self.visible_from <= as_of
     }
 }
+
+/// The version of one memory that is current at `as_of`: among `versions` (the versions of
+/// one memory) that exist at `as_of`, the highest version that no `supersedes` edge visible at
+/// `as_of` targets. `None` when no version exists yet or every existing one is superseded.
+/// The same visibility rules as the resolvers, so `ask` and `recall` at `as_of` see this version.
+#[must_use]
+pub fn current_version(
+    versions: &[MemoryRecord],
+    edges: &[LineageEdge],
+    as_of: Timestamp,
+) -> Option<MemoryVersionId> {
+    versions
+        .iter()
+        .filter(|record| crate::resolver::record_visible_at(record, as_of))
+        .filter(|record| {
+            !edges.iter().any(|edge| {
+                edge.relation == Relation::Supersedes
+                    && edge.to == record.memory_version_id
+                    && edge.visible_at(as_of)
+            })
+        })
+        .max_by_key(|record| record.version)
+        .map(|record| record.memory_version_id)
+}

@@ -9,9 +9,8 @@
 
 use std::fmt;
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::header::{AUTHORIZATION, HOST};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq;
 
@@ -49,43 +48,37 @@ impl fmt::Debug for BearerToken {
     }
 }
 
-/// The authentication layer: 401 with the error envelope unless the request is authorised.
-pub async fn require_bearer(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
+/// The refusal a request gets before it reaches its endpoint, if any: without a token, 421
+/// for a `Host` that is neither loopback nor allowed; with one, 401 unless the request is the
+/// liveness probe or carries the token. Reads the headers in place, allocating nothing.
+#[must_use]
+pub fn refusal(state: &AppState, request: &Request) -> Option<Response> {
     let Some(token) = state.auth_token() else {
         let host = request
             .headers()
             .get(HOST)
-            .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
-        if !host_is_allowed(host.as_deref(), state.allowed_hosts()) {
-            return ServiceError::host_not_allowed().into_response();
-        }
-        return next.run(request).await;
+            .map(|value| value.to_str().unwrap_or("\u{fffd}"));
+        return (!host_is_allowed(host, state.allowed_hosts()))
+            .then(|| ServiceError::host_not_allowed().into_response());
     };
     let authorised = request.uri().path() == LIVENESS_PATH
         || request
             .headers()
             .get(AUTHORIZATION)
             .is_some_and(|value| token.accepts(value.as_bytes()));
-    if authorised {
-        next.run(request).await
-    } else {
-        ServiceError::unauthorized().into_response()
-    }
+    (!authorised).then(|| ServiceError::unauthorized().into_response())
 }
 
 /// Whether a `Host` header value (`None` when absent, as HTTP/1.0 allows) may be served
 /// without a token: a loopback name or address, or one of `allowed` (lower case, no port).
+/// Names compare without regard to ASCII case.
 #[must_use]
 pub fn host_is_allowed(host: Option<&str>, allowed: &[String]) -> bool {
     let Some(host) = host else {
         // Browsers always send Host; a request without one is no rebinding attack.
         return true;
     };
-    let host = host.trim().to_ascii_lowercase();
+    let host = host.trim();
     let name = if let Some(rest) = host.strip_prefix('[') {
         // `[v6]` or `[v6]:port`.
         match rest.split_once(']') {
@@ -93,16 +86,21 @@ pub fn host_is_allowed(host: Option<&str>, allowed: &[String]) -> bool {
             None => return false,
         }
     } else {
-        host.rsplit_once(':')
-            .map_or(host.as_str(), |(name, _port)| name)
+        host.rsplit_once(':').map_or(host, |(name, _port)| name)
     };
     let name = name.trim_end_matches('.');
-    name == "localhost"
-        || name.ends_with(".localhost")
+    let ends_with_localhost = name.len() > ".localhost".len()
+        && name
+            .get(name.len() - ".localhost".len()..)
+            .is_some_and(|tail| tail.eq_ignore_ascii_case(".localhost"));
+    name.eq_ignore_ascii_case("localhost")
+        || ends_with_localhost
         || name
             .parse::<std::net::IpAddr>()
             .is_ok_and(|ip| ip.is_loopback())
-        || allowed.iter().any(|a| a.trim_end_matches('.') == name)
+        || allowed
+            .iter()
+            .any(|a| a.trim_end_matches('.').eq_ignore_ascii_case(name))
 }
 
 #[cfg(test)]

@@ -1,12 +1,14 @@
 //! Command-line flags (docs/spec/service-contract.md) and the settings the router runs with.
 
+use std::fmt;
 use std::fs;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
+use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 
 /// Default `--operation-timeout-ms`.
 pub const DEFAULT_OPERATION_TIMEOUT_MS: u64 = 2500;
@@ -56,12 +58,17 @@ pub enum ServiceCommand {
 pub struct ServiceConfig {
     /// Database file. A file that does not exist is created and migrated at start; an
     /// existing one with pending migrations is left alone unless `--migrate` is given.
-    #[arg(long, default_value = "./memory_kernel.sqlite3")]
+    #[arg(long, env = "MK_DB", default_value = "./memory_kernel.sqlite3")]
     pub db: PathBuf,
-    /// Address to listen on (`127.0.0.1:0` picks a free port). A non-loopback address
-    /// requires `--auth-token-file`.
-    #[arg(long, default_value = "127.0.0.1:4010")]
-    pub bind: SocketAddr,
+    /// Address to listen on: IP:PORT or HOST:PORT (`localhost:4010`; `127.0.0.1:0` picks a
+    /// free port). A host name is resolved at start; an address or a name that resolves to
+    /// anything but loopback requires `--auth-token-file`.
+    #[arg(long, env = "MK_BIND", default_value = "127.0.0.1:4010")]
+    pub bind: BindAddress,
+    /// Log line format on stderr: `text` for people, `json` (one object per line) for log
+    /// collectors. The level comes from `RUST_LOG` (default `info`).
+    #[arg(long, env = "MK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     /// Time budget of each operation, in milliseconds; past it the request fails with the
     /// endpoint's default failure code and `details.timeout_ms`.
     #[arg(long, default_value_t = DEFAULT_OPERATION_TIMEOUT_MS)]
@@ -86,7 +93,12 @@ pub struct ServiceConfig {
     /// A host name (without port) accepted in the Host header besides the loopback ones
     /// (`localhost`, `127.0.0.1`, `[::1]`, `*.localhost`) when no token is configured.
     /// Repeatable.
-    #[arg(long = "allowed-host", value_name = "HOST")]
+    #[arg(
+        long = "allowed-host",
+        value_name = "HOST",
+        env = "MK_ALLOWED_HOSTS",
+        value_delimiter = ','
+    )]
     pub allowed_hosts: Vec<String>,
     /// Free bytes the file system holding the database must have for `/v1/ready` to answer
     /// 200; below it readiness answers 503 `storage_unavailable`.
@@ -97,7 +109,7 @@ pub struct ServiceConfig {
     pub migrate: bool,
     /// File holding a bearer token of at least 32 bytes; every request except
     /// `GET /v1/health` must then send `Authorization: Bearer <token>` (scheme in any case).
-    #[arg(long)]
+    #[arg(long, env = "MK_AUTH_TOKEN_FILE")]
     pub auth_token_file: Option<PathBuf>,
     /// Delete context packages once they are this many hours old (checked hourly, and at
     /// start). Packages are derived data; records and links are never deleted. 0 (the
@@ -106,13 +118,108 @@ pub struct ServiceConfig {
     pub prune_packages_after: u64,
 }
 
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// A listen address as given: an IP address or a host name, and a port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BindAddress {
+    host: String,
+    port: u16,
+}
+
+impl BindAddress {
+    /// Every address the host resolves to, with the port (an IP address resolves to itself).
+    ///
+    /// # Errors
+    /// When the name cannot be resolved, or resolves to nothing.
+    pub fn resolve(&self) -> anyhow::Result<Vec<SocketAddr>> {
+        let addresses: Vec<SocketAddr> = (self.host.as_str(), self.port)
+            .to_socket_addrs()
+            .with_context(|| format!("resolving --bind {self}"))?
+            .collect();
+        if addresses.is_empty() {
+            bail!("--bind {self} resolves to no address");
+        }
+        Ok(addresses)
+    }
+}
+
+impl FromStr for BindAddress {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        if let Ok(address) = SocketAddr::from_str(text) {
+            return Ok(Self {
+                host: address.ip().to_string(),
+                port: address.port(),
+            });
+        }
+        let Some((host, port)) = text.rsplit_once(':') else {
+            return Err(format!(
+                "{text:?} is not HOST:PORT (for example localhost:4010)"
+            ));
+        };
+        let port = port
+            .parse::<u16>()
+            .map_err(|_| format!("{port:?} in {text:?} is not a port number (0 to 65535)"))?;
+        let valid_name = !host.is_empty()
+            && host.len() <= 253
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+        if !valid_name || host.parse::<IpAddr>().is_ok() {
+            return Err(format!(
+                "{host:?} in {text:?} is neither an IP address nor a host name (IPv6 goes in \
+                 brackets: [::1]:4010)"
+            ));
+        }
+        Ok(Self {
+            host: host.to_ascii_lowercase(),
+            port,
+        })
+    }
+}
+
+impl fmt::Display for BindAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
+
 impl ServiceConfig {
+    /// The address to listen on: `--bind` resolved, its first address. Without a token file
+    /// every address it resolves to must be loopback, so a name cannot smuggle an exposed
+    /// listener past the rule.
+    ///
+    /// # Errors
+    /// A name that does not resolve; a non-loopback address without `--auth-token-file`.
+    pub fn listen_address(&self) -> anyhow::Result<SocketAddr> {
+        let addresses = self.bind.resolve()?;
+        refuse_exposed(&self.bind, &addresses, self.auth_token_file.is_some())?;
+        addresses
+            .first()
+            .copied()
+            .with_context(|| format!("--bind {} resolves to no address", self.bind))
+    }
+
     /// The router settings these flags describe, reading the token file when given.
     ///
     /// # Errors
     /// A non-loopback bind without a token file, or a token file that cannot be read or holds
     /// fewer than [`MIN_TOKEN_BYTES`] bytes.
     pub fn settings(&self) -> anyhow::Result<Settings> {
+        self.listen_address()?;
         let auth_token = match &self.auth_token_file {
             Some(path) => {
                 let text = fs::read_to_string(path)
@@ -127,10 +234,6 @@ impl ServiceConfig {
                 }
                 Some(token.to_owned())
             }
-            None if !self.bind.ip().is_loopback() => bail!(
-                "refusing to listen on non-loopback address {} without --auth-token-file",
-                self.bind
-            ),
             None => None,
         };
         Ok(Settings {
@@ -146,6 +249,29 @@ impl ServiceConfig {
             min_free_bytes: self.min_free_bytes,
         })
     }
+}
+
+/// Refuses a listener on any non-loopback address unless a token is configured; `addresses`
+/// are what `bind` resolved to.
+fn refuse_exposed(
+    bind: &BindAddress,
+    addresses: &[SocketAddr],
+    has_token: bool,
+) -> anyhow::Result<()> {
+    let exposed: Vec<String> = addresses
+        .iter()
+        .filter(|address| !address.ip().is_loopback())
+        .map(ToString::to_string)
+        .collect();
+    if has_token || exposed.is_empty() {
+        return Ok(());
+    }
+    let resolved = if bind.host.parse::<IpAddr>().is_ok() {
+        String::new()
+    } else {
+        format!(" (resolves to {})", exposed.join(", "))
+    };
+    bail!("refusing to listen on non-loopback address {bind}{resolved} without --auth-token-file")
 }
 
 /// What the router needs besides the API handle.
@@ -180,6 +306,8 @@ impl Default for Settings {
 
 #[cfg(test)]
 mod tests {
+    use clap::CommandFactory;
+
     use super::*;
 
     fn parse(args: &[&str]) -> ServiceArgs {
@@ -239,6 +367,83 @@ mod tests {
             with(&long).ok().and_then(|s| s.auth_token),
             Some("k".repeat(MIN_TOKEN_BYTES))
         );
+    }
+
+    #[test]
+    fn bind_accepts_loopback_names_and_refuses_exposed_ones_without_a_token() {
+        let localhost = parse(&["--bind", "localhost:4010"]).config;
+        let address = localhost.listen_address().ok();
+        assert!(
+            address.is_some_and(|a| a.ip().is_loopback() && a.port() == 4010),
+            "{address:?}"
+        );
+        assert!(localhost.settings().is_ok());
+        let ipv6 = parse(&["--bind", "[::1]:0"]).config;
+        assert_eq!(ipv6.bind.to_string(), "[::1]:0");
+        // A documentation-range address stands in for a name that resolves off the machine.
+        for exposed in ["192.0.2.1:4010", "0.0.0.0:4010"] {
+            let error = parse(&["--bind", exposed]).config.settings().err();
+            let text = error.map(|e| e.to_string()).unwrap_or_default();
+            assert!(
+                text.contains("without --auth-token-file"),
+                "{exposed}: {text}"
+            );
+        }
+        for bad in [
+            "localhost",
+            "localhost:http",
+            ":4010",
+            "local_host:4010",
+            "[::1]:x",
+        ] {
+            let parsed = ServiceArgs::try_parse_from(["memory-kernel-service", "--bind", bad]);
+            assert!(parsed.is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_name_resolving_off_the_machine_is_refused_without_a_token() {
+        let Ok(bind) = BindAddress::from_str("db.example:4010") else {
+            panic!("a host name parses");
+        };
+        let loopback = [SocketAddr::from(([127, 0, 0, 1], 4010))];
+        let mixed = [loopback[0], SocketAddr::from(([192, 0, 2, 1], 4010))];
+        assert!(refuse_exposed(&bind, &loopback, false).is_ok());
+        assert!(refuse_exposed(&bind, &mixed, true).is_ok());
+        let text = refuse_exposed(&bind, &mixed, false)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert_eq!(
+            text,
+            "refusing to listen on non-loopback address db.example:4010 (resolves to \
+             192.0.2.1:4010) without --auth-token-file"
+        );
+    }
+
+    #[test]
+    fn flags_naming_resources_read_their_environment_variables() {
+        let names: Vec<(String, Option<String>)> = ServiceArgs::command()
+            .get_arguments()
+            .map(|arg| {
+                (
+                    arg.get_id().to_string(),
+                    arg.get_env().map(|e| e.to_string_lossy().into_owned()),
+                )
+            })
+            .collect();
+        for (flag, env) in [
+            ("db", "MK_DB"),
+            ("bind", "MK_BIND"),
+            ("auth_token_file", "MK_AUTH_TOKEN_FILE"),
+            ("allowed_hosts", "MK_ALLOWED_HOSTS"),
+            ("log_format", "MK_LOG_FORMAT"),
+        ] {
+            assert!(
+                names.contains(&(flag.to_owned(), Some(env.to_owned()))),
+                "{flag}: {names:?}"
+            );
+        }
     }
 
     #[test]

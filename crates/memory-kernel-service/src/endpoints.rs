@@ -4,8 +4,8 @@
 use axum::http::StatusCode;
 use axum::routing::{MethodFilter, MethodRouter, on};
 use memory_kernel_api::ErrorCode::{
-    ContextLookupFailed, ContextPackageNotFound, InternalError, InvalidJson, MigrationFailed,
-    QueryFailed, SchemaUnavailable, ValidationError, WriteConflict, WriteFailed,
+    ContextLookupFailed, ContextPackageNotFound, InternalError, InvalidJson, MemoryNotFound,
+    MigrationFailed, QueryFailed, SchemaUnavailable, ValidationError, WriteConflict, WriteFailed,
 };
 use memory_kernel_api::{ErrorCode, Operation};
 
@@ -104,6 +104,12 @@ pub enum ResponseData {
     GatePreview,
     /// Enveloped projector status (`projector_status.v1`).
     ProjectorStatus,
+    /// Enveloped page of records `{records, next_cursor}`.
+    MemoryPage,
+    /// Enveloped history of one memory.
+    MemoryHistory,
+    /// Enveloped page of stored context packages `{context_packages, next_cursor}`.
+    ContextPage,
 }
 
 /// One endpoint of the service.
@@ -212,8 +218,22 @@ const OUTCOME_WRITE_CODES: &[ErrorCode] = &[
     InternalError,
 ];
 
+const READ_CODES: &[ErrorCode] = &[
+    ValidationError,
+    SchemaUnavailable,
+    QueryFailed,
+    InternalError,
+];
+const LOOKUP_CODES: &[ErrorCode] = &[
+    ValidationError,
+    SchemaUnavailable,
+    QueryFailed,
+    InternalError,
+    MemoryNotFound,
+];
+
 /// Every endpoint, in the order of docs/spec/service-contract.md.
-pub const ENDPOINTS: [Endpoint; 17] = [
+pub const ENDPOINTS: [Endpoint; 21] = [
     Endpoint {
         operation_id: "health",
         method: HttpMethod::Get,
@@ -309,6 +329,39 @@ pub const ENDPOINTS: [Endpoint; 17] = [
         handler: |m| on(m, memory::link),
     },
     Endpoint {
+        operation_id: "memory_list",
+        method: HttpMethod::Get,
+        path: "/v1/memory",
+        summary: "A page of stored records, filtered, oldest or newest first, behind a cursor",
+        request_body: None,
+        response: ResponseData::MemoryPage,
+        operation: Some(Operation::Read),
+        error_codes: READ_CODES,
+        handler: |m| on(m, memory::list),
+    },
+    Endpoint {
+        operation_id: "memory_version",
+        method: HttpMethod::Get,
+        path: "/v1/memory/versions/{memory_version_id}",
+        summary: "One stored record by its version id",
+        request_body: None,
+        response: ResponseData::MemoryRecord,
+        operation: Some(Operation::Read),
+        error_codes: LOOKUP_CODES,
+        handler: |m| on(m, memory::version),
+    },
+    Endpoint {
+        operation_id: "memory_history",
+        method: HttpMethod::Get,
+        path: "/v1/memory/{memory_id}/history",
+        summary: "Every version of a memory with its lineage, and the version current at as_of",
+        request_body: None,
+        response: ResponseData::MemoryHistory,
+        operation: Some(Operation::Read),
+        error_codes: LOOKUP_CODES,
+        handler: |m| on(m, memory::history),
+    },
+    Endpoint {
         operation_id: "query_ask",
         method: HttpMethod::Post,
         path: "/v1/query/ask",
@@ -329,6 +382,22 @@ pub const ENDPOINTS: [Endpoint; 17] = [
         operation: Some(Operation::Query),
         error_codes: QUERY_CODES,
         handler: |m| on(m, query::recall),
+    },
+    Endpoint {
+        operation_id: "context_list",
+        method: HttpMethod::Get,
+        path: "/v1/context",
+        summary: "A page of stored context packages (id, kind, stored_at) behind a cursor",
+        request_body: None,
+        response: ResponseData::ContextPage,
+        operation: Some(Operation::ContextLookup),
+        error_codes: &[
+            ValidationError,
+            SchemaUnavailable,
+            ContextLookupFailed,
+            InternalError,
+        ],
+        handler: |m| on(m, context::list),
     },
     Endpoint {
         operation_id: "context_show",

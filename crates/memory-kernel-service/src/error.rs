@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use axum::extract::rejection::PathRejection;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::http::header::{HeaderValue, WWW_AUTHENTICATE};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -19,7 +19,7 @@ use crate::SERVICE_CONTRACT_VERSION;
 pub const fn status(code: ErrorCode) -> StatusCode {
     match code {
         ErrorCode::InvalidJson | ErrorCode::ValidationError => StatusCode::BAD_REQUEST,
-        ErrorCode::ContextPackageNotFound => StatusCode::NOT_FOUND,
+        ErrorCode::ContextPackageNotFound | ErrorCode::MemoryNotFound => StatusCode::NOT_FOUND,
         ErrorCode::WriteConflict => StatusCode::CONFLICT,
         ErrorCode::SchemaUnavailable
         | ErrorCode::OperationTimeout
@@ -224,6 +224,7 @@ impl ServiceError {
             ErrorCode::InvalidJson
             | ErrorCode::ValidationError
             | ErrorCode::ContextPackageNotFound
+            | ErrorCode::MemoryNotFound
             | ErrorCode::WriteConflict
             | ErrorCode::OperationTimeout => return self.clone(),
         };
@@ -325,6 +326,12 @@ fn schema_details(status: &SchemaStatus) -> Value {
     serde_json::to_value(ReadinessChecks::from(status)).unwrap_or(Value::Null)
 }
 
+impl From<QueryRejection> for ServiceError {
+    fn from(rejection: QueryRejection) -> Self {
+        Self::validation(format!("invalid query string: {}", rejection.body_text()))
+    }
+}
+
 impl From<PathRejection> for ServiceError {
     fn from(rejection: PathRejection) -> Self {
         Self::validation(format!("invalid path parameter: {rejection}"))
@@ -417,6 +424,7 @@ mod tests {
                 (ErrorCode::InternalError, 500),
                 (ErrorCode::OperationTimeout, 503),
                 (ErrorCode::StorageUnavailable, 503),
+                (ErrorCode::MemoryNotFound, 404),
             ]
         );
     }

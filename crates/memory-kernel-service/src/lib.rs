@@ -31,9 +31,9 @@ pub mod telemetry;
 use std::net::SocketAddr;
 
 use axum::Router;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Request};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
 use axum::http::{Method, Uri};
-use axum::middleware::{Next, from_fn, from_fn_with_state};
+use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 
 pub use config::{ServiceArgs, ServiceConfig, Settings};
@@ -47,8 +47,8 @@ pub const SERVICE_CONTRACT_VERSION: &str = "service.v3";
 pub const INTEGRATION_BASELINE: &str = "integration/v1";
 
 /// The service's router: every endpoint of [`endpoints::ENDPOINTS`], enveloped 404 and 405
-/// fallbacks, and the layers (outermost first) telemetry → access log → remote-client errors
-/// → bearer auth and host check → body limit.
+/// fallbacks, one cross-cutting layer ([`front`]: telemetry, access log, remote-client errors,
+/// bearer auth and host check, in that order from the outside) and the body limit.
 pub fn router(state: AppState) -> Router {
     let mut routes = Router::new();
     for endpoint in &endpoints::ENDPOINTS {
@@ -58,11 +58,36 @@ pub fn router(state: AppState) -> Router {
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.max_body_bytes()))
-        .layer(from_fn_with_state(state.clone(), auth::require_bearer))
-        .layer(from_fn(remote_errors))
-        .layer(from_fn(access_log::access_log))
-        .layer(from_fn_with_state(state.telemetry(), telemetry::count))
+        .layer(from_fn_with_state(state.clone(), front))
         .with_state(state)
+}
+
+/// Every cross-cutting step of a request in one layer, so a request pays for one middleware
+/// future rather than one per concern, and the probes allocate nothing here: it times and
+/// counts the request under its route ([`telemetry`]), writes its access line when that line's
+/// level is on ([`access_log`]), refuses it before the endpoint when the host or the token
+/// says so ([`auth`]), and strips internals from errors sent to another machine.
+async fn front(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let timing = telemetry::Timing::begin(&mut request);
+    let access = access_log::Pending::begin(&request);
+    let remote = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| *peer)
+        .filter(|peer| !peer.ip().is_loopback());
+    let response = match auth::refusal(&state, &request) {
+        Some(refused) => refused,
+        None => next.run(request).await,
+    };
+    let response = match remote {
+        Some(peer) => remote_error(peer, response),
+        None => response,
+    };
+    if let Some(access) = access {
+        access.finish(&response, timing.elapsed());
+    }
+    timing.finish(state.telemetry_ref(), &response);
+    response
 }
 
 /// Error responses to a client that is not on this machine carry no internals: for the codes
@@ -70,16 +95,7 @@ pub fn router(state: AppState) -> Router {
 /// fixed one per code (see [`ServiceError::for_remote_client`]) and the original is logged.
 /// The client's address comes from the connection ([`connection`]); a request without one
 /// (in-process use of the router) is treated as local.
-async fn remote_errors(request: Request, next: Next) -> Response {
-    let remote = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(peer)| *peer)
-        .filter(|peer| !peer.ip().is_loopback());
-    let response = next.run(request).await;
-    let Some(peer) = remote else {
-        return response;
-    };
+fn remote_error(peer: SocketAddr, response: Response) -> Response {
     let Some(error::SentError(sent)) = response.extensions().get::<error::SentError>() else {
         return response;
     };

@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
-use memory_kernel_service::config::{ServiceArgs, ServiceCommand};
+use memory_kernel_service::config::{LogFormat, ServiceArgs, ServiceCommand};
 use memory_kernel_service::{contract, openapi, server};
 use tracing_subscriber::EnvFilter;
 
@@ -38,13 +38,21 @@ fn print(text: &str) -> anyhow::Result<()> {
 }
 
 fn serve(config: &memory_kernel_service::ServiceConfig) -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // Lines go through a bounded queue to a writer thread: a request never takes the stderr
+    // lock or waits on a slow reader of it. Nothing is dropped (a full queue makes the logging
+    // request wait); the guard flushes what is queued when serving ends.
+    let (writer, _flush_on_exit) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("mk-log-writer")
+        .finish(std::io::stderr());
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer);
+    match config.log_format {
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => logs.json().with_ansi(false).init(),
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

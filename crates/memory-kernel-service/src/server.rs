@@ -60,9 +60,10 @@ pub async fn serve(config: &ServiceConfig) -> anyhow::Result<()> {
     let db = config.db.clone();
     let migrate = config.migrate;
     let kernel = tokio::task::spawn_blocking(move || open_database(&db, migrate)).await??;
-    let listener = TcpListener::bind(config.bind)
+    let bind = config.listen_address()?;
+    let listener = TcpListener::bind(bind)
         .await
-        .with_context(|| format!("binding {}", config.bind))?;
+        .with_context(|| format!("binding {} ({bind})", config.bind))?;
     let address = listener.local_addr()?;
     tracing::info!("memory-kernel-service listening on http://{address}");
     if config.prune_packages_after > 0 {

@@ -12,9 +12,13 @@ use crate::deadline::{millis, run_with_deadline};
 use crate::error::ServiceError;
 use crate::telemetry::Telemetry;
 
-/// Shared by every handler and layer; cheap to clone.
+/// Shared by every handler and layer; a clone is one reference count, so extracting it costs
+/// a request nothing.
 #[derive(Debug, Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+#[derive(Debug)]
+struct Shared {
     kernel: MemoryKernel,
     operation_timeout: Duration,
     max_body_bytes: usize,
@@ -29,7 +33,7 @@ impl AppState {
     /// State over an opened API handle with fresh telemetry.
     #[must_use]
     pub fn new(kernel: MemoryKernel, settings: Settings) -> Self {
-        Self {
+        Self(Arc::new(Shared {
             kernel,
             operation_timeout: settings.operation_timeout,
             max_body_bytes: settings.max_body_bytes,
@@ -40,7 +44,7 @@ impl AppState {
             allowed_hosts: settings.allowed_hosts.into(),
             min_free_bytes: settings.min_free_bytes,
             telemetry: Arc::new(Telemetry::default()),
-        }
+        }))
     }
 
     /// Runs an API call on a blocking thread under the operation timeout; see
@@ -54,8 +58,8 @@ impl AppState {
         T: Send + 'static,
         F: FnOnce(&MemoryKernel, Deadline) -> Result<T, ApiError> + Send + 'static,
     {
-        let kernel = self.kernel.clone();
-        run_with_deadline(self.operation_timeout, operation, move |deadline| {
+        let kernel = self.0.kernel.clone();
+        run_with_deadline(self.0.operation_timeout, operation, move |deadline| {
             database_file::check(kernel.path(), operation)?;
             op(&kernel, deadline)
         })
@@ -65,42 +69,48 @@ impl AppState {
     /// The operation timeout in milliseconds (reported by `/v1/health`).
     #[must_use]
     pub fn timeout_ms(&self) -> u64 {
-        millis(self.operation_timeout)
+        millis(self.0.operation_timeout)
     }
 
     /// Largest accepted request body, in bytes.
     #[must_use]
-    pub const fn max_body_bytes(&self) -> usize {
-        self.max_body_bytes
+    pub fn max_body_bytes(&self) -> usize {
+        self.0.max_body_bytes
     }
 
     /// How long a request body may take to arrive.
     #[must_use]
-    pub const fn body_read_timeout(&self) -> Duration {
-        self.body_read_timeout
+    pub fn body_read_timeout(&self) -> Duration {
+        self.0.body_read_timeout
     }
 
     /// Host names accepted besides the loopback ones when no token is configured.
     #[must_use]
     pub fn allowed_hosts(&self) -> &[String] {
-        &self.allowed_hosts
+        &self.0.allowed_hosts
     }
 
     /// Free bytes under the database below which readiness answers 503.
     #[must_use]
-    pub const fn min_free_bytes(&self) -> u64 {
-        self.min_free_bytes
+    pub fn min_free_bytes(&self) -> u64 {
+        self.0.min_free_bytes
     }
 
     /// The bearer token requests must carry, when one is configured.
     #[must_use]
     pub fn auth_token(&self) -> Option<&BearerToken> {
-        self.auth_token.as_deref()
+        self.0.auth_token.as_deref()
     }
 
     /// The request counters.
     #[must_use]
     pub fn telemetry(&self) -> Arc<Telemetry> {
-        Arc::clone(&self.telemetry)
+        Arc::clone(&self.0.telemetry)
+    }
+
+    /// The request counters, borrowed.
+    #[must_use]
+    pub fn telemetry_ref(&self) -> &Telemetry {
+        &self.0.telemetry
     }
 }

@@ -30,10 +30,17 @@ struct Server {
 
 impl Server {
     fn start(args: &[&str]) -> Self {
-        let mut child = Command::new(BIN)
-            .args(["--bind", "127.0.0.1:0"])
-            .args(args)
-            .env("RUST_LOG", "info")
+        let mut command = Command::new(BIN);
+        command.args(["--bind", "127.0.0.1:0"]).args(args);
+        Self::spawn(command)
+    }
+
+    /// Starts `command` and waits for its listening line (text or JSON log format).
+    fn spawn(mut command: Command) -> Self {
+        if !command.get_envs().any(|(name, _)| name == "RUST_LOG") {
+            command.env("RUST_LOG", "info");
+        }
+        let mut child = command
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -45,7 +52,10 @@ impl Server {
         thread::spawn(move || {
             for line in lines.lines().map_while(Result::ok) {
                 if let Some(at) = line.find("listening on http://") {
-                    let address = line[at + "listening on http://".len()..].trim().to_owned();
+                    let address: String = line[at + "listening on http://".len()..]
+                        .chars()
+                        .take_while(|c| !c.is_whitespace() && *c != '"')
+                        .collect();
                     let _ = tx.send(address);
                 }
                 sink.lock().unwrap().push(line);
@@ -235,6 +245,100 @@ fn a_non_loopback_bind_without_a_token_file_is_refused() {
         !Path::new(&db).exists(),
         "refused before touching the database"
     );
+}
+
+#[test]
+fn configuration_comes_from_the_environment_a_loopback_name_and_json_logs() {
+    let dir = TempDir::new().unwrap();
+    let db = db_in(&dir);
+    let mut command = Command::new(BIN);
+    command
+        .env("MK_BIND", "localhost:0")
+        .env("MK_DB", &db)
+        .env("MK_LOG_FORMAT", "json");
+    let server = Server::spawn(command);
+    assert!(
+        server.address.starts_with("127.0.0.1:") || server.address.starts_with("[::1]:"),
+        "{}",
+        server.address
+    );
+    let (status, _) = server.call("GET", "/v1/health", None);
+    assert_eq!(status, 200);
+    assert!(Path::new(&db).is_file(), "MK_DB names the database");
+    let (status, body) = server.call("GET", "/v1/memory", None);
+    assert_eq!(status, 200, "{body}");
+    let (status, lines) = server.terminate();
+    assert!(status.success());
+    let logs: Vec<Value> = lines
+        .iter()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect();
+    assert!(
+        logs.iter().any(|log| log["fields"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("listening on"))),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn probes_log_at_debug_and_other_requests_at_info() {
+    for (filter, probes_logged) in [
+        ("info", false),
+        ("info,memory_kernel_service::access=debug", true),
+    ] {
+        let dir = TempDir::new().unwrap();
+        let db = db_in(&dir);
+        let mut command = Command::new(BIN);
+        command
+            .args(["--bind", "127.0.0.1:0", "--db", &db])
+            .env("RUST_LOG", filter);
+        let server = Server::spawn(command);
+        for path in ["/v1/health", "/v1/ready", "/metrics", "/v1/memory"] {
+            let (status, _) = server.call("GET", path, None);
+            assert_eq!(status, 200, "{path}");
+        }
+        let (status, lines) = server.terminate();
+        assert!(status.success());
+        let logged = |path: &str| {
+            lines
+                .iter()
+                .any(|line| line.contains(&format!("path={path} ")) && line.contains("status=200"))
+        };
+        for probe in ["/v1/health", "/v1/ready", "/metrics"] {
+            assert_eq!(
+                logged(probe),
+                probes_logged,
+                "{filter}: {probe}: {lines:#?}"
+            );
+        }
+        assert!(logged("/v1/memory"), "{filter}: {lines:#?}");
+    }
+}
+
+#[test]
+fn a_flag_overrides_its_environment_variable() {
+    let dir = TempDir::new().unwrap();
+    let db = db_in(&dir);
+    let output = Command::new(BIN)
+        .args(["--bind", "0.0.0.0:0", "--db", &db])
+        .env("MK_BIND", "127.0.0.1:0")
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "the flag's exposed address wins");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("0.0.0.0:0"), "{stderr}");
+    let help = Command::new(BIN).arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    for env in [
+        "MK_DB",
+        "MK_BIND",
+        "MK_AUTH_TOKEN_FILE",
+        "MK_LOG_FORMAT",
+        "MK_ALLOWED_HOSTS",
+    ] {
+        assert!(help.contains(&format!("[env: {env}")), "{env}: {help}");
+    }
 }
 
 #[test]

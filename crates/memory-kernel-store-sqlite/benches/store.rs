@@ -6,6 +6,11 @@
 //! rest are summaries of six words drawn from a 2,000-word vocabulary. Run with
 //! `cargo bench -p memory-kernel-store-sqlite -- --warm-up-time 1 --measurement-time 3`.
 //!
+//! `record_page/*` is browsing: one page of 50 records, oldest first from the start, newest
+//! first from the start, oldest first resuming 90% of the way through the store (a cursor
+//! deep in the listing), and oldest first filtered by writer and truth status. Its cost must
+//! not grow with the store.
+//!
 //! `writers/16_threads_10k` is writes under load: 16 threads each append 8 constraints (one
 //! transaction per record, as `add constraint` does) to a 10k store, every write under the
 //! service's default 2.5 s deadline. Criterion times a round of 128 writes; the bench also
@@ -24,7 +29,7 @@ use memory_kernel_core::{
     Authority, ConstraintPayload, Effect, MemoryId, MemoryRecord, MemoryVersionId, Payload,
     Provenance, RecallQuery, RecordType, Scope, Timestamp, TruthStatus, terms::terms,
 };
-use memory_kernel_store_sqlite::{Store, StoreError};
+use memory_kernel_store_sqlite::{PageFilter, PageOrder, RecordKey, Store, StoreError};
 use tempfile::TempDir;
 
 const SIZES: [usize; 2] = [10_000, 100_000];
@@ -148,6 +153,56 @@ fn candidates(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("ask_candidates", size), &size, |b, _| {
             b.iter(|| black_box(store.ask_candidates(black_box(&scope), as_of).unwrap()));
         });
+        let deep = RecordKey {
+            created_at_nanos: (1_767_225_600 + (size * 9 / 10) as i64) * 1_000_000_000,
+            memory_version_id: "00000000000000000000000000".parse().unwrap(),
+        };
+        let filtered = PageFilter {
+            writer: Some("bench".to_owned()),
+            truth_status: Some(TruthStatus::Asserted),
+            ..PageFilter::default()
+        };
+        let pages: [(&str, PageFilter, PageOrder, Option<&RecordKey>); 4] = [
+            (
+                "record_page_first",
+                PageFilter::default(),
+                PageOrder::Oldest,
+                None,
+            ),
+            (
+                "record_page_newest",
+                PageFilter::default(),
+                PageOrder::Newest,
+                None,
+            ),
+            (
+                "record_page_deep",
+                PageFilter::default(),
+                PageOrder::Oldest,
+                Some(&deep),
+            ),
+            (
+                "record_page_filtered",
+                filtered,
+                PageOrder::Oldest,
+                Some(&deep),
+            ),
+        ];
+        for (name, filter, order, after) in pages {
+            assert_eq!(
+                store.record_page(&filter, order, after, 50).unwrap().len(),
+                50
+            );
+            group.bench_with_input(BenchmarkId::new(name, size), &size, |b, _| {
+                b.iter(|| {
+                    black_box(
+                        store
+                            .record_page(black_box(&filter), order, after, 50)
+                            .unwrap(),
+                    )
+                });
+            });
+        }
         group.bench_with_input(
             BenchmarkId::new("recall_candidates_summary", size),
             &size,

@@ -11,6 +11,7 @@
 //! [`Store::open_read_only`]) never creates or changes the file.
 
 mod backup;
+mod browse;
 mod error;
 mod integrity;
 mod legacy;
@@ -25,6 +26,7 @@ pub mod schema;
 mod snapshot;
 mod store;
 
+pub use browse::{MemoryHistory, PackageEntry, PackageKey, PageFilter, PageOrder, RecordKey};
 pub use error::{MIGRATE_COMMAND, Result, StoreError};
 pub use integrity::{ForeignKeyViolation, IntegrityReport};
 pub use legacy::{LegacyInventory, LegacyPayloadRows, UPSTREAM_PACKAGE_KIND};

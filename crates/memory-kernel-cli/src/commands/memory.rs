@@ -1,16 +1,19 @@
-//! `mk memory add|link|list`: write records and links, list what is stored. The writing
-//! commands initialise a missing database (see [`super::open_for_writing`]); `list` only reads
-//! and never creates or changes the file.
+//! `mk memory add|link|list|get|history`: write records and links, browse what is stored.
+//! The writing commands initialise a missing database (see [`super::open_for_writing`]); the
+//! others only read and never create or change the file.
 
 use std::path::Path;
 
-use memory_kernel_api::{AddConstraintRequest, AddSummaryRequest, LinkRequest, ListRequest};
+use memory_kernel_api::{
+    AddConstraintRequest, AddSummaryRequest, HistoryRequest, LinkRequest, MAX_PAGE_SIZE,
+    MemoryKernel, MemoryPageRequest, MemoryRecord,
+};
 use memory_kernel_core::RecordType;
 
 use crate::cli::{AddCommand, ConstraintArgs, LinkArgs, ListArgs, MemoryCommand, SummaryArgs};
 use crate::failure::Failure;
 use crate::output::Output;
-use crate::shapes::{LinkOutput, ListOutput, RecordOutput};
+use crate::shapes::{HistoryOutput, LinkOutput, ListOutput, RecordOutput};
 
 /// Builds an add request: the payload fields given, plus every provenance, accountability and
 /// lineage field taken from the shared [`crate::cli::RecordFlags`] (written once, here).
@@ -70,8 +73,19 @@ pub fn run(command: &MemoryCommand, db: &Path) -> Result<Output, Failure> {
             Ok(Output::Link(LinkOutput::from(link)))
         }
         MemoryCommand::List(args) => {
-            let records = super::open_current(db)?.list(&list_request(args))?;
-            Ok(Output::Records(ListOutput::from(records)))
+            let (records, next_cursor) = list(&super::open_current(db)?, args)?;
+            Ok(Output::Records(ListOutput::new(records, next_cursor)))
+        }
+        MemoryCommand::Get { memory_version_id } => {
+            let record = super::open_current(db)?.memory_version(memory_version_id)?;
+            Ok(Output::Record(Box::new(RecordOutput::from(record))))
+        }
+        MemoryCommand::History { memory_id, as_of } => {
+            let history = super::open_current(db)?.memory_history(&HistoryRequest {
+                memory_id: memory_id.clone(),
+                as_of: as_of.clone(),
+            })?;
+            Ok(Output::History(Box::new(HistoryOutput::from(history))))
         }
     }
 }
@@ -110,10 +124,41 @@ fn link_request(args: &LinkArgs) -> LinkRequest {
     }
 }
 
-fn list_request(args: &ListArgs) -> ListRequest {
-    ListRequest {
+/// The records `memory list` prints: pages of the API, walked until `--limit` records are
+/// collected (every matching record without it), and the cursor after the last one.
+fn list(
+    kernel: &MemoryKernel,
+    args: &ListArgs,
+) -> Result<(Vec<MemoryRecord>, Option<String>), Failure> {
+    let mut request = MemoryPageRequest {
         record_type: args.record_type,
+        writer: args.writer.clone(),
         memory_id: args.memory_id.clone(),
-        limit: args.limit,
+        truth_status: args.truth_status,
+        created_from: args.created_from.clone(),
+        created_before: args.created_before.clone(),
+        effective_from: args.effective_from.clone(),
+        effective_before: args.effective_before.clone(),
+        order: args.order,
+        cursor: args.cursor.clone(),
+        limit: None,
+    };
+    let mut records = Vec::new();
+    loop {
+        let wanted = args.limit.map(|limit| limit - records.len() as u32);
+        if wanted == Some(0) {
+            // `--limit 0`: nothing printed, and the cursor stays where it was given.
+            return Ok((records, request.cursor));
+        }
+        request.limit = Some(wanted.map_or(MAX_PAGE_SIZE, |w| w.min(MAX_PAGE_SIZE)));
+        let page = kernel.memory_page(&request)?;
+        records.extend(page.records);
+        let done = args
+            .limit
+            .is_some_and(|limit| records.len() as u32 >= limit);
+        match page.next_cursor {
+            Some(cursor) if !done => request.cursor = Some(cursor),
+            next => return Ok((records, next)),
+        }
     }
 }

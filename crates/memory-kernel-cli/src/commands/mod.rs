@@ -30,6 +30,18 @@ pub fn run(command: &Command, db: &Path) -> Result<Output, Failure> {
         Command::Context(command) => context::run(command, db),
         Command::Service(command) => service::run(command),
         Command::Outcome(command) => outcome::run(command, db),
+        Command::Completions { shell } => Ok(completions(*shell)),
+    }
+}
+
+/// `mk completions SHELL`: the completion script of the whole command tree.
+fn completions(shell: clap_complete::Shell) -> Output {
+    let mut command = <crate::cli::Cli as clap::CommandFactory>::command();
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command, "mk", &mut script);
+    Output::Text {
+        text: String::from_utf8_lossy(&script).trim_end().to_owned(),
+        exit_code: 0,
     }
 }
 

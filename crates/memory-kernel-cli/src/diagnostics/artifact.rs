@@ -24,11 +24,12 @@ use super::policy::SloPolicy;
 pub const METRICS_CONTRACT_VERSION: &str = "service-metrics.v1";
 
 /// The codes that are the caller's doing, never the service's failure.
-const CLIENT_CODES: [ErrorCode; 4] = [
+const CLIENT_CODES: [ErrorCode; 5] = [
     ErrorCode::InvalidJson,
     ErrorCode::ValidationError,
     ErrorCode::ContextPackageNotFound,
     ErrorCode::WriteConflict,
+    ErrorCode::MemoryNotFound,
 ];
 
 /// The artifact.
@@ -344,7 +345,7 @@ mod tests {
         assert_eq!(metrics.failure_rate_percent, 10.0);
         assert_eq!(metrics.timeout_rate_percent, 5.0);
         assert_eq!(metrics.p95_budget_ms, policy.budget("/v1/query/ask"));
-        assert_eq!(metrics.codes.0.len(), 14);
+        assert_eq!(metrics.codes.0.len(), 15);
         let totals = Totals::of(&[metrics]);
         assert_eq!((totals.requests, totals.failures), (20, 2));
     }

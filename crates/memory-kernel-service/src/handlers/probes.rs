@@ -31,7 +31,7 @@ pub async fn health(State(state): State<AppState>) -> Success<HealthData> {
     Success(HealthData {
         status: "ok",
         timeout_ms: state.timeout_ms(),
-        telemetry: state.telemetry().snapshot().totals(),
+        telemetry: state.telemetry_ref().totals(),
     })
 }
 

@@ -41,7 +41,7 @@ pub fn schemas() -> Vec<(String, RefOr<Schema>)> {
     all
 }
 
-const DATA_KINDS: [ResponseData; 14] = [
+const DATA_KINDS: [ResponseData; 17] = [
     ResponseData::Health,
     ResponseData::Ready,
     ResponseData::OpenApiYaml,
@@ -56,6 +56,9 @@ const DATA_KINDS: [ResponseData; 14] = [
     ResponseData::TrustSnapshot,
     ResponseData::GatePreview,
     ResponseData::ProjectorStatus,
+    ResponseData::MemoryPage,
+    ResponseData::MemoryHistory,
+    ResponseData::ContextPage,
 ];
 
 const REQUEST_BODIES: [RequestBody; 10] = [
@@ -88,6 +91,9 @@ pub const fn data_name(data: ResponseData) -> &'static str {
         ResponseData::TrustSnapshot => "TrustSnapshot",
         ResponseData::GatePreview => "GatePreview",
         ResponseData::ProjectorStatus => "ProjectorStatus",
+        ResponseData::MemoryPage => "MemoryPage",
+        ResponseData::MemoryHistory => "MemoryHistory",
+        ResponseData::ContextPage => "ContextPage",
     }
 }
 
@@ -397,6 +403,53 @@ fn data_schema(data: ResponseData) -> Option<RefOr<Schema>> {
             "The projector's health (projector_status.v1)",
             "outcome-projector-status",
         ),
+        ResponseData::MemoryPage => object(
+            vec![
+                (
+                    "records",
+                    ArrayBuilder::new()
+                        .items(component(data_name(ResponseData::MemoryRecord)))
+                        .into(),
+                ),
+                ("next_cursor", cursor()),
+            ],
+            vec![],
+            false,
+        ),
+        ResponseData::MemoryHistory => object(
+            vec![
+                ("memory_id", typed(Type::String).into()),
+                ("as_of", typed(Type::String).into()),
+                ("current_memory_version_id", nullable_string()),
+                (
+                    "versions",
+                    ArrayBuilder::new().items(history_version()).into(),
+                ),
+            ],
+            vec![],
+            false,
+        ),
+        ResponseData::ContextPage => object(
+            vec![
+                (
+                    "context_packages",
+                    ArrayBuilder::new()
+                        .items(object(
+                            vec![
+                                ("context_package_id", typed(Type::String).into()),
+                                ("kind", typed(Type::String).into()),
+                                ("stored_at", nullable_string()),
+                            ],
+                            vec![],
+                            false,
+                        ))
+                        .into(),
+                ),
+                ("next_cursor", cursor()),
+            ],
+            vec![],
+            false,
+        ),
     };
     Some(schema.into())
 }
@@ -412,6 +465,106 @@ fn described(required: &[&'static str], what: &str, schema: &str) -> ObjectBuild
     .description(Some(format!(
         "{what}; the full schema is https://memorykernel.dev/contracts/v1/{schema}.schema.json"
     )))
+}
+
+/// The opaque cursor of the next page, `null` on the last page.
+fn cursor() -> RefOr<Schema> {
+    nullable(Type::String)
+        .description(Some(
+            "Opaque; pass as `cursor` (with the same order) for the next page; null on the last page",
+        ))
+        .into()
+}
+
+/// One version of a memory's history: the record and its lineage in and out.
+fn history_version() -> ObjectBuilder {
+    let lineage = || {
+        ArrayBuilder::new().items(object(
+            vec![
+                ("memory_version_id", typed(Type::String).into()),
+                (
+                    "relation",
+                    one_of(Relation::ALL.iter().map(|r| r.as_str())).into(),
+                ),
+                ("visible_from", typed(Type::String).into()),
+            ],
+            vec![],
+            false,
+        ))
+    };
+    object(
+        vec![
+            ("record", component(data_name(ResponseData::MemoryRecord))),
+            ("lineage_out", lineage().into()),
+            ("lineage_in", lineage().into()),
+        ],
+        vec![],
+        false,
+    )
+}
+
+/// The query parameters of a GET endpoint: name, schema, description.
+pub fn query_parameters(data: ResponseData) -> Vec<(&'static str, ObjectBuilder, &'static str)> {
+    let instant = |what: &'static str| (typed(Type::String), what);
+    let paging = [
+        (
+            "order",
+            one_of(["oldest", "newest"]),
+            "`oldest` (default) or `newest` first",
+        ),
+        (
+            "cursor",
+            typed(Type::String),
+            "`next_cursor` of the previous page, made with the same order",
+        ),
+        (
+            "limit",
+            typed(Type::Integer)
+                .minimum(Some(1))
+                .maximum(Some(memory_kernel_api::MAX_PAGE_SIZE))
+                .default(Some(memory_kernel_api::DEFAULT_PAGE_SIZE.into())),
+            "page size",
+        ),
+    ];
+    match data {
+        ResponseData::MemoryPage => {
+            let (created_from, d1) = instant("created at or after (RFC 3339 UTC)");
+            let (created_before, d2) = instant("created strictly before (RFC 3339 UTC)");
+            let (effective_from, d3) = instant("in effect at or after (RFC 3339 UTC)");
+            let (effective_before, d4) = instant("in effect strictly before (RFC 3339 UTC)");
+            let mut params = vec![
+                (
+                    "record_type",
+                    record_types(RecordType::ALL.iter()),
+                    "only this record type",
+                ),
+                ("writer", typed(Type::String), "only this writer"),
+                (
+                    "memory_id",
+                    typed(Type::String),
+                    "only versions of this memory",
+                ),
+                (
+                    "truth_status",
+                    one_of(TruthStatus::ALL.iter().map(|t| t.as_str())),
+                    "only this truth status",
+                ),
+                ("created_from", created_from, d1),
+                ("created_before", created_before, d2),
+                ("effective_from", effective_from, d3),
+                ("effective_before", effective_before, d4),
+            ];
+            params.extend(paging);
+            params
+        }
+        ResponseData::ContextPage => paging.into(),
+        ResponseData::MemoryHistory => vec![(
+            "as_of",
+            typed(Type::String),
+            "instant the current version is judged at (RFC 3339 UTC); defaults to now",
+        )],
+        _ => Vec::new(),
+    }
 }
 
 fn telemetry_counters() -> ObjectBuilder {

@@ -75,10 +75,10 @@ fn operation(endpoint: &Endpoint) -> utoipa::openapi::path::Operation {
         .operation_id(Some(endpoint.operation_id))
         .summary(Some(endpoint.summary))
         .responses(responses(endpoint));
-    if endpoint.path.contains("{context_package_id}") {
+    for name in path_parameters(endpoint.path) {
         builder = builder.parameter(
             ParameterBuilder::new()
-                .name("context_package_id")
+                .name(name)
                 .parameter_in(ParameterIn::Path)
                 .required(Required::True)
                 .schema(Some(
@@ -86,6 +86,16 @@ fn operation(endpoint: &Endpoint) -> utoipa::openapi::path::Operation {
                         .schema_type(Type::String)
                         .min_length(Some(1)),
                 )),
+        );
+    }
+    for (name, schema, description) in components::query_parameters(endpoint.response) {
+        builder = builder.parameter(
+            ParameterBuilder::new()
+                .name(name)
+                .parameter_in(ParameterIn::Query)
+                .required(Required::False)
+                .description(Some(description))
+                .schema(Some(schema)),
         );
     }
     if let Some(body) = endpoint.request_body {
@@ -112,6 +122,12 @@ fn operation(endpoint: &Endpoint) -> utoipa::openapi::path::Operation {
                 ));
     }
     builder.build()
+}
+
+/// The `{name}` segments of a path, in order.
+fn path_parameters(path: &str) -> impl Iterator<Item = &str> {
+    path.split('/')
+        .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
 }
 
 fn responses(endpoint: &Endpoint) -> utoipa::openapi::Responses {

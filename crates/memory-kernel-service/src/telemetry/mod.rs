@@ -21,14 +21,13 @@
 mod prometheus;
 mod snapshot;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::body::BodyWait;
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::Next;
+use axum::extract::{MatchedPath, Request};
+use axum::http::Method;
 use axum::response::Response;
 use memory_kernel_api::ErrorCode;
 
@@ -151,7 +150,8 @@ impl OutcomeClass {
             | ErrorCode::QueryFailed
             | ErrorCode::ContextLookupFailed
             | ErrorCode::OperationTimeout
-            | ErrorCode::StorageUnavailable => Self::OtherError,
+            | ErrorCode::StorageUnavailable
+            | ErrorCode::MemoryNotFound => Self::OtherError,
         }
     }
 }
@@ -236,6 +236,17 @@ impl Telemetry {
             .unwrap_or(ENDPOINTS.len())
     }
 
+    /// The `/v1/health` totals, read straight from the counters (no snapshot is built).
+    #[must_use]
+    pub fn totals(&self) -> TelemetryTotals {
+        snapshot::totals_of(|class| {
+            self.endpoints
+                .iter()
+                .map(|e| e.classes[class.index()].load(Ordering::Relaxed))
+                .sum()
+        })
+    }
+
     /// Counts one finished request of endpoint slot `endpoint` that took `elapsed`.
     pub fn record(&self, endpoint: usize, outcome: Outcome, elapsed: Duration) {
         let Some(counters) = self.endpoints.get(endpoint) else {
@@ -278,28 +289,49 @@ impl Telemetry {
     }
 }
 
-/// The counting layer: times the request (less the time its body took to arrive) and counts
-/// it under its route template.
-pub async fn count(
-    State(telemetry): State<Arc<Telemetry>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let endpoint = Telemetry::endpoint_index(
-        request
-            .extensions()
-            .get::<MatchedPath>()
-            .map(MatchedPath::as_str),
-    );
-    let wait = BodyWait::default();
-    let mut request = request;
-    request.extensions_mut().insert(wait.clone());
-    let started = Instant::now();
-    let response = next.run(request).await;
-    // Waiting for a slow client's body is the client's time, not the endpoint's.
-    let elapsed = started.elapsed().saturating_sub(wait.get());
-    telemetry.record(endpoint, Outcome::of(&response), elapsed);
-    response
+/// The start of one request's count: its endpoint slot, when it started, and the body-wait
+/// tracker (only for requests that can carry a body, so a GET allocates nothing here).
+pub struct Timing {
+    endpoint: usize,
+    started: Instant,
+    wait: Option<BodyWait>,
+}
+
+impl Timing {
+    /// Starts timing `request` under its route template.
+    pub fn begin(request: &mut Request) -> Self {
+        let endpoint = Telemetry::endpoint_index(
+            request
+                .extensions()
+                .get::<MatchedPath>()
+                .map(MatchedPath::as_str),
+        );
+        let wait =
+            (request.method() != Method::GET && request.method() != Method::HEAD).then(|| {
+                let wait = BodyWait::default();
+                request.extensions_mut().insert(wait.clone());
+                wait
+            });
+        Self {
+            endpoint,
+            started: Instant::now(),
+            wait,
+        }
+    }
+
+    /// How long the request has taken so far.
+    #[must_use]
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// Counts the finished request. Waiting for a slow client's body is the client's time, not
+    /// the endpoint's.
+    pub fn finish(self, telemetry: &Telemetry, response: &Response) {
+        let waited = self.wait.map_or(Duration::ZERO, |wait| wait.get());
+        let elapsed = self.started.elapsed().saturating_sub(waited);
+        telemetry.record(self.endpoint, Outcome::of(response), elapsed);
+    }
 }
 
 #[cfg(test)]
@@ -320,7 +352,8 @@ mod tests {
         assert_eq!(CODE_LABELS[10], "internal_error");
         assert_eq!(CODE_LABELS[11], "operation_timeout");
         assert_eq!(CODE_LABELS[12], "storage_unavailable");
-        assert_eq!(CODE_LABELS[13], "other");
+        assert_eq!(CODE_LABELS[13], "memory_not_found");
+        assert_eq!(CODE_LABELS[14], "other");
     }
 
     #[test]

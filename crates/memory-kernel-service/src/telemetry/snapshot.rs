@@ -94,8 +94,13 @@ impl TelemetrySnapshot {
     /// The docs/spec/service-contract.md totals: each class summed over the endpoints.
     #[must_use]
     pub fn totals(&self) -> TelemetryTotals {
-        let sum =
-            |class: OutcomeClass| -> u64 { self.endpoints.iter().map(|e| e.class(class)).sum() };
+        totals_of(|class| self.endpoints.iter().map(|e| e.class(class)).sum())
+    }
+}
+
+/// The totals, given each class's count summed over the endpoints.
+pub(crate) fn totals_of(sum: impl Fn(OutcomeClass) -> u64) -> TelemetryTotals {
+    {
         let success = sum(OutcomeClass::Success);
         let failure: u64 = OutcomeClass::ALL
             .iter()

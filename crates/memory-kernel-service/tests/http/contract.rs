@@ -150,7 +150,7 @@ fn openapi_declares_every_endpoint_and_its_failure_statuses() {
 }
 
 /// The integration-pack schemas this crate owns, each with one valid sample.
-const OWNED_SCHEMAS: [&str; 11] = [
+const OWNED_SCHEMAS: [&str; 14] = [
     "error-envelope",
     "service-health-envelope",
     "service-ready-envelope",
@@ -159,6 +159,9 @@ const OWNED_SCHEMAS: [&str; 11] = [
     "service-memory-record-envelope",
     "service-link-envelope",
     "service-context-package-envelope",
+    "service-memory-page-envelope",
+    "service-memory-history-envelope",
+    "service-context-page-envelope",
     "context-package-envelope",
     "trust-gate-attachment",
     "proposed-memory-write",

@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod browse;
 mod contract;
 mod endpoints;
 mod error_matrix;

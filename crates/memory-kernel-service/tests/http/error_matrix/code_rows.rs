@@ -68,7 +68,80 @@ pub fn rows() -> Vec<Row> {
     let events = Some("/v1/outcome/events");
     let trust = Some("/v1/outcome/trust");
     let gate = Some("/v1/outcome/gate/preview");
+    let list = Some("/v1/memory");
+    let version = Some("/v1/memory/versions/{memory_version_id}");
+    let history = Some("/v1/memory/{memory_id}/history");
+    let packages = Some("/v1/context");
     vec![
+        // validation_error and memory_not_found of the browse endpoints.
+        row(
+            "list_cursor_not_a_cursor",
+            Migrated,
+            list,
+            ValidationError,
+            |_| get("/v1/memory?cursor=zz"),
+        ),
+        row(
+            "list_cursor_of_the_other_order",
+            Migrated,
+            list,
+            ValidationError,
+            // `r1.newest.0.01ARZ3NDEKTSV4RRFFQ69G5FAV`, asked with the default order.
+            |_| {
+                get(
+                    "/v1/memory?cursor=72312e6e65776573742e302e303141525a334e44454b54535634525246465136394735464156",
+                )
+            },
+        ),
+        row(
+            "list_limit_over_the_maximum",
+            Migrated,
+            list,
+            ValidationError,
+            |_| get("/v1/memory?limit=1001"),
+        ),
+        row(
+            "list_unknown_parameter",
+            Migrated,
+            list,
+            ValidationError,
+            |_| get("/v1/memory?colour=blue"),
+        ),
+        row(
+            "version_malformed_id",
+            Migrated,
+            version,
+            ValidationError,
+            |_| get("/v1/memory/versions/not-a-ulid"),
+        ),
+        row(
+            "version_unknown_id",
+            Migrated,
+            version,
+            MemoryNotFound,
+            |_| get("/v1/memory/versions/01ARZ3NDEKTSV4RRFFQ69G5FAV"),
+        ),
+        row(
+            "history_bad_as_of",
+            Migrated,
+            history,
+            ValidationError,
+            |s| get(&format!("/v1/memory/{}/history?as_of=soon", s.memory_id)),
+        ),
+        row(
+            "history_unknown_memory",
+            Migrated,
+            history,
+            MemoryNotFound,
+            |_| get("/v1/memory/01ARZ3NDEKTSV4RRFFQ69G5FAV/history"),
+        ),
+        row(
+            "context_list_bad_cursor",
+            Migrated,
+            packages,
+            ValidationError,
+            |_| get("/v1/context?cursor=00"),
+        ),
         // invalid_json: syntax is checked before the content type.
         row(
             "ask_malformed_with_curl_form_content_type",

@@ -180,10 +180,13 @@ pub fn good_request(path: Option<&str>, seed: &Seed) -> TestRequest {
     let endpoint = memory_kernel_service::endpoints::ENDPOINTS
         .iter()
         .find(|e| e.path == path);
-    let concrete = path.replace(
-        "{context_package_id}",
-        or(&seed.context_package_id, SOME_PACKAGE),
-    );
+    let concrete = path
+        .replace(
+            "{context_package_id}",
+            or(&seed.context_package_id, SOME_PACKAGE),
+        )
+        .replace("{memory_version_id}", or(&seed.new_version, SOME_VERSION))
+        .replace("{memory_id}", or(&seed.memory_id, OTHER_VERSION));
     match endpoint {
         Some(e) if e.request_body.is_some() => post(&concrete).json(&good_body(path, seed)),
         Some(e) if e.method.as_str() == "POST" => post(&concrete),

@@ -62,7 +62,7 @@ const fn entry(
 
 use Answer::{Ok as Fine, Unavailable as Down};
 
-const DEGRADED: [Degraded; 17] = [
+const DEGRADED: [Degraded; 21] = [
     entry("/v1/health", None, Fine, Fine, Fine),
     entry("/v1/ready", Some(SchemaUnavailable), Down, Down, Down),
     entry("/v1/openapi", None, Fine, Fine, Fine),
@@ -89,6 +89,21 @@ const DEGRADED: [Degraded; 17] = [
         Down,
     ),
     entry("/v1/memory/link", Some(WriteFailed), Down, Down, Down),
+    entry("/v1/memory", Some(QueryFailed), Down, Fine, Down),
+    entry(
+        "/v1/memory/versions/{memory_version_id}",
+        Some(QueryFailed),
+        Down,
+        Fine,
+        Down,
+    ),
+    entry(
+        "/v1/memory/{memory_id}/history",
+        Some(QueryFailed),
+        Down,
+        Fine,
+        Down,
+    ),
     entry("/v1/query/ask", Some(QueryFailed), Down, Down, Down),
     entry("/v1/query/recall", Some(QueryFailed), Down, Down, Down),
     entry(
@@ -116,6 +131,7 @@ const DEGRADED: [Degraded; 17] = [
         Fine,
         Down,
     ),
+    entry("/v1/context", Some(ContextLookupFailed), Down, Fine, Down),
     entry("/metrics", None, Fine, Fine, Fine),
 ];
 
