@@ -235,7 +235,7 @@ fn decode_cursor(
     let invalid = |reason: &str| ApiError::InvalidCursor {
         reason: reason.to_owned(),
     };
-    if cursor.is_empty() || cursor.len() % 2 != 0 || cursor.len() > 1024 {
+    if cursor.is_empty() || !cursor.len().is_multiple_of(2) || cursor.len() > 1024 {
         return Err(invalid("not a cursor of this listing"));
     }
     let bytes = (0..cursor.len())
