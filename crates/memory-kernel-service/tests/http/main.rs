@@ -10,5 +10,6 @@ mod error_matrix;
 mod hardening;
 mod metrics;
 mod prometheus_text;
+mod request_schemas;
 mod support;
 mod telemetry;
