@@ -36,6 +36,23 @@ pub(crate) const CASES: &[Case] = &[
         ],
     },
     Case {
+        name: "openapi_request_constraint_dropped",
+        check: Check::Codegen,
+        mutate: |r| {
+            replace(
+                r,
+                OPENAPI,
+                "        from:\n          type: string\n          pattern: ^[0-7][0-9A-HJKMNP-TV-Z]{25}$\n",
+                "        from:\n          type: string\n",
+            )
+        },
+        expect: &[
+            "contracts/openapi/service.v3.yaml has drifted",
+            "-          pattern: ^[0-7][0-9A-HJKMNP-TV-Z]{25}$",
+            "fix: run `cargo xtask codegen`",
+        ],
+    },
+    Case {
         name: "error_code_block_stale",
         check: Check::Codegen,
         mutate: |r| {
@@ -133,6 +150,20 @@ pub(crate) const CASES: &[Case] = &[
             "the error envelope's code enum",
             "-  \"context_lookup_failed\",",
         ],
+    },
+    Case {
+        name: "openapi_request_string_unconstrained",
+        check: Check::Contracts,
+        mutate: |r| {
+            edit_yaml(r, OPENAPI, |v| {
+                let writer = v["components"]["schemas"]["LinkRequest"]["properties"]["writer"]
+                    .as_object_mut()
+                    .unwrap();
+                writer.remove("pattern");
+                writer.remove("minLength");
+            })
+        },
+        expect: &["request field LinkRequest.writer is a string that states no `pattern`"],
     },
     Case {
         name: "openapi_envelope_defines_api_contract_version",
