@@ -5,6 +5,7 @@
 //! schema and fixture rules are in [`files`]; `cargo xtask contracts diff` is [`diff`].
 
 pub mod classify;
+pub mod corrections;
 pub mod diff;
 pub mod files;
 
