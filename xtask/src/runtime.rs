@@ -7,10 +7,11 @@
 //!
 //! The binary is run directly when it is provably current, and through `cargo run` (which
 //! builds it) otherwise. Current means: cargo's own dep-info file beside it
-//! (`memory-kernel-service.d`, written with the binary) names this tree's
-//! `crates/memory-kernel-service/src/main.rs` (so a target folder shared by several checkouts
-//! cannot hand over another checkout's build), and neither any file it names nor any
-//! workspace `Cargo.toml` or `Cargo.lock` is newer than the binary. Nothing is cached by
+//! (`memory-kernel-service.d`, which cargo rewrites each time it builds the binary or finds
+//! it fresh) names this tree's `crates/memory-kernel-service/src/main.rs` (so a target
+//! folder shared by several checkouts cannot hand over another checkout's build), and
+//! neither any file it names nor any workspace `Cargo.toml` or `Cargo.lock` is newer than
+//! that file: cargo last vouched for the binary after the last edit. Nothing is cached by
 //! xtask: the check is made from the files every time, and anything it cannot read sends the
 //! run through cargo. Starting cargo costs 0.3 to 0.9 s even when nothing is built; the
 //! check costs a few milliseconds.
@@ -228,8 +229,10 @@ fn current_binary_in(root: &Path, target: &Path) -> Option<PathBuf> {
         "memory-kernel-service{}",
         std::env::consts::EXE_SUFFIX
     ));
-    let built = modified(&binary)?;
-    let dep_info = fs::read_to_string(debug.join("memory-kernel-service.d")).ok()?;
+    modified(&binary)?;
+    let dep_info_path = debug.join("memory-kernel-service.d");
+    let vouched = modified(&dep_info_path)?;
+    let dep_info = fs::read_to_string(&dep_info_path).ok()?;
     let sources = dep_info_sources(&dep_info)?;
     let main = root.join("crates/memory-kernel-service/src/main.rs");
     if !sources.contains(&main) {
@@ -239,7 +242,7 @@ fn current_binary_in(root: &Path, target: &Path) -> Option<PathBuf> {
     sources
         .iter()
         .chain(manifests.iter())
-        .all(|file| modified(file).is_some_and(|time| time <= built))
+        .all(|file| modified(file).is_some_and(|time| time <= vouched))
         .then_some(binary)
 }
 
@@ -324,29 +327,32 @@ mod tests {
                 .unwrap();
         };
         fs::write(&binary, "bin").unwrap();
-        later(&binary);
+        let dep_info = debug.join("memory-kernel-service.d");
         fs::write(
-            debug.join("memory-kernel-service.d"),
+            &dep_info,
             format!("{}: {}\n", binary.display(), main.display()),
         )
         .unwrap();
+        later(&dep_info);
         assert_eq!(
             current_binary_in(root, &root.join("target")),
             Some(binary.clone())
         );
         // Another checkout's build.
         fs::write(
-            debug.join("memory-kernel-service.d"),
+            &dep_info,
             format!("{}: /elsewhere/src/main.rs\n", binary.display()),
         )
         .unwrap();
+        later(&dep_info);
         assert_eq!(current_binary_in(root, &root.join("target")), None);
-        // A source edited after the build.
+        // A source edited after cargo last vouched for the binary.
         fs::write(
-            debug.join("memory-kernel-service.d"),
+            &dep_info,
             format!("{}: {}\n", binary.display(), main.display()),
         )
         .unwrap();
+        later(&dep_info);
         let edited = fs::File::options().write(true).open(&main).unwrap();
         edited
             .set_modified(SystemTime::now() + std::time::Duration::from_secs(120))
