@@ -1,4 +1,5 @@
-//! `cargo xtask bench service`: a load benchmark of the real HTTP service.
+//! `cargo xtask bench service`: a load benchmark of the real HTTP service; `cargo xtask
+//! bench gates`: the governance gates timed as the built binary ([`gates`]).
 //!
 //! It builds `memory-kernel-service` (release by default), runs it on a free loopback port
 //! over a temporary database, seeds records through the HTTP API and drives each endpoint
@@ -8,6 +9,7 @@
 
 mod corpus;
 mod drive;
+pub mod gates;
 pub mod report;
 mod run;
 
@@ -33,6 +35,7 @@ pub struct Bench {
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum BenchTarget {
     Service(ServiceBench),
+    Gates(gates::GatesBench),
 }
 
 /// Load the HTTP service and report throughput, latency, errors and database growth
@@ -122,6 +125,10 @@ impl ServiceBench {
 pub fn run(sh: &Shell, args: &Bench) -> Result<()> {
     match &args.target {
         BenchTarget::Service(args) => run_service(sh, args),
+        BenchTarget::Gates(args) => {
+            let json = args.json.as_deref().map(json_path).transpose()?;
+            gates::run(&sh.current_dir(), args, json.as_deref())
+        }
     }
 }
 

@@ -63,7 +63,7 @@ pub struct Boundaries {}
 /// When any check finds a problem, or `cargo metadata` cannot be run.
 pub fn run(sh: &Shell, _args: &Boundaries, known_gates: &[&str]) -> Result<()> {
     let root = sh.current_dir();
-    let metadata = Metadata::load(&root)?;
+    let metadata = Metadata::workspace(&root)?;
     let findings = check(&root, &metadata, known_gates)?;
     findings.report("cargo xtask boundaries")?;
     println!(

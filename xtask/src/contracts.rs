@@ -5,6 +5,7 @@
 //! schema and fixture rules are in [`files`]; `cargo xtask contracts diff` is [`diff`].
 
 pub mod classify;
+pub mod corrections;
 pub mod diff;
 pub mod files;
 
@@ -38,7 +39,11 @@ pub const ERROR_ENVELOPE_SCHEMA_PATH: &str =
 ///                       whose code enum is the source of truth's (same order) and which
 ///                       defines neither `api_contract_version` nor `legacy_error`; every
 ///                       endpoint of the runtime contract is there and declares each of its
-///                       failure statuses (its codes' statuses plus 401/405/413/415).
+///                       failure statuses (its codes' statuses plus 401/405/413/415); every
+///                       string field of a JSON request body (array items included) states
+///                       a `pattern`, `format`, `enum` or `minLength`, so the document cannot
+///                       silently lose a rule the API enforces (the one field the API takes
+///                       verbatim, `AskRequest.text`, is named as such below).
 ///   schemas             every JSON file in a `schemas/` folder under contracts/ is valid JSON
 ///                       Schema 2020-12 (checked against the meta-schema), compiles with
 ///                       every `$ref` resolved offline, has a non-empty `$id` no other schema
@@ -100,7 +105,10 @@ pub fn check(root: &Path, truth: &RuntimeTruth) -> Result<Findings> {
     runtime_matches_source(&contract, &source, &mut findings);
     let openapi_text = pack::read_text(root, OPENAPI_PATH)?;
     match serde_norway::from_str::<Value>(&openapi_text) {
-        Ok(openapi) => openapi_matches(&openapi, &contract, &source, &mut findings),
+        Ok(openapi) => {
+            openapi_matches(&openapi, &contract, &source, &mut findings);
+            request_strings_constrained(&openapi, &mut findings);
+        }
         Err(error) => findings.problem(format!("{OPENAPI_PATH} is not valid YAML: {error}")),
     }
     let schemas = ContractSchemas::load(root).context("cannot load the contract schemas")?;
@@ -328,6 +336,61 @@ fn openapi_matches(
                 ));
             }
         }
+    }
+}
+
+/// Request-body string fields the API takes verbatim, whatever they hold: `(schema, field)`.
+/// The question text of an ask is only kept for the record, so no rule applies to it.
+const VERBATIM_REQUEST_FIELDS: [(&str, &str); 1] = [("AskRequest", "text")];
+
+/// The keywords of which a request-body string field must state at least one.
+const STRING_CONSTRAINTS: [&str; 4] = ["pattern", "format", "enum", "minLength"];
+
+/// Every string field (or array of strings) of every JSON request body schema states a
+/// constraint, unless it is one of [`VERBATIM_REQUEST_FIELDS`].
+fn request_strings_constrained(openapi: &Value, findings: &mut Findings) {
+    let mut bodies = BTreeSet::new();
+    for (_, _, operation) in operations(openapi) {
+        let schema = &operation["requestBody"]["content"]["application/json"]["schema"];
+        if let Some(name) = schema["$ref"]
+            .as_str()
+            .and_then(|reference| reference.strip_prefix("#/components/schemas/"))
+        {
+            bodies.insert(name.to_owned());
+        }
+    }
+    for name in bodies {
+        let properties = &openapi["components"]["schemas"][&name]["properties"];
+        for (field, property) in properties.as_object().into_iter().flatten() {
+            if VERBATIM_REQUEST_FIELDS.contains(&(name.as_str(), field.as_str())) {
+                continue;
+            }
+            let (label, schema) = if has_type(property, "array") {
+                (format!("{name}.{field}[]"), &property["items"])
+            } else {
+                (format!("{name}.{field}"), property)
+            };
+            if has_type(schema, "string")
+                && !STRING_CONSTRAINTS
+                    .iter()
+                    .any(|keyword| schema.get(keyword).is_some())
+            {
+                findings.problem(format!(
+                    "{OPENAPI_PATH}: request field {label} is a string that states no `pattern`, \
+                     `format`, `enum` or `minLength`; state the rule the API enforces for it \
+                     (from the constant its validator uses) and run `cargo xtask codegen`"
+                ));
+            }
+        }
+    }
+}
+
+/// Whether `schema`'s `type` is `name` or a list holding it.
+fn has_type(schema: &Value, name: &str) -> bool {
+    match &schema["type"] {
+        Value::String(single) => single == name,
+        Value::Array(types) => types.iter().any(|t| t == name),
+        _ => false,
     }
 }
 

@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use xshell::Shell;
 
 use crate::atomic_file;
+use crate::contracts::corrections::{CORRECTIONS_PATH, CorrectionList};
 use crate::contracts::diff::contract_files;
 use crate::git;
 use crate::pack::{CHANGELOG_PATH, MANIFEST_PATH, SOURCE_OF_TRUTH_PATH};
@@ -33,7 +34,9 @@ pub const RELEASE_FORMAT: &str = "memorykernel-release.v1";
 /// OpenAPI copy, the integration pack's schemas and source of truth) whole, with its sha256. The CHANGELOG's `## Unreleased` section
 /// becomes `## X.Y.Z` under a new, empty `## Unreleased`, and the producer manifest's
 /// release_tag and commit_sha name the release; generated documents are refreshed
-/// (`cargo xtask codegen`). Commit the result.
+/// (`cargo xtask codegen`). The list of documented corrections
+/// (contracts/governance/contract-corrections.json) is emptied and names the new release:
+/// the new baseline records the corrected documents. Commit the result.
 ///
 /// From then on `cargo xtask contracts diff` (the `contracts-diff` gate of verify) compares
 /// the tree with the newest recorded release, and the `manifest` gate checks that the release
@@ -264,6 +267,7 @@ pub fn cut(root: &Path, version: &str) -> Result<RecordedRelease> {
         .with_context(|| format!("cannot read {MANIFEST_PATH}"))?;
     let manifest = set_json_string(&manifest, "release_tag", &release_tag)?;
     let manifest = set_json_string(&manifest, "commit_sha", &commit_sha)?;
+    let corrections = CorrectionList::load(root)?;
 
     let record = write_baseline(
         root,
@@ -279,6 +283,14 @@ pub fn cut(root: &Path, version: &str) -> Result<RecordedRelease> {
     })?;
     atomic_file::write(&manifest_path, manifest.as_bytes())?;
     atomic_file::write(&changelog_path, released_changelog.as_bytes())?;
+    // The new baseline records the corrected documents, so the corrections of the previous
+    // release have nothing left to amend.
+    if corrections.is_some() {
+        atomic_file::write_json(
+            &root.join(CORRECTIONS_PATH),
+            &CorrectionList::empty(version),
+        )?;
+    }
     Ok(RecordedRelease {
         version: version.to_owned(),
         dir,

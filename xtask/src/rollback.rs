@@ -6,6 +6,7 @@
 //! [`runner::XtaskRunner`], so tests rehearse on a temporary repository without building
 //! anything. The worktree lives in [`worktree`]; the report types and text in [`report`].
 
+pub mod database;
 pub mod report;
 pub mod runner;
 pub mod worktree;
@@ -36,6 +37,11 @@ use worktree::Worktree;
 ///                        AVAILABLE when REF predates the command)
 ///   run-gates            `cargo xtask verify` in the worktree (--quick: `--skip clippy
 ///                        --skip test`)
+///   restore-database     a scratch file created by REF's `mk`, backed up (`mk db backup`)
+///                        and migrated (`mk db migrate`) by the current `mk`; REF's `mk` must
+///                        refuse it, restore the backup (`mk db restore --in`) and open it
+///                        (`db schema-version`, `db integrity-check`). NOT AVAILABLE when
+///                        REF has no mk
 ///   consumer-impact      service/api versions, integration baseline and error codes of
 ///                        contracts/integration/v1/service-contract-source-of-truth.json at
 ///                        REF (`git show`) against the current tree
@@ -104,17 +110,17 @@ pub fn run(sh: &Shell, args: &Rollback) -> Result<()> {
     }
     let root = sh.current_dir();
     let governance = Governance::load(&root)?;
+    let current_target_dir = Metadata::load(&root)?
+        .target_directory
+        .map_or_else(|| root.join("target"), PathBuf::from);
     let target_dir = match &args.target_dir {
         Some(dir) => dir.clone(),
-        None => rehearsal_target_dir(
-            &Metadata::load(&root)?
-                .target_directory
-                .map_or_else(|| root.join("target"), PathBuf::from),
-        ),
+        None => rehearsal_target_dir(&current_target_dir),
     };
     let runner = CargoXtask {
         current_root: root.clone(),
         target_dir,
+        current_target_dir,
     };
     let options = Options {
         reference: args.to.clone(),
@@ -164,6 +170,7 @@ pub fn rehearse(
         ..HandoffComparison::default()
     };
     let mut consumer_change = None;
+    let mut database = None;
     let mut steps = Vec::new();
     let mut worktree_removed = true;
     let mut worktree = match Worktree::add(root, &commit) {
@@ -210,6 +217,12 @@ pub fn rehearse(
                 (status, detail)
             }
             StepId::RunGates => run_gates(tree.path(), runner, options.quick, reference),
+            StepId::RestoreDatabase => {
+                let (status, detail, found) =
+                    database::rehearse(root, tree.path(), tree.scratch(), runner, reference);
+                database = found;
+                (status, detail)
+            }
             StepId::ConsumerImpact => {
                 let (status, detail, change) = consumer_impact(root, &commit, reference);
                 consumer_change = change;
@@ -235,6 +248,7 @@ pub fn rehearse(
         steps,
         handoff,
         consumer_change,
+        database,
         swept: swept
             .iter()
             .map(|path| path.display().to_string())

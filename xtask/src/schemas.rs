@@ -6,9 +6,11 @@
 //! it. Draft 2020-12 throughout; `format` is not asserted (the schemas say what they mean
 //! with `pattern`).
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
+use std::rc::Rc;
 
 use anyhow::{Context, Result, anyhow};
 use jsonschema::{Draft, Registry, Validator};
@@ -47,6 +49,9 @@ pub struct ContractSchemas {
     /// Every schema file, sorted by path.
     pub files: Vec<SchemaFile>,
     registry: std::result::Result<Registry<'static>, String>,
+    /// Validators compiled so far, by path: a schema is compiled once however many checks
+    /// of this run use it (nothing outlives the run).
+    compiled: RefCell<BTreeMap<String, Rc<Validator>>>,
 }
 
 impl ContractSchemas {
@@ -81,7 +86,11 @@ impl ContractSchemas {
             .extend(resources)
             .and_then(jsonschema::RegistryBuilder::prepare)
             .map_err(|error| error.to_string());
-        Ok(Self { files, registry })
+        Ok(Self {
+            files,
+            registry,
+            compiled: RefCell::new(BTreeMap::new()),
+        })
     }
 
     /// The schema file at repo-relative `path`.
@@ -96,7 +105,10 @@ impl ContractSchemas {
     /// # Errors
     /// When the file is unknown or unparsable, the registry could not be built, or the schema
     /// does not compile (an unresolvable `$ref`, say).
-    pub fn validator(&self, path: &str) -> Result<Validator> {
+    pub fn validator(&self, path: &str) -> Result<Rc<Validator>> {
+        if let Some(validator) = self.compiled.borrow().get(path) {
+            return Ok(Rc::clone(validator));
+        }
         let file = self
             .get(path)
             .ok_or_else(|| anyhow!("{path}: no such contract schema"))?;
@@ -108,11 +120,17 @@ impl ContractSchemas {
             .registry
             .as_ref()
             .map_err(|error| anyhow!("the contract schemas cannot be registered: {error}"))?;
-        jsonschema::options()
-            .with_draft(Draft::Draft202012)
-            .with_registry(registry)
-            .build(document)
-            .map_err(|error| anyhow!("{path} does not compile: {error}"))
+        let validator = Rc::new(
+            jsonschema::options()
+                .with_draft(Draft::Draft202012)
+                .with_registry(registry)
+                .build(document)
+                .map_err(|error| anyhow!("{path} does not compile: {error}"))?,
+        );
+        self.compiled
+            .borrow_mut()
+            .insert(path.to_owned(), Rc::clone(&validator));
+        Ok(validator)
     }
 
     /// Validates `instance` against the schema at `path`; `Ok` lists every violation as

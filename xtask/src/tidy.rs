@@ -171,6 +171,7 @@ pub fn repository_files(root: &Path) -> Result<Vec<String>> {
 pub fn check_files(root: &Path, files: &[String]) -> Result<Vec<Violation>> {
     let mut violations = Vec::new();
     top_level_layout(files, &mut violations);
+    let mut targets = references::Targets::default();
     for path in files {
         let full = root.join(path);
         // A tracked file deleted in the work tree, a symlink or a submodule: nothing to read.
@@ -188,7 +189,7 @@ pub fn check_files(root: &Path, files: &[String]) -> Result<Vec<Violation>> {
             trailing_whitespace(path, text, &mut violations);
             evidence::check(root, path, text, &mut violations);
             hand_written_status(path, text, &mut violations);
-            references::check(root, path, text, &mut violations);
+            references::check(root, path, text, &mut targets, &mut violations);
         }
     }
     crate_docs(root, files, &mut violations)?;

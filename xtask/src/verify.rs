@@ -605,4 +605,18 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), GATES.len());
     }
+
+    #[test]
+    fn the_gate_benchmark_times_every_governance_gate_of_the_table() {
+        let governance: Vec<&str> = GATES
+            .iter()
+            .map(|gate| gate.name)
+            .filter(|name| !["fmt", "clippy", "test"].contains(name))
+            .collect();
+        let benchmarked: Vec<&str> = xtask::bench::gates::GATE_COMMANDS
+            .iter()
+            .map(|gate| gate.gate)
+            .collect();
+        assert_eq!(benchmarked, governance);
+    }
 }

@@ -237,3 +237,58 @@ fn bad_arguments_are_refused_before_anything_is_built() {
     assert!(help.status.success());
     assert!(text(&help.stdout).contains("--growth-queries"));
 }
+
+#[test]
+fn bench_gates_times_the_chosen_gates_as_the_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = xtask(
+        &[
+            "bench",
+            "gates",
+            "--runs",
+            "2",
+            "--gate",
+            "slo-policy",
+            "--gate",
+            "manifest",
+            "--json",
+            "gates.json",
+        ],
+        dir.path(),
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    assert!(
+        stdout.contains("cargo xtask bench gates --runs 2 --gate slo-policy --gate manifest"),
+        "{stdout}"
+    );
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("gates.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["format"], "gate-bench.v1");
+    let rows = report["gates"].as_array().unwrap();
+    let names: Vec<&str> = rows
+        .iter()
+        .map(|row| row["gate"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["slo-policy", "manifest"]);
+    for row in rows {
+        assert_eq!(row["runs_ms"].as_array().unwrap().len(), 2, "{row}");
+        let min = number(&row["min_ms"], "min_ms");
+        assert!(
+            min > 0.0 && min <= number(&row["median_ms"], "median_ms"),
+            "{row}"
+        );
+        assert_eq!(row["budget_ms"], 50);
+        assert_eq!(row["passed"], true, "{row}");
+    }
+    assert_eq!(rows[0]["command"], "xtask slo --check-policy");
+
+    let output = xtask(&["bench", "gates", "--gate", "clippy"], dir.path());
+    assert!(!output.status.success());
+    assert!(
+        text(&output.stderr).contains("`clippy` is not a governance gate"),
+        "{}",
+        text(&output.stderr)
+    );
+}

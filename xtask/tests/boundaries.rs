@@ -418,3 +418,13 @@ fn renderers_are_pure_functions_of_the_governance_file() {
         boundaries::render_domains(&governance)
     );
 }
+
+#[test]
+fn the_manifests_give_the_edges_cargo_metadata_gives() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let read = xtask::boundaries::Metadata::from_manifests(root).unwrap();
+    let cargo = xtask::boundaries::Metadata::load(root).unwrap();
+    assert_eq!(read.member_names(), cargo.member_names());
+    assert_eq!(read.workspace_edges(), cargo.workspace_edges());
+    assert!(!read.workspace_edges().is_empty());
+}

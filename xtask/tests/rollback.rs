@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -90,8 +91,18 @@ struct FakeRunner {
     handoff_at_ref: bool,
     /// Whether `verify` passes at REF.
     gates_pass: bool,
+    /// Whether REF has `mk`.
+    mk_at_ref: bool,
+    /// Whether REF's `mk` refuses a file at a newer schema version (a real one does).
+    ref_mk_refuses_newer: bool,
+    /// The schema version REF's `mk` creates; the current one creates 3.
+    ref_schema: u64,
+    /// The fake database files: path → schema version.
+    files: RefCell<BTreeMap<String, u64>>,
     calls: RefCell<Vec<(PathBuf, Vec<String>)>>,
 }
+
+const CURRENT_SCHEMA: u64 = 3;
 
 impl FakeRunner {
     fn new(current_root: &Path) -> Self {
@@ -99,12 +110,75 @@ impl FakeRunner {
             current_root: current_root.to_path_buf(),
             handoff_at_ref: true,
             gates_pass: true,
+            mk_at_ref: true,
+            ref_mk_refuses_newer: true,
+            ref_schema: 2,
+            files: RefCell::new(BTreeMap::new()),
             calls: RefCell::new(Vec::new()),
         }
     }
 }
 
 impl XtaskRunner for FakeRunner {
+    fn build_mk(&self, checkout: &Path) -> Result<Option<PathBuf>> {
+        let here = checkout == self.current_root;
+        self.calls
+            .borrow_mut()
+            .push((checkout.to_path_buf(), vec!["build mk".to_owned()]));
+        Ok((here || self.mk_at_ref)
+            .then(|| PathBuf::from(if here { "current-mk" } else { "ref-mk" })))
+    }
+
+    /// `mk --db FILE db …` over [`FakeRunner::files`], as the real ones answer.
+    fn mk(&self, binary: &Path, args: &[String]) -> Result<RunResult> {
+        self.calls
+            .borrow_mut()
+            .push((binary.to_path_buf(), args.to_vec()));
+        let target = if binary == Path::new("current-mk") {
+            CURRENT_SCHEMA
+        } else {
+            self.ref_schema
+        };
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let ["--db", db, "db", command @ ..] = args.as_slice() else {
+            panic!("unexpected mk call {args:?}");
+        };
+        let mut files = self.files.borrow_mut();
+        let version = files.get(*db).copied();
+        let newer = version.is_some_and(|v| v > target);
+        let refuse = |message: &str| RunResult {
+            code: Some(1),
+            output: format!("{{\"error\":\"{message}\"}}\n"),
+        };
+        let ok = |value: Value| RunResult {
+            code: Some(0),
+            output: value.to_string(),
+        };
+        Ok(match command {
+            ["migrate"] if newer => refuse("unknown schema version"),
+            ["migrate"] => {
+                files.insert((*db).to_owned(), target);
+                ok(json!({"before_version": version.unwrap_or(0), "after_version": target}))
+            }
+            ["backup", "--out", out] => {
+                let v = version.unwrap();
+                files.insert((*out).to_owned(), v);
+                ok(json!({"status": "ok"}))
+            }
+            ["restore", "--in", input] => {
+                let v = files[*input];
+                files.insert((*db).to_owned(), v);
+                ok(json!({"current_version": v}))
+            }
+            ["integrity-check" | "schema-version"] if newer && self.ref_mk_refuses_newer => {
+                refuse("unknown schema version")
+            }
+            ["integrity-check"] => ok(json!({"quick_check_ok": true})),
+            ["schema-version"] => ok(json!({"current_version": version})),
+            other => panic!("unexpected mk db call {other:?}"),
+        })
+    }
+
     fn xtask(&self, checkout: &Path, args: &[String], _capture: bool) -> Result<RunResult> {
         self.calls
             .borrow_mut()
@@ -183,6 +257,7 @@ fn quick_rehearsal_to_the_older_tag_passes_and_reports_the_contract_differences(
             (StepId::RevertToTag, StepStatus::Passed),
             (StepId::RegenerateHandoff, StepStatus::Passed),
             (StepId::RunGates, StepStatus::Passed),
+            (StepId::RestoreDatabase, StepStatus::Passed),
             (StepId::ConsumerImpact, StepStatus::Passed),
             (StepId::PublishNote, StepStatus::Manual),
         ]
@@ -392,4 +467,97 @@ fn a_rehearsal_never_builds_into_the_callers_target_folder() {
     assert!(own.starts_with(shared));
     // The caller's tool lives at <shared>/debug/xtask; the rehearsal's build cannot reach it.
     assert!(!shared.join("debug/xtask").starts_with(&own));
+}
+
+#[test]
+fn the_database_step_shows_the_migrated_file_refused_and_the_restored_one_opened() {
+    let repo = repository();
+    let root = repo.path();
+    let runner = FakeRunner::new(root);
+    let report = rollback::rehearse(root, &governance(), &options("v0.1.0"), &runner).unwrap();
+    let step = &report.steps[3];
+    assert_eq!(
+        (step.id, step.status),
+        (StepId::RestoreDatabase, StepStatus::Passed),
+        "{}",
+        step.detail
+    );
+    assert!(
+        step.detail
+            .starts_with("schema 2 → 3: REF's mk refuses the migrated file"),
+        "{}",
+        step.detail
+    );
+    let database = report.database.as_ref().unwrap();
+    assert_eq!(database.ref_schema_version, Some(2));
+    assert_eq!(database.current_schema_version, Some(3));
+    assert_eq!(database.ref_refused_migrated_file, Some(true));
+    assert_eq!(database.ref_opens_restored_file, Some(true));
+    // The way back, in order: REF creates, the current build backs up and migrates, REF is
+    // refused, REF restores the backup and opens it.
+    let calls: Vec<String> = runner
+        .calls
+        .borrow()
+        .iter()
+        .filter(|(program, _)| program.to_string_lossy().ends_with("-mk"))
+        .map(|(program, args)| format!("{} {}", program.display(), args[3]))
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            "ref-mk migrate",
+            "current-mk backup",
+            "current-mk migrate",
+            "ref-mk integrity-check",
+            "ref-mk restore",
+            "ref-mk schema-version",
+            "ref-mk integrity-check",
+        ]
+    );
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["database"]["ref_opens_restored_file"], true);
+    let text = rollback::report::render_text(&report);
+    assert!(text.contains("Take the database back"), "{text}");
+}
+
+#[test]
+fn an_older_mk_that_opens_a_newer_file_fails_the_database_step() {
+    let repo = repository();
+    let root = repo.path();
+    let mut runner = FakeRunner::new(root);
+    runner.ref_mk_refuses_newer = false;
+    let report = rollback::rehearse(root, &governance(), &options("v0.1.0"), &runner).unwrap();
+    assert!(!report.passed);
+    let step = &report.steps[3];
+    assert_eq!(step.status, StepStatus::Failed);
+    assert!(
+        step.detail.contains("opened a file migrated to version 3"),
+        "{}",
+        step.detail
+    );
+}
+
+#[test]
+fn the_same_schema_version_needs_no_restore() {
+    let repo = repository();
+    let root = repo.path();
+    let mut runner = FakeRunner::new(root);
+    runner.ref_schema = CURRENT_SCHEMA;
+    let report = rollback::rehearse(root, &governance(), &options("v0.1.0"), &runner).unwrap();
+    assert!(report.passed);
+    assert_eq!(report.steps[3].status, StepStatus::Passed);
+    assert!(report.steps[3].detail.contains("nothing to restore"));
+    assert_eq!(report.database.unwrap().ref_refused_migrated_file, None);
+}
+
+#[test]
+fn a_ref_without_mk_reports_the_database_step_as_not_available() {
+    let repo = repository();
+    let root = repo.path();
+    let mut runner = FakeRunner::new(root);
+    runner.mk_at_ref = false;
+    let report = rollback::rehearse(root, &governance(), &options("v0.1.0"), &runner).unwrap();
+    assert!(report.passed);
+    assert_eq!(report.steps[3].status, StepStatus::NotAvailable);
+    assert!(report.database.is_none());
 }

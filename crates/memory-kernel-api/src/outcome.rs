@@ -6,6 +6,7 @@
 use memory_kernel_core::package::{
     ContextPackage, ItemWhy, PackageItem, QueryKind, TrustGateAttachment, trust_gated_package_id,
 };
+use memory_kernel_core::record::{no_control_characters, required_text};
 use memory_kernel_core::resolver::{ExclusionMode, ordering_trace_of};
 use memory_kernel_core::{MemoryId, Timestamp, ValidationError};
 use memory_kernel_outcome::{
@@ -176,8 +177,15 @@ impl OutcomeEventRequest {
     /// The event this request submits.
     ///
     /// # Errors
-    /// [`ValidationError`] for a non-canonical memory id or a bad instant.
+    /// [`ValidationError`] for a non-canonical memory id, a bad instant, a blank writer or
+    /// justification, or a control character in them or in the context id (the rules the
+    /// OpenAPI document states for these fields).
     pub fn to_event(&self) -> Result<NewOutcomeEvent, ValidationError> {
+        required_text("writer", &self.writer)?;
+        required_text("justification", &self.justification)?;
+        if let Some(context_id) = &self.context_id {
+            no_control_characters("context_id", context_id, true)?;
+        }
         let occurred_at = match &self.occurred_at {
             Some(text) => text.parse::<Timestamp>()?,
             None => Timestamp::now(),
@@ -310,6 +318,9 @@ impl MemoryKernel {
     /// `validation_error` for a bad id, version or instant, or without candidates;
     /// `schema_unavailable`, `query_failed`.
     pub fn gate(&self, request: &GatePreviewRequest) -> Result<GatePreview, ApiError> {
+        if let Some(context_id) = &request.context_id {
+            no_control_characters("context_id", context_id, true)?;
+        }
         let as_of = match &request.as_of {
             Some(text) => text.parse::<Timestamp>()?,
             None => Timestamp::now(),

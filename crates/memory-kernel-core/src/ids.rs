@@ -67,6 +67,11 @@ macro_rules! ulid_id {
     };
 }
 
+/// The canonical ULID spelling [`MemoryId`] and [`MemoryVersionId`] accept, as a JSON Schema
+/// (ECMA-262) pattern: 26 upper-case Crockford base32 characters, the first `0` to `7`. The
+/// OpenAPI document states it for every id field, so it and the parser below say one thing.
+pub const ULID_PATTERN: &str = "^[0-7][0-9A-HJKMNP-TV-Z]{25}$";
+
 /// The ULID `text` spells, when `text` is that ULID's canonical spelling.
 fn parse_canonical(text: &str) -> Option<Ulid> {
     let ulid = Ulid::from_string(text).ok()?;

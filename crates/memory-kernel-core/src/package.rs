@@ -294,6 +294,10 @@ impl QueryKind {
 /// the original MemoryKernel are longer but well below this).
 pub const MAX_CONTEXT_PACKAGE_ID_LEN: usize = 128;
 
+/// What [`validate_context_package_id`] accepts, as a JSON Schema (ECMA-262) pattern; the
+/// OpenAPI document states it for the `context_package_id` path parameter.
+pub const CONTEXT_PACKAGE_ID_PATTERN: &str = "^[A-Za-z0-9_.:-]{1,128}$";
+
 /// Checks the form of a context package id before it is looked up: 1 to
 /// [`MAX_CONTEXT_PACKAGE_ID_LEN`] ASCII letters, digits, `_`, `-`, `.` or `:`. That covers this
 /// build's `cp_…` ids and the original's `cpkg_…` ids; anything else cannot name a package.
@@ -367,4 +371,14 @@ pub fn trust_gated_package_id(
     }
     let digest = hex::encode(hasher.finalize());
     format!("cp_{}", &digest[..32])
+}
+
+#[cfg(test)]
+mod pattern_tests {
+    use super::{CONTEXT_PACKAGE_ID_PATTERN, MAX_CONTEXT_PACKAGE_ID_LEN};
+
+    #[test]
+    fn the_package_id_pattern_states_the_length_limit() {
+        assert!(CONTEXT_PACKAGE_ID_PATTERN.ends_with(&format!(",{MAX_CONTEXT_PACKAGE_ID_LEN}}}$")));
+    }
 }

@@ -275,6 +275,62 @@ fn normalise_scope_field(field: &'static str, value: &str) -> Result<String, Val
     }
 }
 
+/// The characters [`identifier`] refuses (every control character), as the body of a JSON
+/// Schema (ECMA-262) character class.
+macro_rules! identifier_controls {
+    () => {
+        r"\u0000-\u001F\u007F-\u009F"
+    };
+}
+
+/// The characters [`required_text`] refuses (control characters but tab, line feed and carriage
+/// return), as the body of a JSON Schema (ECMA-262) character class.
+macro_rules! text_controls {
+    () => {
+        r"\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F"
+    };
+}
+
+/// What [`identifier`] accepts, as a JSON Schema pattern: no control character and at least
+/// one character that is not white space. The OpenAPI document states it for writers and
+/// scope fields.
+pub const IDENTIFIER_PATTERN: &str = concat!(
+    "^[^",
+    identifier_controls!(),
+    r"]*[^\s",
+    identifier_controls!(),
+    "][^",
+    identifier_controls!(),
+    "]*$"
+);
+
+/// What [`required_text`] accepts, as a JSON Schema pattern: no control character but tab,
+/// line feed and carriage return, and at least one character that is not white space.
+pub const REQUIRED_TEXT_PATTERN: &str = concat!(
+    "^[^",
+    text_controls!(),
+    r"]*[^\s",
+    text_controls!(),
+    "][^",
+    text_controls!(),
+    "]*$"
+);
+
+/// What free text that may be blank (a note, an evidence reference) accepts, as a JSON Schema
+/// pattern: no control character but tab, line feed and carriage return.
+pub const FREE_TEXT_PATTERN: &str = concat!("^[^", text_controls!(), "]*$");
+
+/// What [`validate_source_uri`] accepts, as a JSON Schema pattern: a scheme, a colon and at
+/// least one more character, with no white space or control character anywhere.
+pub const SOURCE_URI_PATTERN: &str = concat!(
+    r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s",
+    identifier_controls!(),
+    "]+$"
+);
+
+/// What [`validate_source_hash`] accepts, as a JSON Schema pattern.
+pub const SOURCE_HASH_PATTERN: &str = "^sha256:[0-9a-f]{64}$";
+
 /// Refuses control characters: every one in an identifier, all but tab, line feed and carriage
 /// return in free text (`text`).
 ///

@@ -86,6 +86,15 @@ impl fmt::Display for Timestamp {
     }
 }
 
+/// The shape of the text [`Timestamp::from_str`] accepts, as a JSON Schema (ECMA-262) pattern:
+/// an RFC 3339 date-time (`T`, `t` or a space between date and time) with the `Z` offset only,
+/// each field within its range (a day the month does not have is still refused by the parser).
+/// The OpenAPI document states it for every timestamp a request carries.
+pub const UTC_TIMESTAMP_PATTERN: &str = concat!(
+    r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])",
+    r"[Tt ]([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?[Zz]$"
+);
+
 impl FromStr for Timestamp {
     type Err = ValidationError;
 

@@ -120,6 +120,8 @@ pub enum StepId {
     RegenerateHandoff,
     /// Run the Mandatory Verification Set at the tag.
     RunGates,
+    /// Take a database the current build migrated back to what the tag's build opens.
+    RestoreDatabase,
     /// Compare the consumer-facing contract at the tag with the current one.
     ConsumerImpact,
     /// Publish the rollback note (manual).
@@ -128,10 +130,11 @@ pub enum StepId {
 
 impl StepId {
     /// Every step id, in checklist order.
-    pub const ALL: [StepId; 5] = [
+    pub const ALL: [StepId; 6] = [
         StepId::RevertToTag,
         StepId::RegenerateHandoff,
         StepId::RunGates,
+        StepId::RestoreDatabase,
         StepId::ConsumerImpact,
         StepId::PublishNote,
     ];
@@ -143,6 +146,7 @@ impl StepId {
             StepId::RevertToTag => "revert-to-tag",
             StepId::RegenerateHandoff => "regenerate-handoff",
             StepId::RunGates => "run-gates",
+            StepId::RestoreDatabase => "restore-database",
             StepId::ConsumerImpact => "consumer-impact",
             StepId::PublishNote => "publish-note",
         }

@@ -1,4 +1,5 @@
-//! The dependency edges between workspace crates, read from `cargo metadata`.
+//! The dependency edges between workspace crates, read from the manifests (or from
+//! `cargo metadata` when they use a form that reader does not handle).
 //!
 //! `cargo metadata --format-version 1 --no-deps` lists exactly the workspace members, each
 //! with its declared dependencies. A dependency is an edge between two of our crates when its
@@ -89,6 +90,140 @@ impl Metadata {
             .read()
             .context("`cargo metadata` failed")?;
         Self::parse(&text)
+    }
+
+    /// The workspace as its manifests declare it, read without starting cargo (which costs
+    /// more than the whole check): see [`Metadata::from_manifests`]. When the manifests use a
+    /// form that reader does not handle, `cargo metadata` answers instead.
+    ///
+    /// # Errors
+    /// As [`Metadata::load`].
+    pub fn workspace(root: &Path) -> Result<Self> {
+        Self::from_manifests(root).or_else(|_| Self::load(root))
+    }
+
+    /// The members and their declared dependencies, read from `root/Cargo.toml` and each
+    /// member's `Cargo.toml`: `[workspace] members` (paths, or a folder followed by `/*`) minus
+    /// `exclude`; per member its `[dependencies]`, `[dev-dependencies]` and
+    /// `[build-dependencies]`, also under `[target.<cfg>]`, with `path`, `package` renames
+    /// and `workspace = true` resolved through `[workspace.dependencies]`. The target folder
+    /// is not known (`None`). A test holds the result equal to `cargo metadata`'s for this
+    /// workspace.
+    ///
+    /// # Errors
+    /// When a manifest cannot be read or parsed, or declares members with another glob.
+    pub fn from_manifests(root: &Path) -> Result<Self> {
+        let read = |path: &Path| -> Result<toml::Table> {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            toml::from_str(&text).with_context(|| format!("cannot parse {}", path.display()))
+        };
+        let manifest = read(&root.join("Cargo.toml"))?;
+        let workspace = manifest
+            .get("workspace")
+            .and_then(toml::Value::as_table)
+            .context("Cargo.toml has no [workspace]")?;
+        let strings = |key: &str| -> Vec<String> {
+            workspace
+                .get(key)
+                .and_then(toml::Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(toml::Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        };
+        let excluded = strings("exclude");
+        let mut member_dirs = Vec::new();
+        for member in strings("members") {
+            if let Some(parent) = member.strip_suffix("/*") {
+                let mut found = Vec::new();
+                for entry in std::fs::read_dir(root.join(parent))
+                    .with_context(|| format!("cannot list {parent}"))?
+                {
+                    let entry = entry.with_context(|| format!("cannot list {parent}"))?;
+                    if entry.path().join("Cargo.toml").is_file() {
+                        found.push(format!("{parent}/{}", entry.file_name().to_string_lossy()));
+                    }
+                }
+                found.sort();
+                member_dirs.extend(found);
+            } else if member.contains(['*', '?', '[']) {
+                anyhow::bail!("workspace member pattern `{member}` is not read without cargo");
+            } else {
+                member_dirs.push(member);
+            }
+        }
+        member_dirs.retain(|dir| !excluded.contains(dir));
+        let inherited = workspace
+            .get("dependencies")
+            .and_then(toml::Value::as_table)
+            .cloned()
+            .unwrap_or_default();
+        let mut packages = Vec::new();
+        for dir in member_dirs {
+            let manifest_path = root.join(&dir).join("Cargo.toml");
+            let manifest = read(&manifest_path)?;
+            let name = manifest
+                .get("package")
+                .and_then(|package| package.get("name"))
+                .and_then(toml::Value::as_str)
+                .with_context(|| format!("{dir}/Cargo.toml has no package name"))?
+                .to_owned();
+            let mut holders = vec![&manifest];
+            if let Some(targets) = manifest.get("target").and_then(toml::Value::as_table) {
+                holders.extend(targets.values().filter_map(toml::Value::as_table));
+            }
+            let mut tables: Vec<(&toml::Value, Option<&str>)> = Vec::new();
+            for holder in holders {
+                for (key, kind) in [
+                    ("dependencies", None),
+                    ("dev-dependencies", Some("dev")),
+                    ("build-dependencies", Some("build")),
+                ] {
+                    if let Some(table) = holder.get(key) {
+                        tables.push((table, kind));
+                    }
+                }
+            }
+            let mut dependencies = Vec::new();
+            for (table, kind) in tables {
+                for (key, spec) in table.as_table().into_iter().flatten() {
+                    let (spec, base) =
+                        if spec.get("workspace").and_then(toml::Value::as_bool) == Some(true) {
+                            (inherited.get(key).unwrap_or(spec), root.to_path_buf())
+                        } else {
+                            (spec, root.join(&dir))
+                        };
+                    let package = spec
+                        .get("package")
+                        .and_then(toml::Value::as_str)
+                        .unwrap_or(key);
+                    let path = spec
+                        .get("path")
+                        .and_then(toml::Value::as_str)
+                        .map(|path| base.join(path).display().to_string());
+                    dependencies.push(Dependency {
+                        name: package.to_owned(),
+                        kind: kind.map(str::to_owned),
+                        path,
+                    });
+                }
+            }
+            let id = manifest_path.display().to_string();
+            packages.push(Package {
+                name,
+                id,
+                manifest_path: manifest_path.display().to_string(),
+                dependencies,
+            });
+        }
+        Ok(Self {
+            workspace_members: packages.iter().map(|package| package.id.clone()).collect(),
+            packages,
+            workspace_root: Some(root.display().to_string()),
+            target_directory: None,
+        })
     }
 
     /// Parses the JSON `cargo metadata --format-version 1` prints.

@@ -23,6 +23,12 @@ pub enum Severity {
     Breaking,
     /// A consumer of the old version keeps working.
     Additive,
+    /// A rule that reads as breaking but is a listed correction of the document to what the
+    /// service already enforced in the release (`contracts/governance/contract-corrections.json`).
+    Correction,
+    /// A breaking change listed there as accepted under the same label, and announced as
+    /// breaking in the CHANGELOG.
+    AcceptedBreaking,
 }
 
 impl fmt::Display for Severity {
@@ -30,6 +36,8 @@ impl fmt::Display for Severity {
         f.write_str(match self {
             Severity::Breaking => "breaking",
             Severity::Additive => "additive",
+            Severity::Correction => "correction",
+            Severity::AcceptedBreaking => "breaking (accepted)",
         })
     }
 }
@@ -37,16 +45,33 @@ impl fmt::Display for Severity {
 /// One classified change inside a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {
-    /// Breaking or additive.
+    /// Breaking, additive or a listed correction.
     pub severity: Severity,
     /// What changed, with a JSON pointer or endpoint.
     pub what: String,
+    /// For a changed keyword of one schema node: where and what, so a listed correction can
+    /// be matched exactly (never by the wording of `what`).
+    pub rule: Option<RuleChange>,
+}
+
+/// One keyword of one schema node, before and after (`None`: not stated).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleChange {
+    /// The node's JSON pointer in the document (`#/…` for the OpenAPI document).
+    pub pointer: String,
+    /// The keyword (`pattern`, `minLength`, `type`, …).
+    pub keyword: String,
+    /// Its value in the old version.
+    pub was: Option<Value>,
+    /// Its value now.
+    pub now: Option<Value>,
 }
 
 pub(super) fn breaking(out: &mut Vec<Change>, what: String) {
     out.push(Change {
         severity: Severity::Breaking,
         what,
+        rule: None,
     });
 }
 
@@ -54,6 +79,28 @@ pub(super) fn additive(out: &mut Vec<Change>, what: String) {
     out.push(Change {
         severity: Severity::Additive,
         what,
+        rule: None,
+    });
+}
+
+/// A breaking change of `keyword` at the node `at`, recorded with its values.
+fn breaking_rule(
+    out: &mut Vec<Change>,
+    what: String,
+    at: &str,
+    keyword: &str,
+    was: Option<&Value>,
+    now: Option<&Value>,
+) {
+    out.push(Change {
+        severity: Severity::Breaking,
+        what,
+        rule: Some(RuleChange {
+            pointer: root(at).to_owned(),
+            keyword: keyword.to_owned(),
+            was: was.cloned(),
+            now: now.cloned(),
+        }),
     });
 }
 
@@ -103,7 +150,7 @@ pub fn schema(old: &Value, new: &Value, at: &str, out: &mut Vec<Change>) {
         return;
     };
     if old_map.get("type") != new_map.get("type") {
-        breaking(
+        breaking_rule(
             out,
             format!(
                 "type changed at {}: {} → {}",
@@ -111,6 +158,10 @@ pub fn schema(old: &Value, new: &Value, at: &str, out: &mut Vec<Change>) {
                 shown(old_map.get("type")),
                 shown(new_map.get("type"))
             ),
+            at,
+            "type",
+            old_map.get("type"),
+            new_map.get("type"),
         );
     }
     named_children(old_map, new_map, "properties", at, "property", out);
@@ -167,7 +218,7 @@ pub fn schema(old: &Value, new: &Value, at: &str, out: &mut Vec<Change>) {
         if ANNOTATIONS.contains(&key.as_str()) {
             additive(out, format!("`{key}` changed at {}", root(at)));
         } else {
-            breaking(
+            breaking_rule(
                 out,
                 format!(
                     "constraint `{key}` changed at {}: {} → {}",
@@ -175,6 +226,10 @@ pub fn schema(old: &Value, new: &Value, at: &str, out: &mut Vec<Change>) {
                     shown(old_map.get(key)),
                     shown(new_map.get(key))
                 ),
+                at,
+                key,
+                old_map.get(key),
+                new_map.get(key),
             );
         }
     }
@@ -333,7 +388,8 @@ fn root(at: &str) -> &str {
     if at.is_empty() { "/" } else { at }
 }
 
-fn escape(name: &str) -> String {
+/// `name` as one JSON-pointer segment.
+pub(super) fn escape(name: &str) -> String {
     name.replace('~', "~0").replace('/', "~1")
 }
 

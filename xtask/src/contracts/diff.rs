@@ -11,6 +11,7 @@ use similar::{ChangeTag, TextDiff};
 use xshell::Shell;
 
 use super::classify::{self, Change, Severity};
+use super::corrections::{CORRECTIONS_PATH, CorrectionList, Matcher};
 use crate::drift::normalise_newlines;
 use crate::findings::Findings;
 use crate::git;
@@ -37,8 +38,17 @@ use crate::pack::{CHANGELOG_PATH, SOURCE_OF_TRUTH_PATH};
 ///                  that names the file (path or file name) or its contract (service.v3,
 ///                  api.v1, integration/v1, cli.v1).
 ///
+///   corrections    against the release it names, contracts/governance/contract-corrections.json
+///                  turns each listed breaking change (file, JSON pointer, keyword, value
+///                  before and after) into a `correction` (the release's service already
+///                  enforced the rule) or `breaking (accepted)`; a listed node the diff does
+///                  not show, an entry no added CHANGELOG.md entry names in backticks (an
+///                  accepted one must be called breaking there), and a list of another
+///                  release are failures. Not applied with --since.
+///
 /// How to fix a failure: make the change additive, or bump the contract version (and say so
-/// in CHANGELOG.md); add the missing CHANGELOG.md entry. `cargo xtask verify` runs this
+/// in CHANGELOG.md); add the missing CHANGELOG.md entry; list a reviewed correction, or
+/// remove a stale one. `cargo xtask verify` runs this
 /// against the newest release recorded in contracts/releases/ (`cargo xtask release cut`), and
 /// reports SKIP when none is recorded; without --since or --release this command does too.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -226,7 +236,17 @@ pub fn check(root: &Path, since: &str) -> Result<Findings> {
         }
     };
     let old_changelog = git::file_at(root, &commit, CHANGELOG_PATH)?.unwrap_or_default();
-    compare(root, since, &old_files, &read_old, old_changelog)
+    let mut findings = compare(root, since, &old_files, &read_old, old_changelog, None)?;
+    if let Some(list) = CorrectionList::load(root)?
+        && !list.corrections.is_empty()
+    {
+        findings.note(format!(
+            "the corrections in {CORRECTIONS_PATH} amend release {} and apply only when \
+             comparing with it (`--release {}`), not with a git ref",
+            list.release, list.release
+        ));
+    }
+    Ok(findings)
 }
 
 /// Every rule, comparing the tree at `root` with a recorded release baseline.
@@ -242,17 +262,27 @@ pub fn check_release(root: &Path, release: &crate::release::RecordedRelease) -> 
         .collect();
     let read_old = |path: &str| release.file(path);
     let label = format!("release {}", release.version);
-    compare(root, &label, &old_files, &read_old, release.changelog()?)
+    let list = CorrectionList::load(root)?;
+    compare(
+        root,
+        &label,
+        &old_files,
+        &read_old,
+        release.changelog()?,
+        list.as_ref().map(|list| (list, release.version.as_str())),
+    )
 }
 
 /// The rules, comparing the work tree with the old files `old_files` read through
-/// `read_old`; `since` names the old side in messages.
+/// `read_old`; `since` names the old side in messages. `corrections` is the list of
+/// documented corrections with the release compared with, when that is a recorded release.
 fn compare(
     root: &Path,
     since: &str,
     old_files: &BTreeSet<String>,
     read_old: &dyn Fn(&str) -> Result<Option<String>>,
     old_changelog: String,
+    corrections: Option<(&CorrectionList, &str)>,
 ) -> Result<Findings> {
     let mut new_files = BTreeSet::new();
     walk(root, "contracts", &mut new_files)?;
@@ -274,6 +304,8 @@ fn compare(
     );
 
     let mut findings = Findings::new();
+    let mut matcher =
+        corrections.and_then(|(list, release)| Matcher::new(list, release, &mut findings));
     let mut changed = 0;
     for path in all {
         let Some(contract) = Contract::of(path) else {
@@ -281,7 +313,7 @@ fn compare(
         };
         let old = read_old(path)?;
         let new = read_new(path)?;
-        let changes = match classify_file(path, old.as_deref(), new.as_deref()) {
+        let mut changes = match classify_file(path, old.as_deref(), new.as_deref()) {
             Ok(changes) => changes,
             Err(problem) => {
                 findings.problem(problem);
@@ -290,6 +322,9 @@ fn compare(
         };
         if changes.is_empty() {
             continue;
+        }
+        if let Some(matcher) = matcher.as_mut() {
+            matcher.apply(path, &mut changes);
         }
         changed += 1;
         for change in &changes {
@@ -325,6 +360,9 @@ fn compare(
             ));
         }
     }
+    if let Some(matcher) = matcher {
+        matcher.finish(&changelog_added, &mut findings);
+    }
     if changed == 0 {
         findings.note(format!("no contract file changed since {since}"));
     }
@@ -343,10 +381,12 @@ fn classify_file(
         (Some(_), None) => changes.push(Change {
             severity: Severity::Breaking,
             what: "file removed".to_owned(),
+            rule: None,
         }),
         (None, Some(_)) => changes.push(Change {
             severity: Severity::Additive,
             what: "file added".to_owned(),
+            rule: None,
         }),
         (Some(old), Some(new)) => {
             if normalise_newlines(old) == normalise_newlines(new) {
@@ -366,6 +406,7 @@ fn classify_file(
                 changes.push(Change {
                     severity: Severity::Additive,
                     what: "other change".to_owned(),
+                    rule: None,
                 });
             }
         }

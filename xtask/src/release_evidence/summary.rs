@@ -50,9 +50,18 @@ pub fn expected(root: &Path, overlay: &BTreeMap<String, Vec<u8>>) -> Result<Evid
 /// As [`expected`], or when another artifact cannot be rendered at all.
 pub fn render_generated(root: &Path, truth: &RuntimeTruth) -> Result<String> {
     let (others, _) = crate::codegen::expected_except(root, truth, SUMMARY_PATH)?;
+    render_over(root, &others)
+}
+
+/// The summary digesting `others` (`(path, content)` of the other generated artifacts, as
+/// they are about to be written) instead of their files.
+///
+/// # Errors
+/// As [`expected`].
+pub fn render_over(root: &Path, others: &[(String, String)]) -> Result<String> {
     let overlay = others
-        .into_iter()
-        .map(|(path, content)| (path, content.into_bytes()))
+        .iter()
+        .map(|(path, content)| (path.clone(), content.clone().into_bytes()))
         .collect();
     expected(root, &overlay)?.render()
 }

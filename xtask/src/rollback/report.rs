@@ -158,6 +158,8 @@ pub struct Report {
     pub handoff: HandoffComparison,
     /// The consumer-facing change; `None` when REF has no source of truth.
     pub consumer_change: Option<ConsumerChange>,
+    /// The database way back; `None` when it was not rehearsed.
+    pub database: Option<super::database::DatabaseRehearsal>,
     /// Leftover worktrees of interrupted earlier runs that were removed first.
     pub swept: Vec<String>,
     /// The rehearsal worktree was removed again.

@@ -10,6 +10,7 @@
 //! - `ARCHITECTURE.md` names only paths that exist: every code span in it that looks like a
 //!   repository path (has a `/` or a file extension, no spaces) must exist.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::Path;
 
@@ -29,8 +30,37 @@ fn is_checked(path: &str) -> bool {
     text_file && place && !path.starts_with("xtask/tests/fixtures/")
 }
 
+/// The documents references point at, each read and its headings slugged once per run: the
+/// heading slugs of every file read, or `None` for a file that does not exist.
+#[derive(Debug, Default)]
+pub(super) struct Targets {
+    read: BTreeMap<String, Option<BTreeSet<String>>>,
+}
+
+impl Targets {
+    fn headings(&mut self, root: &Path, file: &str) -> Option<&BTreeSet<String>> {
+        self.read
+            .entry(file.to_owned())
+            .or_insert_with(|| {
+                fs::read_to_string(root.join(file)).ok().map(|text| {
+                    text.lines()
+                        .filter_map(|line| line.strip_prefix('#'))
+                        .map(|heading| slug(heading.trim_start_matches('#')))
+                        .collect()
+                })
+            })
+            .as_ref()
+    }
+}
+
 /// Checks the file `path` (repo-relative, content `text`).
-pub(super) fn check(root: &Path, path: &str, text: &str, out: &mut Vec<Violation>) {
+pub(super) fn check(
+    root: &Path,
+    path: &str,
+    text: &str,
+    targets: &mut Targets,
+    out: &mut Vec<Violation>,
+) {
     if !is_checked(path) {
         return;
     }
@@ -58,7 +88,7 @@ pub(super) fn check(root: &Path, path: &str, text: &str, out: &mut Vec<Violation
         let cites = (!path.ends_with(".rs") || line.trim_start().starts_with("//"))
             && !path.starts_with("docs/implementation/");
         for reference in docs_paths(line).into_iter().filter(|_| cites) {
-            if let Some(problem) = resolve(root, &reference) {
+            if let Some(problem) = resolve(root, &reference, targets) {
                 report(number, problem);
             }
         }
@@ -67,7 +97,7 @@ pub(super) fn check(root: &Path, path: &str, text: &str, out: &mut Vec<Violation
             for link in markdown_links(line) {
                 let joined = dir.join(&link);
                 let target = normalise(&joined.to_string_lossy());
-                if let Some(problem) = resolve(root, &target) {
+                if let Some(problem) = resolve(root, &target, targets) {
                     report(number, problem);
                 }
             }
@@ -141,20 +171,16 @@ fn normalise(path: &str) -> String {
 }
 
 /// A problem with `reference` (`file.md` or `file.md#anchor`), or `None`.
-fn resolve(root: &Path, reference: &str) -> Option<String> {
+fn resolve(root: &Path, reference: &str, targets: &mut Targets) -> Option<String> {
     let (file, anchor) = match reference.split_once('#') {
         Some((file, anchor)) => (file, Some(anchor)),
         None => (reference, None),
     };
-    let Ok(text) = fs::read_to_string(root.join(file)) else {
+    let Some(headings) = targets.headings(root, file) else {
         return Some(format!("refers to {file}, which does not exist"));
     };
     let anchor = anchor.filter(|anchor| !anchor.is_empty())?;
-    let found = text
-        .lines()
-        .filter_map(|line| line.strip_prefix('#'))
-        .map(|heading| slug(heading.trim_start_matches('#')))
-        .any(|slug| slug == anchor);
+    let found = headings.contains(anchor);
     (!found).then(|| format!("refers to {file}#{anchor}, but {file} has no such heading"))
 }
 

@@ -8,9 +8,9 @@ use serde_json::json;
 
 use crate::Check;
 use crate::tree::{
-    CONSUMER, ENVELOPE, HANDOFF, MANIFEST, OPENAPI, PROPOSED, SERVICE_DOC, SOT, STATUS_DOC, TRUST,
-    changelog, consumer, edit_json, edit_yaml, git_base, mirror, read, register_mirror, replace,
-    side_commit, swap_first_codes, write,
+    CONSUMER, CORRECTIONS, ENVELOPE, HANDOFF, MANIFEST, OPENAPI, PROPOSED, SERVICE_DOC, SOT,
+    STATUS_DOC, TRUST, changelog, consumer, edit_json, edit_yaml, git_base, mirror, read,
+    register_mirror, replace, side_commit, swap_first_codes, write,
 };
 
 // ---- the table ----------------------------------------------------------------------------
@@ -32,6 +32,23 @@ pub(crate) const CASES: &[Case] = &[
         expect: &[
             "contracts/openapi/service.v3.yaml has drifted",
             "+  version: service.v2",
+            "fix: run `cargo xtask codegen`",
+        ],
+    },
+    Case {
+        name: "openapi_request_constraint_dropped",
+        check: Check::Codegen,
+        mutate: |r| {
+            replace(
+                r,
+                OPENAPI,
+                "        from:\n          type: string\n          pattern: ^[0-7][0-9A-HJKMNP-TV-Z]{25}$\n",
+                "        from:\n          type: string\n",
+            )
+        },
+        expect: &[
+            "contracts/openapi/service.v3.yaml has drifted",
+            "-          pattern: ^[0-7][0-9A-HJKMNP-TV-Z]{25}$",
             "fix: run `cargo xtask codegen`",
         ],
     },
@@ -133,6 +150,20 @@ pub(crate) const CASES: &[Case] = &[
             "the error envelope's code enum",
             "-  \"context_lookup_failed\",",
         ],
+    },
+    Case {
+        name: "openapi_request_string_unconstrained",
+        check: Check::Contracts,
+        mutate: |r| {
+            edit_yaml(r, OPENAPI, |v| {
+                let writer = v["components"]["schemas"]["LinkRequest"]["properties"]["writer"]
+                    .as_object_mut()
+                    .unwrap();
+                writer.remove("pattern");
+                writer.remove("minLength");
+            })
+        },
+        expect: &["request field LinkRequest.writer is a string that states no `pattern`"],
     },
     Case {
         name: "openapi_envelope_defines_api_contract_version",
@@ -622,5 +653,115 @@ pub(crate) const CASES: &[Case] = &[
             );
         },
         expect: &["error code \"internal_error\" removed"],
+    },
+    // contracts diff against the recorded release 0.1.0 and its listed corrections
+    Case {
+        name: "unlisted_request_tightening",
+        check: Check::ReleaseDiff,
+        mutate: |r| {
+            edit_yaml(r, OPENAPI, |v| {
+                v["components"]["schemas"]["LinkRequest"]["properties"]["writer"]["maxLength"] =
+                    json!(64);
+            })
+        },
+        expect: &[
+            "breaking change without a contract-version bump since release 0.1.0",
+            "constraint `maxLength` changed at #/components/schemas/LinkRequest/properties/writer",
+        ],
+    },
+    Case {
+        name: "listed_correction_dropped_from_the_list",
+        check: Check::ReleaseDiff,
+        mutate: |r| {
+            edit_json(r, CORRECTIONS, |v| {
+                v["corrections"]
+                    .as_array_mut()
+                    .unwrap()
+                    .retain(|c| c["id"] != "request-timestamp-pattern");
+            })
+        },
+        expect: &[
+            "breaking change without a contract-version bump since release 0.1.0",
+            "constraint `pattern` changed at #/components/schemas/LinkRequest/properties/created_at",
+        ],
+    },
+    Case {
+        name: "listed_correction_not_in_the_diff",
+        check: Check::ReleaseDiff,
+        mutate: |r| {
+            edit_json(r, CORRECTIONS, |v| {
+                let entry = v["corrections"]
+                    .as_array_mut()
+                    .unwrap()
+                    .iter_mut()
+                    .find(|c| c["id"] == "request-non-blank")
+                    .unwrap();
+                entry["pointers"].as_array_mut().unwrap().push(json!(
+                    "#/components/schemas/LinkRequest/properties/relation"
+                ));
+            })
+        },
+        expect: &[
+            "correction `request-non-blank` lists `minLength` (none) → 1 at \
+             #/components/schemas/LinkRequest/properties/relation",
+            "the entry is stale",
+        ],
+    },
+    Case {
+        name: "listed_correction_with_another_value",
+        check: Check::ReleaseDiff,
+        mutate: |r| {
+            edit_json(r, CORRECTIONS, |v| {
+                let entry = v["corrections"]
+                    .as_array_mut()
+                    .unwrap()
+                    .iter_mut()
+                    .find(|c| c["id"] == "recall-record-types-min-items")
+                    .unwrap();
+                entry["now"] = json!(2);
+            })
+        },
+        expect: &[
+            "constraint `minItems` changed at #/components/schemas/RecallRequest/properties/record_types",
+            "correction `recall-record-types-min-items` lists `minItems` (none) → 2",
+        ],
+    },
+    Case {
+        name: "correction_not_named_in_the_changelog",
+        check: Check::ReleaseDiff,
+        mutate: |r| {
+            replace(
+                r,
+                "CHANGELOG.md",
+                "`request-source-hash-pattern`",
+                "source hashes",
+            )
+        },
+        expect: &["`request-source-hash-pattern` is not named by any CHANGELOG.md line"],
+    },
+    Case {
+        name: "accepted_breaking_change_not_called_breaking",
+        check: Check::ReleaseDiff,
+        mutate: |r| {
+            replace(
+                r,
+                "CHANGELOG.md",
+                "- Breaking since 0.1.0, accepted",
+                "- Since 0.1.0, accepted",
+            )
+        },
+        expect: &[
+            "`request-canonical-ulid-pattern` is not named by a CHANGELOG.md line that calls it \
+             breaking",
+        ],
+    },
+    Case {
+        name: "corrections_of_another_release",
+        check: Check::ReleaseDiff,
+        mutate: |r| edit_json(r, CORRECTIONS, |v| v["release"] = json!("0.0.9")),
+        expect: &[
+            "lists corrections of release 0.0.9, but the contracts are compared with release \
+             0.1.0: the list is stale",
+        ],
     },
 ];

@@ -30,17 +30,20 @@ pub(crate) enum Check {
     Handoff,
     Parity,
     ContractsDiff,
+    /// `contracts diff` against the newest recorded release (0.1.0), with its corrections.
+    ReleaseDiff,
     /// `parity --consumer consumer-a` (the case builds the consumer checkout).
     Consumer,
 }
 
-const ALL_CHECKS: [Check; 7] = [
+const ALL_CHECKS: [Check; 8] = [
     Check::Codegen,
     Check::Contracts,
     Check::Manifest,
     Check::Handoff,
     Check::Parity,
     Check::ContractsDiff,
+    Check::ReleaseDiff,
     Check::Consumer,
 ];
 
@@ -53,6 +56,11 @@ fn run(check: Check, root: &Path) -> Result<Findings, String> {
         Check::Handoff => handoff::check(root),
         Check::Parity => parity::check(root, &[], false),
         Check::ContractsDiff => contracts::diff::check(root, BASE_TAG),
+        Check::ReleaseDiff => match xtask::release::newest(root) {
+            Ok(Some(release)) => contracts::diff::check_release(root, &release),
+            Ok(None) => Err(anyhow::anyhow!("no release recorded")),
+            Err(error) => Err(error),
+        },
         Check::Consumer => parity::check_consumer(root, &root.join(tree::CONSUMER)),
     };
     result.map_err(|error| format!("{error:#}"))
@@ -217,6 +225,10 @@ fn a_cut_release_is_recorded_named_by_the_manifest_and_compared_against() {
     let manifest: serde_json::Value =
         serde_json::from_str(&tree::read(root, tree::MANIFEST)).unwrap();
     assert_eq!(manifest["release_tag"], "v0.2.0");
+    let corrections: serde_json::Value =
+        serde_json::from_str(&tree::read(root, tree::CORRECTIONS)).unwrap();
+    assert_eq!(corrections["release"], "0.2.0");
+    assert_eq!(corrections["corrections"], json!([]));
     assert_eq!(manifest["commit_sha"], head.as_str());
     // The manifest now names a recorded release of an existing commit, and the tree equals
     // the baseline it was cut from.

@@ -171,6 +171,7 @@ pub(crate) const MIRRORS: &str = "contracts/integration/mirrors.json";
 pub(crate) const SOT: &str = "contracts/integration/v1/service-contract-source-of-truth.json";
 pub(crate) const MANIFEST: &str = "contracts/integration/v1/producer-contract-manifest.json";
 pub(crate) const OPENAPI: &str = "contracts/openapi/service.v3.yaml";
+pub(crate) const CORRECTIONS: &str = xtask::contracts::corrections::CORRECTIONS_PATH;
 pub(crate) const HANDOFF: &str = "docs/implementation/PRODUCER_RELEASE_HANDOFF_LATEST.json";
 pub(crate) const SERVICE_DOC: &str = "docs/spec/service-contract.md";
 pub(crate) const STATUS_DOC: &str = "docs/implementation/ACTIVE_RUNTIME_STATUS.md";

@@ -1,10 +1,18 @@
 //! The component schemas of the OpenAPI document: envelopes, response data and request bodies,
 //! each written as the JSON object the wire carries. Enumerations come from the types that own
 //! them (`ErrorCode::ALL`, the core enums), so the document cannot list a value the service
-//! would refuse.
+//! would refuse. The request bodies state every rule the API enforces on a field (id and
+//! timestamp patterns, ranges, non-blank and control-free text) with the pattern constant core
+//! publishes beside the validator, so the document and the validation cannot drift apart.
 
 use memory_kernel_api::{API_CONTRACT_VERSION, ErrorCode, EventType, GateMode, Severity};
+use memory_kernel_core::ids::ULID_PATTERN;
+use memory_kernel_core::record::{
+    FREE_TEXT_PATTERN, IDENTIFIER_PATTERN, REQUIRED_TEXT_PATTERN, SOURCE_HASH_PATTERN,
+    SOURCE_URI_PATTERN,
+};
 use memory_kernel_core::resolver::{MAX_EXCLUSION_LIMIT, MAX_LIMIT};
+use memory_kernel_core::timestamp::UTC_TIMESTAMP_PATTERN;
 use memory_kernel_core::{Authority, Effect, ExclusionMode, RecordType, Relation, TruthStatus};
 use serde_json::Value;
 use utoipa::openapi::schema::{AdditionalProperties, SchemaType};
@@ -588,13 +596,45 @@ fn readiness_checks() -> ObjectBuilder {
     )
 }
 
+/// A string matching `pattern`.
+fn patterned(pattern: &str) -> ObjectBuilder {
+    typed(Type::String).pattern(Some(pattern))
+}
+
+/// A string matching `pattern`, or null.
+/// A nullable string of a response (responses state no input rules).
 fn nullable_string() -> RefOr<Schema> {
     nullable(Type::String).into()
+}
+
+fn nullable_patterned(pattern: &str) -> RefOr<Schema> {
+    nullable(Type::String).pattern(Some(pattern)).into()
+}
+
+/// A required identifier-like field (writer, scope field): non-blank, no control character.
+fn identifier() -> RefOr<Schema> {
+    patterned(IDENTIFIER_PATTERN).min_length(Some(1)).into()
+}
+
+/// A required free-text field: non-blank, no control character but tab, LF and CR.
+fn required_text() -> RefOr<Schema> {
+    patterned(REQUIRED_TEXT_PATTERN).min_length(Some(1)).into()
+}
+
+/// A canonical ULID (a memory id or a memory version id).
+fn ulid() -> ObjectBuilder {
+    patterned(ULID_PATTERN)
+}
+
+/// A list of memory version ids.
+fn version_ids() -> RefOr<Schema> {
+    ArrayBuilder::new().items(ulid()).into()
 }
 
 /// An optional RFC 3339 UTC instant with its default.
 fn timestamp(default: &str) -> RefOr<Schema> {
     nullable(Type::String)
+        .pattern(Some(UTC_TIMESTAMP_PATTERN))
         .description(Some(format!(
             "RFC 3339 UTC (`Z` offset only); defaults to {default}"
         )))
@@ -608,9 +648,9 @@ fn record_types<'a>(types: impl IntoIterator<Item = &'a RecordType>) -> ObjectBu
 /// The provenance, accountability and lineage fields every add request shares.
 fn shared_record_fields() -> (Properties, Properties) {
     let required = vec![
-        ("writer", typed(Type::String).into()),
-        ("justification", typed(Type::String).into()),
-        ("source_uri", typed(Type::String).into()),
+        ("writer", identifier()),
+        ("justification", required_text()),
+        ("source_uri", patterned(SOURCE_URI_PATTERN).into()),
         (
             "truth_status",
             one_of(TruthStatus::ALL.iter().map(|t| t.as_str())).into(),
@@ -621,7 +661,7 @@ fn shared_record_fields() -> (Properties, Properties) {
         ),
     ];
     let optional = vec![
-        ("memory_id", nullable_string()),
+        ("memory_id", nullable_patterned(ULID_PATTERN)),
         (
             "version",
             nullable(Type::Integer)
@@ -629,8 +669,13 @@ fn shared_record_fields() -> (Properties, Properties) {
                 .description(Some("When given, must be the next version of memory_id"))
                 .into(),
         ),
-        ("source_hash", nullable_string()),
-        ("evidence", strings().into()),
+        ("source_hash", nullable_patterned(SOURCE_HASH_PATTERN)),
+        (
+            "evidence",
+            ArrayBuilder::new()
+                .items(patterned(FREE_TEXT_PATTERN))
+                .into(),
+        ),
         (
             "confidence",
             nullable(Type::Number)
@@ -640,8 +685,8 @@ fn shared_record_fields() -> (Properties, Properties) {
         ),
         ("created_at", timestamp("now")),
         ("effective_at", timestamp("created_at")),
-        ("supersedes", strings().into()),
-        ("contradicts", strings().into()),
+        ("supersedes", version_ids()),
+        ("contradicts", version_ids()),
     ];
     (required, optional)
 }
@@ -655,15 +700,15 @@ fn request_schema(body: RequestBody) -> ObjectBuilder {
         RequestBody::Migrate => required.push(("dry_run", typed(Type::Boolean).into())),
         RequestBody::AddConstraint => {
             required.extend([
-                ("actor", typed(Type::String).into()),
-                ("action", typed(Type::String).into()),
-                ("resource", typed(Type::String).into()),
+                ("actor", identifier()),
+                ("action", identifier()),
+                ("resource", identifier()),
                 (
                     "effect",
                     one_of(Effect::ALL.iter().map(|e| e.as_str())).into(),
                 ),
             ]);
-            optional.push(("note", nullable_string()));
+            optional.push(("note", nullable_patterned(FREE_TEXT_PATTERN)));
         }
         RequestBody::AddSummary => required.extend([
             (
@@ -675,37 +720,59 @@ fn request_schema(body: RequestBody) -> ObjectBuilder {
                 )
                 .into(),
             ),
-            ("summary", typed(Type::String).into()),
+            ("summary", required_text()),
         ]),
         RequestBody::Link => {
             required.extend([
-                ("from", typed(Type::String).into()),
-                ("to", typed(Type::String).into()),
+                ("from", ulid().into()),
+                ("to", ulid().into()),
                 (
                     "relation",
                     one_of(Relation::ALL.iter().map(|r| r.as_str())).into(),
                 ),
-                ("writer", typed(Type::String).into()),
-                ("justification", typed(Type::String).into()),
+                ("writer", identifier()),
+                ("justification", required_text()),
             ]);
             optional.push(("created_at", timestamp("now")));
         }
         RequestBody::Ask => {
-            required.extend(
-                ["text", "actor", "action", "resource"]
-                    .map(|name| (name, typed(Type::String).into())),
-            );
+            let scope_field = || -> RefOr<Schema> {
+                patterned(IDENTIFIER_PATTERN)
+                    .min_length(Some(1))
+                    .description(Some("Non-blank; `*` (a wildcard) is refused in a question"))
+                    .into()
+            };
+            required.extend([
+                (
+                    "text",
+                    typed(Type::String)
+                        .description(Some("Any text; kept verbatim in the package"))
+                        .into(),
+                ),
+                ("actor", scope_field()),
+                ("action", scope_field()),
+                ("resource", scope_field()),
+            ]);
             optional.push(("as_of", timestamp("now")));
             optional.push(("trust_gate", trust_gate_modes().into()));
             optional.extend(bounds());
         }
         RequestBody::Recall => {
-            required.push(("text", typed(Type::String).into()));
+            required.push((
+                "text",
+                typed(Type::String)
+                    .min_length(Some(1))
+                    .description(Some(
+                        "Must hold at least one term (a run of letters, digits, `_` or `-`)",
+                    ))
+                    .into(),
+            ));
             optional.extend([
                 (
                     "record_types",
                     ArrayBuilder::new()
                         .schema_type(SchemaType::from_iter([Type::Array, Type::Null]))
+                        .min_items(Some(1))
                         .items(record_types(RecordType::ALL))
                         .into(),
                 ),
@@ -723,11 +790,11 @@ fn request_schema(body: RequestBody) -> ObjectBuilder {
                     "event_type",
                     one_of(EventType::ALL.iter().map(|t| t.as_str())).into(),
                 ),
-                ("writer", typed(Type::String).into()),
-                ("justification", typed(Type::String).into()),
+                ("writer", required_text()),
+                ("justification", required_text()),
             ]);
             optional.extend([
-                ("context_id", nullable_string()),
+                ("context_id", nullable_patterned(FREE_TEXT_PATTERN)),
                 ("occurred_at", timestamp("now")),
                 (
                     "ruleset_version",
@@ -809,7 +876,7 @@ fn request_schema(body: RequestBody) -> ObjectBuilder {
             ]);
             optional.extend([
                 ("as_of", timestamp("now")),
-                ("context_id", nullable_string()),
+                ("context_id", nullable_patterned(FREE_TEXT_PATTERN)),
             ]);
         }
     }
@@ -819,7 +886,7 @@ fn request_schema(body: RequestBody) -> ObjectBuilder {
 /// A memory id: a ULID in canonical (upper case) spelling.
 fn memory_id() -> ObjectBuilder {
     typed(Type::String)
-        .pattern(Some("^[0-9A-HJKMNP-TV-Z]{26}$"))
+        .pattern(Some(ULID_PATTERN))
         .description(Some("a ULID, canonical upper case"))
 }
 

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use axum::http::StatusCode;
 use memory_kernel_api::ErrorCode;
+use memory_kernel_core::package::CONTEXT_PACKAGE_ID_PATTERN;
 use utoipa::openapi::path::{OperationBuilder, ParameterBuilder, ParameterIn};
 use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
@@ -84,7 +85,7 @@ fn operation(endpoint: &Endpoint) -> utoipa::openapi::path::Operation {
                 .schema(Some(
                     ObjectBuilder::new()
                         .schema_type(Type::String)
-                        .min_length(Some(1)),
+                        .pattern(Some(CONTEXT_PACKAGE_ID_PATTERN)),
                 )),
         );
     }
@@ -133,11 +134,11 @@ fn path_parameters(path: &str) -> impl Iterator<Item = &str> {
 fn responses(endpoint: &Endpoint) -> utoipa::openapi::Responses {
     let success = match endpoint.response {
         ResponseData::OpenApiYaml => ResponseBuilder::new()
-            .description("This document, as YAML")
+            .description("This document, as YAML (it parses as an OpenAPI 3.1 object)")
             .content(
                 "application/yaml",
                 ContentBuilder::new()
-                    .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::Object)))
                     .build(),
             ),
         ResponseData::PrometheusText => ResponseBuilder::new()

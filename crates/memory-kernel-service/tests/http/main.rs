@@ -12,5 +12,6 @@ mod hardening;
 mod metrics;
 mod outcome;
 mod prometheus_text;
+mod request_schemas;
 mod support;
 mod telemetry;

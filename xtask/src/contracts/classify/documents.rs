@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value};
 
-use super::{Change, additive, breaking, schema};
+use super::{Change, additive, breaking, escape, schema};
 
 const METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
@@ -22,9 +22,10 @@ pub fn openapi(old: &Value, new: &Value, out: &mut Vec<Change>) {
                 continue;
             };
             let endpoint = format!("{} {path}", method.to_uppercase());
+            let at = format!("#/paths/{}/{method}", escape(path));
             match new_paths.get(path).and_then(|item| item.get(method)) {
                 None => breaking(out, format!("endpoint {endpoint} removed")),
-                Some(new_op) => operation(&endpoint, old_op, new_op, out),
+                Some(new_op) => operation(&endpoint, &at, old_op, new_op, out),
             }
         }
     }
@@ -80,7 +81,9 @@ pub fn openapi(old: &Value, new: &Value, out: &mut Vec<Change>) {
     }
 }
 
-fn operation(endpoint: &str, old: &Value, new: &Value, out: &mut Vec<Change>) {
+/// One operation, `at` being its JSON pointer: responses and the request body for every
+/// media type, and parameters with their schemas.
+fn operation(endpoint: &str, at: &str, old: &Value, new: &Value, out: &mut Vec<Change>) {
     let empty = Map::new();
     let old_responses = old["responses"].as_object().unwrap_or(&empty);
     let new_responses = new["responses"].as_object().unwrap_or(&empty);
@@ -90,11 +93,13 @@ fn operation(endpoint: &str, old: &Value, new: &Value, out: &mut Vec<Change>) {
                 out,
                 format!("{endpoint}: status {status} removed (status changed)"),
             ),
-            Some(new_response) => {
-                let old_schema = &old_response["content"]["application/json"]["schema"];
-                let new_schema = &new_response["content"]["application/json"]["schema"];
-                schema(old_schema, new_schema, &format!("{endpoint} {status}"), out);
-            }
+            Some(new_response) => content(
+                &format!("{endpoint}: status {status}"),
+                &format!("{at}/responses/{}", escape(status)),
+                old_response,
+                new_response,
+                out,
+            ),
         }
     }
     for status in new_responses.keys() {
@@ -102,9 +107,13 @@ fn operation(endpoint: &str, old: &Value, new: &Value, out: &mut Vec<Change>) {
             additive(out, format!("{endpoint}: status {status} added"));
         }
     }
-    let old_body = &old["requestBody"]["content"]["application/json"]["schema"];
-    let new_body = &new["requestBody"]["content"]["application/json"]["schema"];
-    schema(old_body, new_body, &format!("{endpoint} request body"), out);
+    content(
+        &format!("{endpoint}: request body"),
+        &format!("{at}/requestBody"),
+        &old["requestBody"],
+        &new["requestBody"],
+        out,
+    );
     if old["requestBody"]["required"] != Value::Bool(true)
         && new["requestBody"]["required"] == Value::Bool(true)
     {
@@ -115,11 +124,31 @@ fn operation(endpoint: &str, old: &Value, new: &Value, out: &mut Vec<Change>) {
     let old_parameters = old["parameters"].as_array().unwrap_or(&no_parameters);
     let new_parameters = new["parameters"].as_array().unwrap_or(&no_parameters);
     for parameter in old_parameters {
-        if !new_parameters.iter().any(|p| key(p) == key(parameter)) {
-            breaking(
+        match new_parameters
+            .iter()
+            .enumerate()
+            .find(|(_, p)| key(p) == key(parameter))
+        {
+            None => breaking(
                 out,
                 format!("{endpoint}: parameter {} removed", key(parameter)),
-            );
+            ),
+            Some((index, new_parameter)) => {
+                if parameter["required"] != Value::Bool(true)
+                    && new_parameter["required"] == Value::Bool(true)
+                {
+                    breaking(
+                        out,
+                        format!("{endpoint}: parameter {} now required", key(parameter)),
+                    );
+                }
+                schema(
+                    &parameter["schema"],
+                    &new_parameter["schema"],
+                    &format!("{at}/parameters/{index}/schema"),
+                    out,
+                );
+            }
         }
     }
     for parameter in new_parameters {
@@ -135,6 +164,30 @@ fn operation(endpoint: &str, old: &Value, new: &Value, out: &mut Vec<Change>) {
                     format!("{endpoint}: optional parameter {} added", key(parameter)),
                 );
             }
+        }
+    }
+}
+
+/// The `content` of a response or request body (`at` its pointer): each media type's schema
+/// is compared; a media type removed is breaking, one added additive.
+fn content(label: &str, at: &str, old: &Value, new: &Value, out: &mut Vec<Change>) {
+    let empty = Map::new();
+    let old_content = old["content"].as_object().unwrap_or(&empty);
+    let new_content = new["content"].as_object().unwrap_or(&empty);
+    for (media, old_media) in old_content {
+        match new_content.get(media) {
+            None => breaking(out, format!("{label}: media type {media} removed")),
+            Some(new_media) => schema(
+                &old_media["schema"],
+                &new_media["schema"],
+                &format!("{at}/content/{}/schema", escape(media)),
+                out,
+            ),
+        }
+    }
+    for media in new_content.keys() {
+        if !old_content.contains_key(media) {
+            additive(out, format!("{label}: media type {media} added"));
         }
     }
 }
