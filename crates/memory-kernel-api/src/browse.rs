@@ -158,6 +158,7 @@ pub struct ContextPage {
 
 /// The history of one memory.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct HistoryRequest {
     /// The memory (a memory id, not a version id).

@@ -14,6 +14,7 @@ macro_rules! add_record_request {
     ($(#[$doc:meta])* $name:ident { $($(#[$fdoc:meta])* $field:ident : $ty:ty),+ $(,)? }) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
         #[serde(deny_unknown_fields)]
         pub struct $name {
             $($(#[$fdoc])* pub $field: $ty,)+
@@ -87,6 +88,7 @@ add_record_request!(
 
 /// Links two stored versions after the fact.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LinkRequest {
     /// The claiming version id.
@@ -106,6 +108,7 @@ pub struct LinkRequest {
 
 /// A policy question over a normalised triple.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AskRequest {
     /// The question as asked, kept for the record.
@@ -135,6 +138,7 @@ pub struct AskRequest {
 
 /// A recall query over summary records.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RecallRequest {
     /// Free text; its terms are matched lexically.
@@ -164,6 +168,7 @@ pub struct RecallRequest {
 
 /// Filters for listing records.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ListRequest {
     /// Only this record type.

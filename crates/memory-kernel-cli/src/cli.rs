@@ -88,6 +88,32 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Serve the memory to an agent host over the Model Context Protocol (stdio)
+    ///
+    /// An MCP host (a desktop assistant, an IDE agent) starts `mk mcp` itself as a child
+    /// process and speaks JSON-RPC with it over stdin and stdout until it closes stdin. Give
+    /// the host the command `mk`, the arguments `mcp --db PATH`, or set MK_DB in the
+    /// environment the host passes. The writing tools create and migrate a missing database,
+    /// as `memory add` does.
+    ///
+    /// stdout carries protocol messages only; anything else (a failure to start) goes to
+    /// stderr, as a failure JSON object.
+    ///
+    /// Tools (input schemas derived from the API's request types; each result is the JSON
+    /// the matching command prints; a failure is a tool error whose JSON carries the contract
+    /// error `code`):
+    ///   remember  memory add (record_type constraint|decision|preference|event|outcome)
+    ///   ask       query ask
+    ///   recall    query recall
+    ///   get       memory get
+    ///   history   memory history
+    ///   link      memory link
+    ///
+    /// Host configuration (mcpServers entry):
+    ///   {"mcpServers": {"memory-kernel": {"command": "mk",
+    ///     "args": ["mcp", "--db", "/home/me/.local/share/mk/memory.sqlite3"]}}}
+    #[command(verbatim_doc_comment)]
+    Mcp,
 }
 
 /// `mk db …`

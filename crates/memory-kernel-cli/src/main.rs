@@ -8,6 +8,7 @@ mod cli;
 mod commands;
 mod diagnostics;
 mod failure;
+mod mcp;
 mod output;
 mod shapes;
 
@@ -41,6 +42,9 @@ fn main() -> ExitCode {
     // The kernel lives only inside `run`, so it is dropped before the output is printed.
     let result = commands::run(&cli.command, &cli.db).and_then(|output| {
         let exit_code = output.exit_code();
+        if matches!(output, output::Output::Served) {
+            return Ok(exit_code);
+        }
         let text = output.render(cli.pretty).map_err(|e| {
             Failure::new(
                 ErrorCode::InternalError,

@@ -65,6 +65,9 @@ pub enum Output {
         /// The exit code.
         exit_code: u8,
     },
+    /// `mcp`: the whole conversation already took place on stdin and stdout; nothing more
+    /// is printed.
+    Served,
     /// `service diagnostics`: the metrics artifact, printed as JSON (`json`) or as a table.
     Diagnostics {
         /// The artifact.
@@ -129,6 +132,7 @@ impl Output {
             Self::Integrity(data) => flat(data, pretty),
             Self::Prune(data) => flat(data, pretty),
             Self::Text { text, .. } => Ok(text.clone()),
+            Self::Served => Ok(String::new()),
             Self::Diagnostics {
                 metrics,
                 json: false,

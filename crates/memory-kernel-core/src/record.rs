@@ -15,6 +15,7 @@ macro_rules! wire_enum {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, ::serde::Serialize, ::serde::Deserialize)]
         #[serde(rename_all = "snake_case")]
+        #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
         pub enum $name {
             $($(#[$vdoc])* $variant),+
         }

@@ -49,6 +49,7 @@ pub mod reason {
 /// The gate's mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub enum GateMode {
     /// Only validated, uncapped versions above the safe threshold.
     Safe,

@@ -47,47 +47,78 @@ macro_rules! add_request {
 /// `write_failed` or `query_failed`.
 pub fn run(command: &MemoryCommand, db: &Path) -> Result<Output, Failure> {
     match command {
-        MemoryCommand::Add(add) => {
-            let kernel = super::open_for_writing(db)?;
-            let record = match add.as_ref() {
-                AddCommand::Constraint(args) => {
-                    kernel.add_constraint(&constraint_request(args), None)?
-                }
-                AddCommand::Decision(args) => {
-                    kernel.add_summary(&summary_request(RecordType::Decision, args), None)?
-                }
-                AddCommand::Preference(args) => {
-                    kernel.add_summary(&summary_request(RecordType::Preference, args), None)?
-                }
-                AddCommand::Event(args) => {
-                    kernel.add_summary(&summary_request(RecordType::Event, args), None)?
-                }
-                AddCommand::Outcome(args) => {
-                    kernel.add_summary(&summary_request(RecordType::Outcome, args), None)?
-                }
-            };
-            Ok(Output::Record(Box::new(RecordOutput::from(record))))
-        }
-        MemoryCommand::Link(args) => {
-            let link = super::open_for_writing(db)?.add_link(&link_request(args), None)?;
-            Ok(Output::Link(LinkOutput::from(link)))
-        }
+        MemoryCommand::Add(add) => match add.as_ref() {
+            AddCommand::Constraint(args) => add_constraint(db, &constraint_request(args)),
+            AddCommand::Decision(args) => {
+                add_summary(db, &summary_request(RecordType::Decision, args))
+            }
+            AddCommand::Preference(args) => {
+                add_summary(db, &summary_request(RecordType::Preference, args))
+            }
+            AddCommand::Event(args) => add_summary(db, &summary_request(RecordType::Event, args)),
+            AddCommand::Outcome(args) => {
+                add_summary(db, &summary_request(RecordType::Outcome, args))
+            }
+        },
+        MemoryCommand::Link(args) => link(db, &link_request(args)),
         MemoryCommand::List(args) => {
             let (records, next_cursor) = list(&super::open_current(db)?, args)?;
             Ok(Output::Records(ListOutput::new(records, next_cursor)))
         }
-        MemoryCommand::Get { memory_version_id } => {
-            let record = super::open_current(db)?.memory_version(memory_version_id)?;
-            Ok(Output::Record(Box::new(RecordOutput::from(record))))
-        }
-        MemoryCommand::History { memory_id, as_of } => {
-            let history = super::open_current(db)?.memory_history(&HistoryRequest {
+        MemoryCommand::Get { memory_version_id } => get(db, memory_version_id),
+        MemoryCommand::History { memory_id, as_of } => history(
+            db,
+            &HistoryRequest {
                 memory_id: memory_id.clone(),
                 as_of: as_of.clone(),
-            })?;
-            Ok(Output::History(Box::new(HistoryOutput::from(history))))
-        }
+            },
+        ),
     }
+}
+
+/// `memory add constraint`, and the MCP tool `remember` for a constraint.
+///
+/// # Errors
+/// As [`run`].
+pub(crate) fn add_constraint(db: &Path, request: &AddConstraintRequest) -> Result<Output, Failure> {
+    let record = super::open_for_writing(db)?.add_constraint(request, None)?;
+    Ok(Output::Record(Box::new(RecordOutput::from(record))))
+}
+
+/// `memory add decision|preference|event|outcome`, and the MCP tool `remember` for them.
+///
+/// # Errors
+/// As [`run`].
+pub(crate) fn add_summary(db: &Path, request: &AddSummaryRequest) -> Result<Output, Failure> {
+    let record = super::open_for_writing(db)?.add_summary(request, None)?;
+    Ok(Output::Record(Box::new(RecordOutput::from(record))))
+}
+
+/// `memory link`, and the MCP tool `link`.
+///
+/// # Errors
+/// As [`run`].
+pub(crate) fn link(db: &Path, request: &LinkRequest) -> Result<Output, Failure> {
+    let link = super::open_for_writing(db)?.add_link(request, None)?;
+    Ok(Output::Link(LinkOutput::from(link)))
+}
+
+/// `memory get`, and the MCP tool `get`.
+///
+/// # Errors
+/// As [`run`]; `memory_not_found` for an unknown version id.
+pub(crate) fn get(db: &Path, memory_version_id: &str) -> Result<Output, Failure> {
+    let record = super::open_current(db)?.memory_version(memory_version_id)?;
+    Ok(Output::Record(Box::new(RecordOutput::from(record))))
+}
+
+/// `memory history`, and the MCP tool `history`.
+///
+/// # Errors
+/// As [`run`]; `memory_not_found` for a memory with no stored version.
+pub(crate) fn history(db: &Path, request: &HistoryRequest) -> Result<Output, Failure> {
+    let history = super::open_current(db)?.memory_history(request)?;
+    Ok(Output::History(Box::new(HistoryOutput::from(history))))
 }
 
 fn constraint_request(args: &ConstraintArgs) -> AddConstraintRequest {

@@ -4,10 +4,10 @@
 
 mod context;
 mod db;
-mod memory;
+pub(crate) mod memory;
 pub(crate) mod outcome;
 pub(crate) mod outcome_benchmark;
-mod query;
+pub(crate) mod query;
 mod service;
 
 use std::path::Path;
@@ -31,6 +31,7 @@ pub fn run(command: &Command, db: &Path) -> Result<Output, Failure> {
         Command::Service(command) => service::run(command),
         Command::Outcome(command) => outcome::run(command, db),
         Command::Completions { shell } => Ok(completions(*shell)),
+        Command::Mcp => crate::mcp::serve(db),
     }
 }
 

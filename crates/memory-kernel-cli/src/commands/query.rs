@@ -14,11 +14,27 @@ use crate::output::Output;
 /// # Errors
 /// `validation_error` for a refused question, `schema_unavailable` or `query_failed`.
 pub fn run(command: &QueryCommand, db: &Path) -> Result<Output, Failure> {
-    let kernel = super::open_for_writing(db)?;
-    let package = match command {
-        QueryCommand::Ask(args) => kernel.ask(&ask_request(args), None)?,
-        QueryCommand::Recall(args) => kernel.recall(&recall_request(args), None)?,
-    };
+    match command {
+        QueryCommand::Ask(args) => ask(db, &ask_request(args)),
+        QueryCommand::Recall(args) => recall(db, &recall_request(args)),
+    }
+}
+
+/// `query ask`, and the MCP tool `ask`.
+///
+/// # Errors
+/// As [`run`].
+pub(crate) fn ask(db: &Path, request: &AskRequest) -> Result<Output, Failure> {
+    let package = super::open_for_writing(db)?.ask(request, None)?;
+    Ok(Output::ContextPackage(Box::new(package)))
+}
+
+/// `query recall`, and the MCP tool `recall`.
+///
+/// # Errors
+/// As [`run`].
+pub(crate) fn recall(db: &Path, request: &RecallRequest) -> Result<Output, Failure> {
+    let package = super::open_for_writing(db)?.recall(request, None)?;
     Ok(Output::ContextPackage(Box::new(package)))
 }
 
