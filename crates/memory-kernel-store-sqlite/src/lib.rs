@@ -12,6 +12,7 @@
 
 mod backup;
 mod browse;
+mod doc_cache;
 mod error;
 mod integrity;
 mod legacy;

@@ -7,15 +7,16 @@ use std::collections::BTreeMap;
 use memory_kernel_core::resolver::{MissingRecord, RecallCandidates, RecallHit, RecallPlan};
 use memory_kernel_core::terms::TermStats;
 use memory_kernel_core::{
-    Confidence, ContextPackage, LineageEdge, Link, MemoryId, MemoryRecord, MemoryVersionId,
-    RecallQuery, RecordSet, RecordType, Scope, Timestamp, ValidationError, record::WILDCARD,
+    ContextPackage, LineageEdge, Link, MemoryId, MemoryRecord, MemoryVersionId, RecallQuery,
+    RecordSet, RecordType, Scope, Timestamp, ValidationError, record::WILDCARD,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::doc_cache::{Doc, DocCache, find};
 use crate::error::{Result, StoreError};
 use crate::records::nanos;
 use crate::rows::{
-    EDGE_COLUMNS, LINK_COLUMNS, RECORD_COLUMNS, collect, edge_from_row, link_from_row, parse,
+    EDGE_COLUMNS, LINK_COLUMNS, RECORD_COLUMNS, collect, edge_from_row, link_from_row,
     record_from_row,
 };
 use crate::store::Store;
@@ -166,11 +167,18 @@ impl Store {
         let as_of = nanos(query.as_of())?;
         let types: Vec<&str> = query.record_types().iter().map(|t| t.as_str()).collect();
         let types = to_json(&types)?;
+        let cache = self.doc_cache();
         self.with_current_conn(|conn| {
-            let (hits, position) = recall_hits(conn, query.terms(), &types, as_of)?;
-            let visible = visible_of_types(conn, query.record_types(), &types, as_of)?;
+            // One read transaction, so the documents, postings, counts and edges are one
+            // snapshot of the file.
+            let tx = conn.transaction()?;
+            let hits = recall_hits(&tx, cache, query.terms(), query.record_types(), as_of)?;
+            let visible = visible_of_types(&tx, query.record_types(), &types, as_of)?;
             let unlisted_without_overlap = visible.saturating_sub(hits.len() as u64);
-            let edges = edges_touching_hits(conn, &position, query.terms(), as_of)?;
+            let mut ids: Vec<MemoryVersionId> =
+                hits.iter().map(|hit| hit.memory_version_id).collect();
+            ids.sort_unstable();
+            let edges = edges_touching_hits(&tx, &ids, query.terms(), as_of)?;
             let plan = RecallPlan::new(
                 RecallCandidates {
                     hits,
@@ -180,7 +188,8 @@ impl Store {
                 query,
             );
             let listed: Vec<String> = plan.listed_ids().iter().map(ToString::to_string).collect();
-            let records = records_by_ids(conn, &listed)?;
+            let records = records_by_ids(&tx, &listed)?;
+            tx.finish()?;
             let package =
                 plan.package(&records)
                     .map_err(|MissingRecord(id)| StoreError::CorruptRow {
@@ -269,78 +278,99 @@ const RECALL_COUNT_SQL: &str = "SELECT COUNT(*) FROM mk_memory_records \
     WHERE record_type IN (SELECT value FROM json_each(?1)) \
       AND created_at_nanos <= ?2 AND effective_at_nanos <= ?2";
 
-/// A posting's frequency and its document's ranking fields and length.
-const HIT_COLUMNS: &str = "d.memory_version_id, p.frequency, d.length, d.memory_id, \
-    d.record_type, d.created_at_nanos, d.effective_at_nanos, d.truth_status, d.authority, \
-    d.confidence";
+/// The postings of one term, in document order.
+const POSTINGS_SQL: &str = "SELECT doc, frequency FROM mk_recall_postings WHERE term = ?1";
 
-/// The postings of one term whose documents are visible and of the requested types, in
-/// document order.
-fn postings_sql() -> String {
-    format!(
-        "SELECT {HIT_COLUMNS} FROM mk_recall_postings p \
-         CROSS JOIN mk_recall_docs d ON d.doc = p.doc \
-         WHERE p.term = ?1 AND d.record_type IN (SELECT value FROM json_each(?2)) \
-           AND d.created_at_nanos <= ?3 AND d.effective_at_nanos <= ?3"
-    )
-}
-
-/// Every visible record of the requested types holding at least one of `terms` (sorted,
-/// deduplicated query terms), with its frequency of each term and its length.
-/// Also returns each hit's position by version id.
+/// Every visible record of `record_types` holding at least one of `terms` (sorted,
+/// deduplicated query terms), with its frequency of each term and its length: the postings
+/// of each term, joined to the cached documents.
 fn recall_hits(
     conn: &Connection,
+    cache: &DocCache,
     terms: &[String],
-    types: &str,
+    record_types: &[RecordType],
     as_of: i64,
-) -> Result<(Vec<RecallHit>, BTreeMap<MemoryVersionId, usize>)> {
-    let mut hits: Vec<RecallHit> = Vec::new();
-    let mut position: BTreeMap<MemoryVersionId, usize> = BTreeMap::new();
-    let mut stmt = conn.prepare_cached(&postings_sql())?;
-    for (index, term) in terms.iter().enumerate() {
-        let mut rows = stmt.query(params![term, types, as_of])?;
-        while let Some(row) = rows.next()? {
-            let key = text(row, 0)?;
-            let id: MemoryVersionId = parse(key, "memory_version_id", key)?;
-            let frequency = u32::try_from(row.get::<_, i64>(1)?).unwrap_or(u32::MAX);
-            let slot = match position.get(&id) {
-                Some(&slot) => slot,
-                None => {
-                    let length = u32::try_from(row.get::<_, i64>(2)?).unwrap_or(u32::MAX);
-                    hits.push(hit_from_row(row, key, id, terms.len(), length)?);
-                    position.insert(id, hits.len() - 1);
-                    hits.len() - 1
+) -> Result<Vec<RecallHit>> {
+    cache.with_docs(conn, |docs| {
+        let mut hits: Vec<RecallHit> = Vec::new();
+        // A document appears once per term, so one term needs no merging.
+        let mut position: BTreeMap<i64, usize> = BTreeMap::new();
+        let merge = terms.len() > 1;
+        let mut stmt = conn.prepare_cached(POSTINGS_SQL)?;
+        for (index, term) in terms.iter().enumerate() {
+            let mut rows = stmt.query([term])?;
+            while let Some(row) = rows.next()? {
+                let doc: i64 = row.get(0)?;
+                let frequency = u32::try_from(row.get::<_, i64>(1)?).unwrap_or(u32::MAX);
+                let slot = match position.get(&doc) {
+                    Some(&slot) => slot,
+                    None => {
+                        let found = find(docs, doc).ok_or_else(|| StoreError::CorruptRow {
+                            key: format!("doc {doc}"),
+                            detail: "a recall posting names a document that is not stored"
+                                .to_owned(),
+                        })?;
+                        if !record_types.contains(&found.record_type)
+                            || found.created_at_nanos > as_of
+                            || found.effective_at_nanos > as_of
+                        {
+                            continue;
+                        }
+                        hits.push(hit_of(found, terms.len()));
+                        if merge {
+                            position.insert(doc, hits.len() - 1);
+                        }
+                        hits.len() - 1
+                    }
+                };
+                if let Some(f) = hits[slot].stats.frequencies.get_mut(index) {
+                    *f = frequency;
                 }
-            };
-            if let Some(f) = hits[slot].stats.frequencies.get_mut(index) {
-                *f = frequency;
             }
         }
-    }
-    Ok((hits, position))
+        Ok(hits)
+    })
 }
 
-/// The lineage edges visible at `as_of` with either end among the hits (`position`), read
+fn hit_of(doc: &Doc, term_count: usize) -> RecallHit {
+    RecallHit {
+        memory_version_id: doc.memory_version_id,
+        memory_id: doc.memory_id,
+        record_type: doc.record_type,
+        created_at: doc.created_at,
+        effective_at: doc.effective_at,
+        truth_status: doc.truth_status,
+        authority: doc.authority,
+        confidence: doc.confidence,
+        stats: TermStats {
+            frequencies: vec![0; term_count],
+            length: doc.length,
+        },
+    }
+}
+
+/// The lineage edges visible at `as_of` with either end among the hits (`ids`, sorted), read
 /// the cheaper of two ways: when there are few edges, all visible ones; otherwise those
 /// touching a posting of the query's terms, through the edge end indexes. Either way only
 /// edges touching a hit are kept, so the result does not depend on the way.
 fn edges_touching_hits(
     conn: &Connection,
-    position: &BTreeMap<MemoryVersionId, usize>,
+    ids: &[MemoryVersionId],
     terms: &[String],
     as_of: i64,
 ) -> Result<Vec<LineageEdge>> {
-    if position.is_empty() {
+    if ids.is_empty() {
         return Ok(Vec::new());
     }
     // Edge ids are assigned in order and edges are never deleted: the largest is the count.
     let edge_count: i64 = conn
         .prepare_cached("SELECT coalesce(max(edge_id), 0) FROM mk_lineage_edges")?
         .query_row([], |row| row.get(0))?;
-    let touches =
-        |edge: &LineageEdge| position.contains_key(&edge.from) || position.contains_key(&edge.to);
+    let touches = |edge: &LineageEdge| {
+        ids.binary_search(&edge.from).is_ok() || ids.binary_search(&edge.to).is_ok()
+    };
     let mut edges = Vec::new();
-    if usize::try_from(edge_count).unwrap_or(usize::MAX) <= position.len().saturating_mul(2) {
+    if usize::try_from(edge_count).unwrap_or(usize::MAX) <= ids.len().saturating_mul(2) {
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {EDGE_COLUMNS} FROM mk_lineage_edges e WHERE e.visible_from_nanos <= ?1"
         ))?;
@@ -375,52 +405,6 @@ fn edges_of_term_sql() -> String {
            CROSS JOIN mk_lineage_edges e ON e.from_version_id = d.memory_version_id \
          WHERE p.term = ?1 AND e.visible_from_nanos <= ?2"
     )
-}
-
-/// A text column, borrowed from the row (no allocation per hit).
-fn text<'r>(row: &'r rusqlite::Row<'_>, column: usize) -> Result<&'r str> {
-    let value = row.get_ref(column)?;
-    value.as_str().map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(column, value.data_type(), Box::new(e)).into()
-    })
-}
-
-fn hit_from_row(
-    row: &rusqlite::Row<'_>,
-    key: &str,
-    memory_version_id: MemoryVersionId,
-    term_count: usize,
-    length: u32,
-) -> Result<RecallHit> {
-    let instant = |column: usize, name: &str| -> Result<Timestamp> {
-        let nanos: i64 = row.get(column)?;
-        Timestamp::from_unix_nanos(i128::from(nanos)).map_err(|e| StoreError::CorruptRow {
-            key: key.to_owned(),
-            detail: format!("{name}: {e}"),
-        })
-    };
-    let confidence = row
-        .get::<_, Option<f64>>(9)?
-        .map(Confidence::new)
-        .transpose()
-        .map_err(|e| StoreError::CorruptRow {
-            key: key.to_owned(),
-            detail: format!("confidence: {e}"),
-        })?;
-    Ok(RecallHit {
-        memory_version_id,
-        memory_id: parse(key, "memory_id", text(row, 3)?)?,
-        record_type: parse(key, "record_type", text(row, 4)?)?,
-        created_at: instant(5, "created_at_nanos")?,
-        effective_at: instant(6, "effective_at_nanos")?,
-        truth_status: parse(key, "truth_status", text(row, 7)?)?,
-        authority: parse(key, "authority", text(row, 8)?)?,
-        confidence,
-        stats: TermStats {
-            frequencies: vec![0; term_count],
-            length,
-        },
-    })
 }
 
 /// Full records by version id (any order).
@@ -582,16 +566,11 @@ mod plan_tests {
     }
 
     #[test]
-    fn postings_are_searched_by_term_and_ranked_from_their_documents() {
-        let plan = plan(&postings_sql());
+    fn postings_are_one_range_of_the_term_key() {
+        let plan = plan(POSTINGS_SQL);
         assert!(
             plan.iter()
-                .any(|l| l.starts_with("SEARCH p USING PRIMARY KEY (term=?)")),
-            "{plan:#?}"
-        );
-        assert!(
-            plan.iter()
-                .any(|l| l.contains("SEARCH d USING INTEGER PRIMARY KEY (rowid=?)")),
+                .any(|l| l.starts_with("SEARCH mk_recall_postings USING PRIMARY KEY (term=?)")),
             "{plan:#?}"
         );
         assert!(table_scans(&plan).is_empty(), "{plan:#?}");

@@ -42,6 +42,8 @@ struct Shared {
     /// busy timeout under load), each no longer than its deadline. Other processes still meet
     /// the busy timeout.
     writer: WriterSlot,
+    /// The recall documents, in memory (see [`crate::doc_cache`]).
+    docs: crate::doc_cache::DocCache,
 }
 
 impl fmt::Debug for Store {
@@ -54,6 +56,11 @@ impl fmt::Debug for Store {
 }
 
 impl Store {
+    /// The in-memory recall documents shared by every clone of this store.
+    pub(crate) fn doc_cache(&self) -> &crate::doc_cache::DocCache {
+        &self.shared.docs
+    }
+
     fn with_access(path: &Path, access: Access) -> Result<Self> {
         let pool = pool::build_pool(path, access)?;
         Ok(Self {
@@ -64,6 +71,7 @@ impl Store {
                 schema_current: AtomicBool::new(false),
                 packages: PackageQueue::default(),
                 writer: WriterSlot::default(),
+                docs: crate::doc_cache::DocCache::default(),
             }),
             deadline: None,
         })

@@ -363,3 +363,47 @@ fn indexed_recall_reads_edges_by_term_when_lineage_outnumbers_the_matches() {
         vec![memory_kernel_core::resolver::REASON_SUPERSEDED.to_owned()]
     );
 }
+
+#[test]
+fn indexed_recall_sees_writes_of_other_handles_and_a_restored_file() {
+    let recall = |store: &memory_kernel_store_sqlite::Store, text: &str| {
+        let query =
+            memory_kernel_core::RecallQuery::new(text, ts("2030-01-01T00:00:00Z")).unwrap();
+        let (package, _) = store.recall_indexed(&query).unwrap();
+        let set = store
+            .recall_candidates(query.terms(), query.record_types(), query.as_of(), false)
+            .unwrap();
+        assert_eq!(package, memory_kernel_core::recall(&set, &query));
+        package
+            .selected_items
+            .iter()
+            .map(|item| item.memory_version_id)
+            .collect::<BTreeSet<_>>()
+    };
+    let (dir, path) = temp_db();
+    let reader = migrated_store(&path);
+    let first = RecordBuilder::summary(RecordType::Decision, "alpha plan").build();
+    reader.insert_record(&first, None).unwrap();
+    let backup = dir.path().join("backup.sqlite3");
+    reader.backup(&backup, false).unwrap();
+    assert_eq!(recall(&reader, "alpha").len(), 1);
+
+    // Another handle (as another process would) appends: the reader's documents catch up.
+    let writer = memory_kernel_store_sqlite::Store::open(&path).unwrap();
+    let second = RecordBuilder::summary(RecordType::Event, "alpha launch").build();
+    writer.insert_record(&second, None).unwrap();
+    assert_eq!(
+        recall(&reader, "alpha"),
+        [first.memory_version_id, second.memory_version_id].into()
+    );
+
+    // The file goes back to the backup, then takes a different record under the same
+    // document number: the reader loads its documents afresh.
+    reader.restore(&backup).unwrap();
+    let third = RecordBuilder::summary(RecordType::Outcome, "alpha retro").build();
+    reader.insert_record(&third, None).unwrap();
+    assert_eq!(
+        recall(&reader, "alpha"),
+        [first.memory_version_id, third.memory_version_id].into()
+    );
+}
