@@ -10,8 +10,8 @@ use std::cmp::Ordering;
 
 use memory_kernel_core::resolver::ordering::PrecedenceKey;
 use memory_kernel_core::{
-    AskQuery, Authority, Effect, ExclusionMode, LineageEdge, MemoryRecord, RecallQuery, RecordSet,
-    RecordType, Relation, TruthStatus, ask, recall,
+    AskQuery, Authority, Effect, ExclusionMode, LineageEdge, MemoryRecord, PackageBounds,
+    RecallQuery, RecordSet, RecordType, Relation, TruthStatus, ask, recall,
 };
 use proptest::prelude::*;
 use support::{Rec, link, mid, ts, vid};
@@ -264,5 +264,39 @@ proptest! {
         let matcher = memory_kernel_core::terms::TermMatcher::new(&query_terms);
         prop_assert_eq!(matcher.count(&record), expected.len());
         prop_assert_eq!(matcher.matched(&record), expected);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Recall keeps only the entries a page can show; any page must equal the same slice of
+    /// the whole exclusion list (a page as large as every record keeps everything), and the
+    /// selection and counts must not depend on the page asked for.
+    #[test]
+    fn a_recall_page_is_the_slice_of_the_whole_list(
+        (records, edges) in record_set(),
+        as_of in 0..5_i64,
+        mode in prop::sample::select(vec![ExclusionMode::Nearest, ExclusionMode::Full]),
+        limit in 1..4_u32,
+        offset in 0..8_u32,
+        size in 0..5_u32,
+    ) {
+        let set = RecordSet { records, edges, unlisted_without_overlap: 0 };
+        let query = |offset: u32, size: u32| {
+            RecallQuery::new("deploy friday usb", ts(as_of))
+                .unwrap()
+                .with_record_types(RecordType::ALL.iter().copied())
+                .unwrap()
+                .with_exclusions(mode)
+                .with_bounds(PackageBounds::new(Some(limit), Some(size), Some(offset)).unwrap())
+        };
+        let whole = recall(&set, &query(0, 1000));
+        let page = recall(&set, &query(offset, size));
+        prop_assert_eq!(&page.selected_items, &whole.selected_items);
+        prop_assert_eq!(&page.answer, &whole.answer);
+        let start = (offset as usize).min(whole.excluded_items.len());
+        let end = (start + size as usize).min(whole.excluded_items.len());
+        prop_assert_eq!(&page.excluded_items[..], &whole.excluded_items[start..end]);
     }
 }

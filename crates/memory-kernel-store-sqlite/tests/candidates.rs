@@ -367,8 +367,7 @@ fn indexed_recall_reads_edges_by_term_when_lineage_outnumbers_the_matches() {
 #[test]
 fn indexed_recall_sees_writes_of_other_handles_and_a_restored_file() {
     let recall = |store: &memory_kernel_store_sqlite::Store, text: &str| {
-        let query =
-            memory_kernel_core::RecallQuery::new(text, ts("2030-01-01T00:00:00Z")).unwrap();
+        let query = memory_kernel_core::RecallQuery::new(text, ts("2030-01-01T00:00:00Z")).unwrap();
         let (package, _) = store.recall_indexed(&query).unwrap();
         let set = store
             .recall_candidates(query.terms(), query.record_types(), query.as_of(), false)

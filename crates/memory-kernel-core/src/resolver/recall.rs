@@ -7,7 +7,8 @@
 //! from just those records. A store answers from its term index and reads only the listed
 //! records; [`recall`] runs both steps over an in-memory [`RecordSet`].
 
-use std::collections::BTreeMap;
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BinaryHeap};
 
 use super::ordering::{PrecedenceKey, RECALL_TIE_BREAKERS, ordering_confidence};
 use super::relevance::Corpus;
@@ -162,85 +163,114 @@ impl RecallPlan {
             unlisted_without_overlap,
         } = candidates;
         let view = LineageView::of_edges(&edges, as_of);
-        let searched_hits: Vec<usize> = hits
-            .iter()
-            .enumerate()
-            .filter(|(_, hit)| {
-                hit.visible_at(as_of) && query.record_types().contains(&hit.record_type)
-            })
-            .map(|(index, _)| index)
-            .collect();
-        let searched = unlisted_without_overlap
-            .saturating_add(u64::try_from(searched_hits.len()).unwrap_or(u64::MAX));
-        let (matching, without_overlap): (Vec<usize>, Vec<usize>) = searched_hits
-            .into_iter()
-            .partition(|&index| hits[index].stats.matched() > 0);
+        let searched = |hit: &&RecallHit| {
+            hit.visible_at(as_of) && query.record_types().contains(&hit.record_type)
+        };
+        let searched_count = hits.iter().filter(searched).count();
+        let searched_total = unlisted_without_overlap
+            .saturating_add(u64::try_from(searched_count).unwrap_or(u64::MAX));
         let corpus = Corpus::from_matches(
-            searched,
+            searched_total,
             query.terms().len(),
-            matching.iter().map(|&index| &hits[index].stats),
+            hits.iter()
+                .filter(searched)
+                .map(|hit| &hit.stats)
+                .filter(|stats| stats.matched() > 0),
         );
 
-        let mut counts: BTreeMap<String, u64> = BTreeMap::new();
-        let mut count = |reason: &str, n: u64| {
-            if n > 0 {
-                *counts.entry(reason.to_owned()).or_insert(0) += n;
-            }
+        // Only the selected items and the exclusions up to the end of the requested page are
+        // ever listed, so only that many are kept (memory follows the bounds, not the matches);
+        // everything is counted.
+        let limit = usize::try_from(bounds.limit()).unwrap_or(usize::MAX);
+        let page_end = if mode == ExclusionMode::Summary {
+            0
+        } else {
+            usize::try_from(bounds.exclusion_offset())
+                .unwrap_or(usize::MAX)
+                .saturating_add(usize::try_from(bounds.exclusion_limit()).unwrap_or(usize::MAX))
         };
-        let mut selected = Vec::new();
-        let mut excluded = Vec::new();
-        for &index in &matching {
-            let hit = &hits[index];
+        let mut active = Best::new(limit.saturating_add(page_end));
+        let mut withdrawn = Best::new(page_end);
+        let mut unrelated = Best::new(if mode == ExclusionMode::Full {
+            page_end
+        } else {
+            0
+        });
+        let (mut active_count, mut retracted, mut superseded, mut no_overlap) =
+            (0usize, 0u64, 0u64, 0u64);
+        for (index, hit) in hits.iter().enumerate().filter(|(_, hit)| searched(hit)) {
+            if hit.stats.matched() == 0 {
+                no_overlap += 1;
+                // Listed after every near miss: their relevance is 0.
+                unrelated.offer(Excluded {
+                    hit: index,
+                    key: hit.key(0),
+                    reason: REASON_NO_OVERLAP,
+                });
+                continue;
+            }
             let key = hit.key(corpus.score(&hit.stats));
             let reason = if hit.truth_status == TruthStatus::Retracted {
+                retracted += 1;
                 REASON_RETRACTED
             } else if view.is_superseded(hit.memory_version_id) {
+                superseded += 1;
                 REASON_SUPERSEDED
             } else {
-                selected.push((index, key));
-                continue;
+                active_count += 1;
+                REASON_BEYOND_LIMIT
             };
-            count(reason, 1);
-            excluded.push(Excluded {
+            let entry = Excluded {
                 hit: index,
                 key,
                 reason,
-            });
-        }
-        let matched = selected.len();
-        let order = |a: &(usize, PrecedenceKey), b: &(usize, PrecedenceKey)| a.1.precedence(&b.1);
-        let limit = usize::try_from(bounds.limit()).unwrap_or(usize::MAX);
-        if selected.len() > limit {
-            selected.select_nth_unstable_by(limit, order);
-            for (hit, key) in selected.split_off(limit) {
-                count(REASON_BEYOND_LIMIT, 1);
-                excluded.push(Excluded {
-                    hit,
-                    key,
-                    reason: REASON_BEYOND_LIMIT,
-                });
+            };
+            if reason == REASON_BEYOND_LIMIT {
+                active.offer(entry);
+            } else {
+                withdrawn.offer(entry);
             }
         }
-        selected.sort_unstable_by(order);
+        let mut ranked_active = active.into_sorted();
+        let beyond = ranked_active.split_off(limit.min(ranked_active.len()));
+        let selected: Vec<(usize, PrecedenceKey)> =
+            ranked_active.iter().map(|e| (e.hit, e.key)).collect();
+        let matched = active_count;
+        let beyond_count = active_count.saturating_sub(selected.len());
 
-        let listed_no_overlap = mode == ExclusionMode::Full;
-        let no_overlap = u64::try_from(without_overlap.len()).unwrap_or(u64::MAX);
-        count(
-            REASON_NO_OVERLAP,
-            no_overlap.saturating_add(unlisted_without_overlap),
-        );
-        if listed_no_overlap {
-            // Listed after every near miss: their relevance is 0.
-            excluded.extend(without_overlap.iter().map(|&hit| Excluded {
-                hit,
-                key: hits[hit].key(0),
-                reason: REASON_NO_OVERLAP,
-            }));
+        let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+        let no_overlap_total = no_overlap.saturating_add(unlisted_without_overlap);
+        for (reason, n) in [
+            (REASON_RETRACTED, retracted),
+            (REASON_SUPERSEDED, superseded),
+            (
+                REASON_BEYOND_LIMIT,
+                u64::try_from(beyond_count).unwrap_or(u64::MAX),
+            ),
+            (REASON_NO_OVERLAP, no_overlap_total),
+        ] {
+            if n > 0 {
+                counts.insert(reason.to_owned(), n);
+            }
         }
+
         let (listed, listed_from) = if mode == ExclusionMode::Summary {
             (Vec::new(), 0)
         } else {
-            page_of(excluded, bounds)
+            // The whole ranked exclusion list's length fixes where the page falls; the kept
+            // entries hold at least its first `page.end` (each part kept its own best ones).
+            let listable = usize::try_from(retracted + superseded)
+                .unwrap_or(usize::MAX)
+                .saturating_add(beyond_count)
+                .saturating_add(if mode == ExclusionMode::Full {
+                    usize::try_from(no_overlap).unwrap_or(usize::MAX)
+                } else {
+                    0
+                });
+            let mut kept = withdrawn.into_sorted();
+            kept.extend(beyond);
+            kept.extend(unrelated.into_sorted());
+            page_of(kept, bounds, listable)
         };
         Self {
             query: query.clone(),
@@ -394,20 +424,77 @@ impl RecallPlan {
     }
 }
 
-/// The requested page of the ranked exclusion list and the 0-based rank of its first entry.
-/// Only the entries up to the end of the page are sorted.
-fn page_of(mut excluded: Vec<Excluded>, bounds: PackageBounds) -> (Vec<Excluded>, usize) {
-    let page = bounds.page(excluded.len());
+/// The requested page of a ranked exclusion list of `total` entries, from `kept` (any order),
+/// which holds at least the list's first entries up to the end of the page; and the 0-based
+/// rank of the page's first entry.
+fn page_of(mut kept: Vec<Excluded>, bounds: PackageBounds, total: usize) -> (Vec<Excluded>, usize) {
+    let page = bounds.page(total);
     if page.is_empty() {
         return (Vec::new(), page.start);
     }
-    let order = |a: &Excluded, b: &Excluded| a.key.precedence(&b.key);
-    if page.end < excluded.len() {
-        excluded.select_nth_unstable_by(page.end, order);
-        excluded.truncate(page.end);
+    kept.sort_unstable_by(|a, b| a.key.precedence(&b.key));
+    kept.truncate(page.end);
+    (kept.split_off(page.start.min(kept.len())), page.start)
+}
+
+/// The best `capacity` entries offered, by precedence: a heap whose top is the worst kept.
+struct Best {
+    capacity: usize,
+    heap: BinaryHeap<ByPrecedence>,
+}
+
+/// An exclusion ordered by its key's precedence (greater = ranked later).
+struct ByPrecedence(Excluded);
+
+impl PartialEq for ByPrecedence {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
     }
-    excluded.sort_unstable_by(order);
-    (excluded.split_off(page.start), page.start)
+}
+
+impl Eq for ByPrecedence {}
+
+impl PartialOrd for ByPrecedence {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for ByPrecedence {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0.key.precedence(&other.0.key)
+    }
+}
+
+impl Best {
+    fn new(capacity: usize) -> Self {
+        Self {
+            capacity,
+            heap: BinaryHeap::new(),
+        }
+    }
+
+    fn offer(&mut self, entry: Excluded) {
+        if self.capacity == 0 {
+            return;
+        }
+        if self.heap.len() < self.capacity {
+            self.heap.push(ByPrecedence(entry));
+        } else if let Some(mut worst) = self.heap.peek_mut()
+            && entry.key.precedence(&worst.0.key) == Ordering::Less
+        {
+            *worst = ByPrecedence(entry);
+        }
+    }
+
+    /// The kept entries, best first.
+    fn into_sorted(self) -> Vec<Excluded> {
+        self.heap
+            .into_sorted_vec()
+            .into_iter()
+            .map(|entry| entry.0)
+            .collect()
+    }
 }
 
 /// Answers a recall question over the records visible at the query's `as_of`.
