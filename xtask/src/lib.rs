@@ -5,7 +5,8 @@
 //! [`codegen`], [`contracts`], [`manifest`], [`handoff`], [`parity`]; consolidation
 //! readiness: [`boundaries`], [`changed_areas`], [`rollback`]; release evidence:
 //! [`release_evidence`] and the release directory, [`dist`]; the service load runs [`slo`] and [`bench`]) and the one place that knows where the workspace root is
-//! ([`project_root`]). It is not a general-purpose library and depends on no product crate.
+//! ([`project_root`]). It is not a general-purpose library and depends on no product crate but
+//! `memory-kernel-contract` (the contract facts, with light dependencies).
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
