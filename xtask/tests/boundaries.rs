@@ -16,24 +16,6 @@ use xtask::boundaries::render::{
 };
 use xtask::boundaries::{self, Governance, Metadata};
 
-/// The gate names of `cargo xtask verify`, whose table lives in the binary. This copy feeds the
-/// library checks here; the `boundaries` gate itself checks the real table on every run.
-const GATES: &[&str] = &[
-    "fmt",
-    "clippy",
-    "test",
-    "tidy",
-    "codegen",
-    "contracts",
-    "manifest",
-    "handoff",
-    "parity",
-    "slo-policy",
-    "boundaries",
-    "contracts-diff",
-    "evidence-summary",
-];
-
 fn repo_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
 }
@@ -157,7 +139,9 @@ fn metadata() -> Value {
 
 fn problems(root: &Path, metadata: &Value) -> Vec<String> {
     let metadata = Metadata::parse(&metadata.to_string()).unwrap();
-    boundaries::check(root, &metadata, GATES).unwrap().problems
+    boundaries::check(root, &metadata, &xtask::verify::gate_list())
+        .unwrap()
+        .problems
 }
 
 /// Adds a dependency `to` (of `kind`) to package `from` of the metadata.
