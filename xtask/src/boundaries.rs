@@ -35,7 +35,7 @@ use crate::findings::Findings;
 ///                      `cargo metadata --no-deps` (normal, dev and build alike), is allowed
 ///                      by the depending crate's rule: core → nothing of ours; store → core;
 ///                      api → core + store; cli and service → api + core, never the store;
-///                      xtask → no product crate. A failure names the edge, the manifest
+///                      contract → nothing of ours; xtask → the contract facts only. A failure names the edge, the manifest
 ///                      and the rule: remove the dependency (or, if the architecture really
 ///                      changed, change the rule and say why in the change).
 ///   ownership          every file git knows (tracked, plus untracked files not ignored;

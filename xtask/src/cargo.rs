@@ -13,7 +13,7 @@ use xshell::{Shell, cmd};
 
 /// The cargo to run: `$CARGO`, or `cargo` from `PATH` when xtask was started some other way.
 pub(crate) fn program() -> OsString {
-    xtask::cargo_program()
+    crate::cargo_program()
 }
 
 /// A rustup component that a cargo subcommand comes from.

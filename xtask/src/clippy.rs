@@ -14,10 +14,10 @@ use crate::cargo::{self, Component};
 /// `cargo clippy --fix --workspace --all-targets --all-features` applies the mechanical ones.
 #[derive(Debug, Clone, Default, clap::Args)]
 #[command(verbatim_doc_comment)]
-pub(crate) struct Clippy {}
+pub struct Clippy {}
 
 /// Runs clippy on the workspace with warnings denied.
-pub(crate) fn run(sh: &Shell, _args: &Clippy) -> Result<()> {
+pub fn run(sh: &Shell, _args: &Clippy) -> Result<()> {
     cargo::require(sh, Component::Clippy)?;
     let cargo = cargo::program();
     if cmd!(

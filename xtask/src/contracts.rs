@@ -13,13 +13,14 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use memory_kernel_contract::RuntimeContract;
 use serde_json::{Value, json};
 use xshell::Shell;
 
 use crate::drift::unified_diff;
 use crate::findings::Findings;
 use crate::pack::{self, OPENAPI_PATH, SOURCE_OF_TRUTH_PATH, SourceOfTruth};
-use crate::runtime::{RuntimeContract, RuntimeTruth};
+use crate::runtime::RuntimeTruth;
 use crate::schemas::ContractSchemas;
 
 /// The integration pack's error envelope schema.

@@ -12,14 +12,14 @@ use crate::cargo::{self, Component};
 /// failure by running `cargo xtask fmt` and committing the result. Settings: `rustfmt.toml`.
 #[derive(Debug, Clone, Default, clap::Args)]
 #[command(verbatim_doc_comment)]
-pub(crate) struct Fmt {
+pub struct Fmt {
     /// Only report unformatted files (with a diff); change nothing.
     #[arg(long)]
-    pub(crate) check: bool,
+    pub check: bool,
 }
 
 /// Runs rustfmt on the workspace, or checks it with `--check`.
-pub(crate) fn run(sh: &Shell, args: &Fmt) -> Result<()> {
+pub fn run(sh: &Shell, args: &Fmt) -> Result<()> {
     cargo::require(sh, Component::Rustfmt)?;
     let cargo = cargo::program();
     if args.check {

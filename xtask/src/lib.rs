@@ -4,8 +4,12 @@
 //! worth testing on throw-away copies of a repository ([`tidy`] and the governance checks:
 //! [`codegen`], [`contracts`], [`manifest`], [`handoff`], [`parity`]; consolidation
 //! readiness: [`boundaries`], [`changed_areas`], [`rollback`]; release evidence:
-//! [`release_evidence`] and the release directory, [`dist`]; the service load runs [`slo`] and [`bench`]) and the one place that knows where the workspace root is
-//! ([`project_root`]). It is not a general-purpose library and depends on no product crate.
+//! [`release_evidence`] and the release directory, [`dist`]; the service load runs [`slo`] and
+//! [`bench`]), the gate table of `cargo xtask verify` ([`verify`], with the cargo gates
+//! [`fmt`], [`clippy`] and [`test`]), so tests read the real table, and the one place that
+//! knows where the workspace root is
+//! ([`project_root`]). It is not a general-purpose library and depends on no product crate but
+//! `memory-kernel-contract` (the contract facts, with light dependencies).
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -13,12 +17,15 @@ use std::path::{Path, PathBuf};
 pub mod atomic_file;
 pub mod bench;
 pub mod boundaries;
+mod cargo;
 pub mod changed_areas;
+pub mod clippy;
 pub mod codegen;
 pub mod contracts;
 pub mod dist;
 pub mod drift;
 pub mod findings;
+pub mod fmt;
 pub mod generated;
 pub mod git;
 pub mod handoff;
@@ -31,7 +38,9 @@ pub mod rollback;
 pub mod runtime;
 pub mod schemas;
 pub mod slo;
+pub mod test;
 pub mod tidy;
+pub mod verify;
 
 /// The workspace root: the parent of the `xtask/` directory this crate was built from.
 ///

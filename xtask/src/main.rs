@@ -1,21 +1,16 @@
 //! `cargo xtask`: MemoryKernel's gates and release steps in portable Rust.
 //!
-//! A thin dispatcher: each command is a module named after it with one `run` entry point,
-//! and its `clap::Args` doc comment is its `--help` text. Every command runs in a shell
+//! A thin dispatcher over the library: each command is a module named after it with one
+//! `run` entry point, and its `clap::Args` doc comment is its `--help` text. Every command runs in a shell
 //! rooted at the workspace root, whichever folder it was started from.
-
-mod cargo;
-mod clippy;
-mod fmt;
-mod test;
-mod verify;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use xshell::Shell;
 use xtask::{
-    boundaries, changed_areas, codegen, contracts, handoff, manifest, parity, rollback, tidy,
+    boundaries, changed_areas, clippy, codegen, contracts, fmt, handoff, manifest, parity,
+    rollback, test, tidy, verify,
 };
 
 /// MemoryKernel's quality gates and release steps. `cargo xtask verify` runs every gate.

@@ -12,7 +12,7 @@ use anyhow::{Context, Result};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::runtime::EnvelopePolicy;
+use memory_kernel_contract::EnvelopePolicy;
 
 /// The canonical integration pack folder.
 pub const PACK_DIR: &str = "contracts/integration/v1";

@@ -4,8 +4,8 @@
 //! [`artifacts`] decides what is governed, [`document`] is `evidence.json`, [`provenance`] the
 //! in-toto statement, [`tarball`] the deterministic writer, [`bundle`] puts them together,
 //! [`verify`] reads a bundle back and [`summary`] is the published summary and its gate. The
-//! gates themselves run in the binary (`verify.rs` owns the table); [`run`] takes them as a
-//! function so this module stays testable.
+//! gates are the table of `crate::verify`; [`run`] takes the runner as a function so tests
+//! can build evidence without running the gates.
 
 pub mod artifacts;
 pub mod bundle;

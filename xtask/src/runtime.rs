@@ -1,8 +1,9 @@
 //! Runtime truth: what the service build actually serves, taken from the product binary.
 //!
-//! xtask depends on no product crate. It runs `memory-kernel-service contract` and
-//! `memory-kernel-service openapi` once per xtask process, and hands the two documents to the
-//! pure checks as a [`RuntimeTruth`]. Tests build a `RuntimeTruth` in memory and never run
+//! xtask depends on no product crate but the contract facts (`memory-kernel-contract`, whose
+//! `RuntimeContract` reads the contract document). It runs `memory-kernel-service contract`
+//! and `memory-kernel-service openapi` once per xtask process, and hands the two documents to
+//! the pure checks as a [`RuntimeTruth`]. Tests build a `RuntimeTruth` in memory and never run
 //! cargo from a check.
 //!
 //! The binary is run directly when it is provably current, and through `cargo run` (which
@@ -23,7 +24,7 @@ use std::sync::OnceLock;
 use std::time::SystemTime;
 
 use anyhow::{Context, Result, anyhow};
-use serde::Deserialize;
+use memory_kernel_contract::RuntimeContract;
 use serde_json::Value;
 use xshell::{Shell, cmd};
 
@@ -36,64 +37,6 @@ pub struct RuntimeTruth {
     pub contract_json: String,
     /// `memory-kernel-service openapi`: the OpenAPI 3.1 document, YAML.
     pub openapi_yaml: String,
-}
-
-/// The runtime contract, as far as governance reads it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct RuntimeContract {
-    /// `service.v3`.
-    pub service_contract_version: String,
-    /// `api.v1`.
-    pub api_contract_version: String,
-    /// `integration/v1`.
-    pub integration_baseline: String,
-    /// `/v1/health`.
-    pub liveness_endpoint: String,
-    /// `/v1/ready`.
-    pub readiness_endpoint: String,
-    /// Every endpoint the router mounts.
-    pub endpoints: Vec<RuntimeEndpoint>,
-    /// Every error code with its HTTP status, in canonical order.
-    pub error_codes: Vec<RuntimeErrorCode>,
-    /// What every non-2xx body must, may and must not carry.
-    pub non_2xx_envelope_policy: EnvelopePolicy,
-}
-
-/// One endpoint of the runtime contract.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct RuntimeEndpoint {
-    /// `GET` or `POST`.
-    pub method: String,
-    /// The path, OpenAPI syntax.
-    pub path: String,
-    /// The status of a success.
-    pub success_status: u16,
-    /// The contract codes the endpoint can answer with.
-    pub error_codes: Vec<String>,
-    /// Transport-level statuses (401, 405, 413, 415) it can answer with.
-    pub transport_statuses: Vec<u16>,
-}
-
-/// An error code and the status it is sent with.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct RuntimeErrorCode {
-    /// The code, e.g. `invalid_json`.
-    pub code: String,
-    /// Its HTTP status.
-    pub status: u16,
-}
-
-/// The non-2xx envelope policy (docs/spec/integration-contract.md), shared by the runtime contract, the source of
-/// truth and the handoff payload.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct EnvelopePolicy {
-    /// Fields every non-2xx body carries.
-    pub requires: Vec<String>,
-    /// Fields it may carry.
-    pub optional: Vec<String>,
-    /// Fields it never carries.
-    pub forbids: Vec<String>,
 }
 
 impl RuntimeTruth {
@@ -179,7 +122,7 @@ impl RuntimeTruth {
     /// # Errors
     /// When the JSON does not have the runtime contract's shape.
     pub fn contract(&self) -> Result<RuntimeContract> {
-        serde_json::from_str(&self.contract_json)
+        RuntimeContract::parse(&self.contract_json)
             .context("the runtime contract (`memory-kernel-service contract`) is not readable")
     }
 
@@ -190,26 +133,6 @@ impl RuntimeTruth {
     pub fn openapi(&self) -> Result<Value> {
         serde_norway::from_str(&self.openapi_yaml)
             .context("the OpenAPI document (`memory-kernel-service openapi`) is not valid YAML")
-    }
-}
-
-impl RuntimeContract {
-    /// The status a code is sent with.
-    #[must_use]
-    pub fn status_of(&self, code: &str) -> Option<u16> {
-        self.error_codes
-            .iter()
-            .find(|entry| entry.code == code)
-            .map(|entry| entry.status)
-    }
-
-    /// The codes, in canonical order.
-    #[must_use]
-    pub fn code_names(&self) -> Vec<String> {
-        self.error_codes
-            .iter()
-            .map(|entry| entry.code.clone())
-            .collect()
     }
 }
 

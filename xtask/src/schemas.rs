@@ -1,48 +1,21 @@
 //! The contract JSON Schemas of a tree, loaded once and registered by `$id`.
 //!
-//! Every `*.json` file in a `schemas/` folder under `contracts/` is a contract schema. They
-//! are registered in one [`jsonschema::Registry`] under their `$id`, so a `$ref` from one
+//! Every `*.json` file in a `schemas/` folder under `contracts/` is a contract schema
+//! (found and parsed by `memory_kernel_contract::schemas`). They are registered in one [`jsonschema::Registry`] under their `$id`, so a `$ref` from one
 //! schema to another resolves offline, exactly as a consumer pinning the files would resolve
 //! it. Draft 2020-12 throughout; `format` is not asserted (the schemas say what they mean
 //! with `pattern`).
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::fs;
 use std::path::Path;
 use std::rc::Rc;
 
 use anyhow::{Context, Result, anyhow};
 use jsonschema::{Draft, Registry, Validator};
+pub use memory_kernel_contract::SchemaFile;
+use memory_kernel_contract::schemas;
 use serde_json::Value;
-
-/// One schema file.
-#[derive(Debug, Clone)]
-pub struct SchemaFile {
-    /// Repo-relative path, `/`-separated.
-    pub path: String,
-    /// The parsed document, or why it does not parse.
-    pub document: std::result::Result<Value, String>,
-}
-
-impl SchemaFile {
-    /// The file name (`error-envelope.schema.json`).
-    #[must_use]
-    pub fn file_name(&self) -> &str {
-        self.path.rsplit('/').next().unwrap_or(&self.path)
-    }
-
-    /// The `$id`, when the document has a non-empty one.
-    #[must_use]
-    pub fn id(&self) -> Option<&str> {
-        self.document
-            .as_ref()
-            .ok()
-            .and_then(|document| document.get("$id"))
-            .and_then(Value::as_str)
-            .filter(|id| !id.trim().is_empty())
-    }
-}
 
 /// Every contract schema of a tree, and a registry of those that have a usable `$id`.
 pub struct ContractSchemas {
@@ -62,25 +35,8 @@ impl ContractSchemas {
     /// # Errors
     /// When `contracts/` cannot be walked or a file cannot be read.
     pub fn load(root: &Path) -> Result<Self> {
-        let mut paths = Vec::new();
-        collect(root, "contracts", &mut paths)?;
-        paths.sort();
-        let mut files = Vec::new();
-        for path in paths {
-            let text = fs::read_to_string(root.join(&path))
-                .with_context(|| format!("cannot read {path}"))?;
-            let document = serde_json::from_str(&text).map_err(|error| error.to_string());
-            files.push(SchemaFile { path, document });
-        }
-        let mut seen = BTreeMap::new();
-        let mut resources = Vec::new();
-        for file in &files {
-            if let (Some(id), Ok(document)) = (file.id(), &file.document)
-                && seen.insert(id.to_owned(), ()).is_none()
-            {
-                resources.push((id.to_owned(), document.clone()));
-            }
-        }
+        let files = schemas::load(root).context("cannot load the contract schemas")?;
+        let resources = schemas::resources(&files);
         let registry = Registry::new()
             .draft(Draft::Draft202012)
             .extend(resources)
@@ -148,29 +104,4 @@ impl ContractSchemas {
             })
             .collect())
     }
-}
-
-/// Collects every `*.json` file whose parent folder is named `schemas`, under `dir`.
-fn collect(root: &Path, dir: &str, out: &mut Vec<String>) -> Result<()> {
-    let full = root.join(dir);
-    if !full.is_dir() {
-        return Ok(());
-    }
-    for entry in fs::read_dir(&full).with_context(|| format!("cannot list {dir}"))? {
-        let entry = entry.with_context(|| format!("cannot list {dir}"))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let path = format!("{dir}/{name}");
-        let kind = entry
-            .file_type()
-            .with_context(|| format!("cannot stat {path}"))?;
-        if kind.is_dir() {
-            collect(root, &path, out)?;
-        } else if kind.is_file()
-            && name.ends_with(".json")
-            && dir.rsplit('/').next() == Some("schemas")
-        {
-            out.push(path);
-        }
-    }
-    Ok(())
 }

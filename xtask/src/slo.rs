@@ -8,7 +8,6 @@
 //! `mk service diagnostics --json`, the one place the artifact is derived.
 
 mod load;
-pub mod policy;
 mod report;
 pub(crate) mod requests;
 pub(crate) mod service;
@@ -20,7 +19,7 @@ use anyhow::{Context, Result};
 use serde_json::Value;
 use xshell::Shell;
 
-pub use policy::SloPolicy;
+pub use memory_kernel_contract::SloPolicy;
 
 use crate::drift::Drift;
 use crate::findings::Findings;
@@ -248,9 +247,9 @@ fn check_doc(root: &Path, policy: &SloPolicy, findings: &mut Findings) {
 /// # Errors
 /// When the policy cannot be read as a policy.
 pub fn render_doc_block(root: &Path) -> Result<String> {
-    Ok(render_threshold_table(&SloPolicy::read(
+    Ok(render_threshold_table(&SloPolicy::load(Some(
         &root.join(POLICY_PATH),
-    )?))
+    ))?))
 }
 
 /// The threshold tables of `policy`, as Markdown: the rate thresholds, then each endpoint's
@@ -316,7 +315,7 @@ mod tests {
 
     #[test]
     fn the_table_lists_every_threshold_and_budget() {
-        let policy = SloPolicy::read(&crate::project_root().join(POLICY_PATH));
+        let policy = SloPolicy::load(Some(&crate::project_root().join(POLICY_PATH)));
         let table = policy
             .as_ref()
             .map(render_threshold_table)

@@ -14,14 +14,14 @@ use crate::cargo;
 /// `cargo test -p <crate> --test <file> <name>`.
 #[derive(Debug, Clone, Default, clap::Args)]
 #[command(verbatim_doc_comment)]
-pub(crate) struct Test {
+pub struct Test {
     /// Use cargo-nextest when it is installed (otherwise fall back to `cargo test`).
     #[arg(long)]
-    pub(crate) nextest: bool,
+    pub nextest: bool,
 }
 
 /// Runs the workspace tests.
-pub(crate) fn run(sh: &Shell, args: &Test) -> Result<()> {
+pub fn run(sh: &Shell, args: &Test) -> Result<()> {
     let cargo = cargo::program();
     if args.nextest {
         if nextest_installed(sh) {

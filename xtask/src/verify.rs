@@ -5,14 +5,13 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use crate::findings::GateSkipped;
+use crate::release_evidence::document::{GateRun, GateStatus};
+use crate::{clippy, fmt, test};
 use anyhow::{Result, bail};
 use clap::builder::{PossibleValue, PossibleValuesParser};
 use serde::Serialize;
 use xshell::Shell;
-use xtask::findings::GateSkipped;
-use xtask::release_evidence::document::{GateRun, GateStatus};
-
-use crate::{clippy, fmt, test};
 
 /// Run every gate of the Mandatory Verification Set, in order, and report each one
 ///
@@ -24,20 +23,20 @@ use crate::{clippy, fmt, test};
 /// `cargo xtask verify`.
 #[derive(Debug, Clone, Default, clap::Args)]
 #[command(verbatim_doc_comment)]
-pub(crate) struct Verify {
+pub struct Verify {
     /// Run every gate even after one fails.
     #[arg(long)]
-    pub(crate) keep_going: bool,
+    pub keep_going: bool,
     /// Also write a JSON report to PATH (`{"gates": [...], "passed": bool}`), atomically.
     #[arg(long, value_name = "PATH")]
-    pub(crate) json: Option<PathBuf>,
+    pub json: Option<PathBuf>,
     /// Do not run GATE (reported as skipped); repeatable.
     #[arg(long, value_name = "GATE", value_parser = gate_names())]
-    pub(crate) skip: Vec<String>,
+    pub skip: Vec<String>,
     /// Fail when a required gate is skipped, by --skip or because it had nothing to check
     /// (what CI runs: a gate that checked nothing must not look green).
     #[arg(long)]
-    pub(crate) strict: bool,
+    pub strict: bool,
     /// Run only the gates the change since REF needs, as `cargo xtask changed-areas` maps it
     /// (default base: the merge-base with origin/main, else HEAD~1); the others say SKIP.
     /// A quick pre-commit check, never a substitute for the full run before a merge.
@@ -48,25 +47,25 @@ pub(crate) struct Verify {
         default_missing_value = "",
         conflicts_with = "strict"
     )]
-    pub(crate) changed: Option<String>,
+    pub changed: Option<String>,
 }
 
 /// One verification gate: a named check that passes or fails with a message.
-pub(crate) struct Gate {
+pub struct Gate {
     /// Name used by `--skip` and in reports.
-    pub(crate) name: &'static str,
+    pub name: &'static str,
     /// One line saying what the gate checks.
-    pub(crate) description: &'static str,
+    pub description: &'static str,
     /// Runs the check in a shell rooted at the workspace root. An error that is a
     /// [`GateSkipped`] means the gate had nothing to check: it is reported as SKIP.
-    pub(crate) run: fn(&Shell) -> Result<()>,
+    pub run: fn(&Shell) -> Result<()>,
     /// Whether `verify --strict` fails when this gate is skipped. Optional gates check
     /// inputs a checkout may legitimately lack (registered consumer mirrors).
-    pub(crate) required: bool,
+    pub required: bool,
 }
 
 /// Every gate, in the order `verify` runs them (cheap, likely-to-fail checks first).
-pub(crate) const GATES: &[Gate] = &[
+pub const GATES: &[Gate] = &[
     Gate {
         name: "fmt",
         description: "rustfmt check (cargo fmt --all -- --check)",
@@ -88,77 +87,77 @@ pub(crate) const GATES: &[Gate] = &[
     Gate {
         name: "tidy",
         description: "repository hygiene (scripts, layout, line endings, whitespace, crate docs, evidence paths)",
-        run: |sh| xtask::tidy::run(sh, &xtask::tidy::Tidy {}),
+        run: |sh| crate::tidy::run(sh, &crate::tidy::Tidy {}),
         required: true,
     },
     Gate {
         name: "codegen",
         description: "generated artifacts are current (cargo xtask codegen --check)",
-        run: |sh| xtask::codegen::run(sh, &xtask::codegen::Codegen { check: true }),
+        run: |sh| crate::codegen::run(sh, &crate::codegen::Codegen { check: true }),
         required: true,
     },
     Gate {
         name: "contracts",
         description: "runtime contract, source of truth, OpenAPI copy, schemas and fixtures agree",
-        run: |sh| xtask::contracts::run(sh, &xtask::contracts::Contracts::default()),
+        run: |sh| crate::contracts::run(sh, &crate::contracts::Contracts::default()),
         required: true,
     },
     Gate {
         name: "manifest",
         description: "producer contract manifest valid and aligned with the source of truth",
-        run: |sh| xtask::manifest::run(sh, &xtask::manifest::Manifest {}),
+        run: |sh| crate::manifest::run(sh, &crate::manifest::Manifest {}),
         required: true,
     },
     Gate {
         name: "handoff",
         description: "handoff payload rules, published copy current (cargo xtask handoff verify)",
         run: |sh| {
-            let verify = xtask::handoff::HandoffCommand::Verify(xtask::handoff::Verify {});
-            xtask::handoff::run(sh, &xtask::handoff::Handoff { command: verify })
+            let verify = crate::handoff::HandoffCommand::Verify(crate::handoff::Verify {});
+            crate::handoff::run(sh, &crate::handoff::Handoff { command: verify })
         },
         required: true,
     },
     Gate {
         name: "parity",
         description: "consumer mirrors equal the canonical integration pack",
-        run: xtask::parity::gate,
+        run: crate::parity::gate,
         required: false,
     },
     Gate {
         name: "slo-policy",
         description: "SLO policy valid, one p95 budget per endpoint, doc table current",
         run: |sh| {
-            let check = xtask::slo::Slo {
+            let check = crate::slo::Slo {
                 check_policy: true,
-                ..xtask::slo::Slo::default()
+                ..crate::slo::Slo::default()
             };
-            xtask::slo::run(sh, &check)
+            crate::slo::run(sh, &check)
         },
         required: true,
     },
     Gate {
         name: "boundaries",
         description: "crate dependency edges, file ownership and consolidation doc tables (contracts/governance/)",
-        run: |sh| xtask::boundaries::run(sh, &xtask::boundaries::Boundaries {}, &gate_list()),
+        run: |sh| crate::boundaries::run(sh, &crate::boundaries::Boundaries {}, &gate_list()),
         required: true,
     },
     Gate {
         name: "contracts-diff",
         description: "contract changes since the newest recorded release (contracts/releases/) follow docs/spec/versioning.md",
-        run: xtask::contracts::diff::gate,
+        run: crate::contracts::diff::gate,
         required: true,
     },
     Gate {
         name: "evidence-summary",
         description: "docs/implementation/RELEASE_EVIDENCE_BUNDLE_LATEST.json lists the tree's governed files with their current sha256",
-        run: xtask::release_evidence::summary::gate,
+        run: crate::release_evidence::summary::gate,
         required: true,
     },
 ];
 
 /// The gates `cargo xtask release-evidence` runs before it builds: every gate, in order,
 /// except fmt, clippy and test unless `full`; the first failure stops the run and the build.
-pub(crate) fn release_gates(sh: &Shell, full: bool) -> Result<Vec<GateRun>> {
+pub fn release_gates(sh: &Shell, full: bool) -> Result<Vec<GateRun>> {
     let skip: Vec<String> = if full {
         Vec::new()
     } else {
@@ -186,12 +185,12 @@ pub(crate) fn release_gates(sh: &Shell, full: bool) -> Result<Vec<GateRun>> {
 }
 
 /// The gate names, in order (what `boundaries` checks required evidence against).
-pub(crate) fn gate_list() -> Vec<&'static str> {
+pub fn gate_list() -> Vec<&'static str> {
     GATES.iter().map(|gate| gate.name).collect()
 }
 
 /// Every gate as (name, description), in order (how `changed-areas` explains evidence).
-pub(crate) fn gate_catalogue() -> Vec<(&'static str, &'static str)> {
+pub fn gate_catalogue() -> Vec<(&'static str, &'static str)> {
     GATES
         .iter()
         .map(|gate| (gate.name, gate.description))
@@ -209,7 +208,7 @@ fn gate_names() -> PossibleValuesParser {
 
 /// Runs the gates, prints the summary, writes the JSON report when asked, and fails when any
 /// gate failed.
-pub(crate) fn run(sh: &Shell, args: &Verify) -> Result<()> {
+pub fn run(sh: &Shell, args: &Verify) -> Result<()> {
     let mut skip = args.skip.clone();
     if let Some(since) = &args.changed {
         skip.extend(unneeded_gates(sh, since)?);
@@ -218,7 +217,7 @@ pub(crate) fn run(sh: &Shell, args: &Verify) -> Result<()> {
     print_summary(&outcomes);
     let report = Report::new(&outcomes, args.strict.then_some(GATES));
     if let Some(path) = &args.json {
-        xtask::atomic_file::write_json(path, &report)?;
+        crate::atomic_file::write_json(path, &report)?;
     }
     if args.strict {
         let skipped = strictly_failed(&outcomes, GATES);
@@ -256,10 +255,10 @@ pub(crate) fn run(sh: &Shell, args: &Verify) -> Result<()> {
 /// ownership and change rules of `contracts/governance/boundaries.json`.
 fn unneeded_gates(sh: &Shell, since: &str) -> Result<Vec<String>> {
     let root = sh.current_dir();
-    let governance = xtask::boundaries::Governance::load(&root)?;
-    let base = xtask::changed_areas::resolve_base(&root, (!since.is_empty()).then_some(since))?;
-    let files = xtask::changed_areas::changed_files(&root, &base.commit)?;
-    let analysis = xtask::changed_areas::analyse(&governance, &files, &gate_list());
+    let governance = crate::boundaries::Governance::load(&root)?;
+    let base = crate::changed_areas::resolve_base(&root, (!since.is_empty()).then_some(since))?;
+    let files = crate::changed_areas::changed_files(&root, &base.commit)?;
+    let analysis = crate::changed_areas::analyse(&governance, &files, &gate_list());
     let needed = &analysis.evidence;
     println!(
         "verify --changed: {} file{} changed since {} ({}); gates needed: {}",
@@ -500,7 +499,7 @@ mod tests {
     ];
 
     fn nothing_to_check(_: &Shell) -> Result<()> {
-        let mut findings = xtask::findings::Findings::new();
+        let mut findings = crate::findings::Findings::new();
         findings.skip("no input on purpose");
         findings.gate("rerun")
     }
@@ -581,7 +580,7 @@ mod tests {
         let outcomes = run_gates(&sh, FAKE_GATES, &[], false);
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("report.json");
-        xtask::atomic_file::write_json(&path, &Report::new(&outcomes, None)).unwrap();
+        crate::atomic_file::write_json(&path, &Report::new(&outcomes, None)).unwrap();
         let json: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         assert_eq!(json["passed"], false);
@@ -613,7 +612,7 @@ mod tests {
             .map(|gate| gate.name)
             .filter(|name| !["fmt", "clippy", "test"].contains(name))
             .collect();
-        let benchmarked: Vec<&str> = xtask::bench::gates::GATE_COMMANDS
+        let benchmarked: Vec<&str> = crate::bench::gates::GATE_COMMANDS
             .iter()
             .map(|gate| gate.gate)
             .collect();

@@ -16,24 +16,6 @@ use xtask::boundaries::render::{
 };
 use xtask::boundaries::{self, Governance, Metadata};
 
-/// The gate names of `cargo xtask verify`, whose table lives in the binary. This copy feeds the
-/// library checks here; the `boundaries` gate itself checks the real table on every run.
-const GATES: &[&str] = &[
-    "fmt",
-    "clippy",
-    "test",
-    "tidy",
-    "codegen",
-    "contracts",
-    "manifest",
-    "handoff",
-    "parity",
-    "slo-policy",
-    "boundaries",
-    "contracts-diff",
-    "evidence-summary",
-];
-
 fn repo_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
 }
@@ -71,6 +53,7 @@ fn fixture() -> TempDir {
         "crates/memory-kernel-outcome/src/lib.rs",
         "crates/memory-kernel-store-sqlite/src/lib.rs",
         "crates/memory-kernel-api/src/lib.rs",
+        "crates/memory-kernel-contract/src/lib.rs",
         "crates/memory-kernel-cli/src/main.rs",
         "crates/memory-kernel-service/src/lib.rs",
         "contracts/integration/v1/service-contract-source-of-truth.json",
@@ -102,6 +85,11 @@ fn metadata() -> Value {
     let packages = vec![
         package("memory-kernel-core", "crates/memory-kernel-core", &[]),
         package(
+            "memory-kernel-contract",
+            "crates/memory-kernel-contract",
+            &[],
+        ),
+        package(
             "memory-kernel-outcome",
             "crates/memory-kernel-outcome",
             &[("memory-kernel-core", None)],
@@ -120,6 +108,7 @@ fn metadata() -> Value {
             &[
                 ("memory-kernel-core", None),
                 ("memory-kernel-store-sqlite", None),
+                ("memory-kernel-contract", None),
             ],
         ),
         package(
@@ -127,6 +116,7 @@ fn metadata() -> Value {
             "crates/memory-kernel-cli",
             &[
                 ("memory-kernel-api", None),
+                ("memory-kernel-contract", None),
                 ("memory-kernel-core", None),
                 ("memory-kernel-api", Some("dev")),
             ],
@@ -136,11 +126,12 @@ fn metadata() -> Value {
             "crates/memory-kernel-service",
             &[
                 ("memory-kernel-api", None),
+                ("memory-kernel-contract", None),
                 ("memory-kernel-core", None),
                 ("memory-kernel-api", Some("dev")),
             ],
         ),
-        package("xtask", "xtask", &[]),
+        package("xtask", "xtask", &[("memory-kernel-contract", None)]),
     ];
     let members: Vec<Value> = packages.iter().map(|p| p["id"].clone()).collect();
     json!({"packages": packages, "workspace_members": members, "workspace_root": "/w"})
@@ -148,7 +139,9 @@ fn metadata() -> Value {
 
 fn problems(root: &Path, metadata: &Value) -> Vec<String> {
     let metadata = Metadata::parse(&metadata.to_string()).unwrap();
-    boundaries::check(root, &metadata, GATES).unwrap().problems
+    boundaries::check(root, &metadata, &xtask::verify::gate_list())
+        .unwrap()
+        .problems
 }
 
 /// Adds a dependency `to` (of `kind`) to package `from` of the metadata.
@@ -229,6 +222,21 @@ const CASES: &[Case] = &[
         name: "xtask depends on a product crate",
         mutate: |_, metadata| add_dependency(metadata, "xtask", "memory-kernel-core", None),
         expected: &["forbidden dependency edge xtask -> memory-kernel-core"],
+    },
+    Case {
+        name: "the contract facts depend on the api",
+        mutate: |_, metadata| {
+            add_dependency(
+                metadata,
+                "memory-kernel-contract",
+                "memory-kernel-api",
+                None,
+            );
+        },
+        expected: &[
+            "forbidden dependency edge memory-kernel-contract -> memory-kernel-api",
+            "the contract facts depend on no crate of ours",
+        ],
     },
     Case {
         name: "new file under an unowned path",

@@ -11,23 +11,9 @@ use std::process::Command;
 use xtask::boundaries::Governance;
 use xtask::changed_areas::{self, Analysis, EMPTY_TREE};
 
-const GATES: &[(&str, &str)] = &[
-    ("fmt", "rustfmt"),
-    ("clippy", "clippy"),
-    ("test", "tests"),
-    ("tidy", "hygiene"),
-    ("codegen", "generated artifacts"),
-    ("contracts", "contract alignment"),
-    ("manifest", "manifest"),
-    ("handoff", "handoff"),
-    ("parity", "mirrors"),
-    ("slo-policy", "slo policy"),
-    ("boundaries", "boundaries"),
-    ("contracts-diff", "breaking changes"),
-];
-
+/// The gate order of `cargo xtask verify`, from its table.
 fn order() -> Vec<&'static str> {
-    GATES.iter().map(|(name, _)| *name).collect()
+    xtask::verify::gate_list()
 }
 
 fn governance() -> Governance {
@@ -136,7 +122,7 @@ fn the_text_report_names_owners_missing_companions_and_the_exact_verify_command(
         commit: "0123456789abcdef".to_owned(),
         how: "default".to_owned(),
     };
-    let text = changed_areas::render_text(&base, &analysis, GATES);
+    let text = changed_areas::render_text(&base, &analysis, &xtask::verify::gate_catalogue());
     assert!(
         text.starts_with("1 changed file against HEAD~1 (0123456789ab; default)"),
         "{text}"

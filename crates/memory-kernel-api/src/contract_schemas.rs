@@ -4,10 +4,10 @@
 //! against the very files consumers pin.
 
 use std::collections::BTreeMap;
-use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use jsonschema::{Draft, Registry, Validator};
+use memory_kernel_contract::schemas;
 use serde_json::Value;
 
 /// Every contract schema of the repository, keyed by file name and by `$id`.
@@ -19,39 +19,31 @@ pub struct ContractSchemas {
 /// The workspace's `contracts/` folder.
 #[must_use]
 pub fn contracts_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../contracts")
+    schemas::source_root().join("contracts")
 }
 
 impl ContractSchemas {
-    /// Loads every `*.json` file in a `schemas` folder under `contracts/`.
+    /// Loads every `*.json` file in a `schemas` folder under `contracts/`
+    /// (`memory_kernel_contract::schemas::load`).
     ///
     /// # Errors
     /// A message naming the file that could not be read or parsed, or lacks a `$id`.
     pub fn load() -> Result<Self, String> {
-        let mut files = Vec::new();
-        collect_schema_files(&contracts_dir(), &mut files)?;
-        files.sort();
+        let files = schemas::load(&schemas::source_root()).map_err(|e| e.to_string())?;
         let mut by_file = BTreeMap::new();
-        let mut resources = Vec::new();
-        for path in files {
-            let text = fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-            let schema: Value =
-                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-            let id = schema
-                .get("$id")
-                .and_then(Value::as_str)
-                .ok_or_else(|| format!("{}: no $id", path.display()))?
-                .to_owned();
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            resources.push((id, schema.clone()));
-            by_file.insert(name, schema);
+        for file in &files {
+            let schema = file
+                .document
+                .as_ref()
+                .map_err(|e| format!("{}: {e}", file.path))?;
+            if file.id().is_none() {
+                return Err(format!("{}: no $id", file.path));
+            }
+            by_file.insert(file.file_name().to_owned(), schema.clone());
         }
         let registry = Registry::new()
             .draft(Draft::Draft202012)
-            .extend(resources)
+            .extend(schemas::resources(&files))
             .and_then(|builder| builder.prepare())
             .map_err(|e| format!("contract schema registry: {e}"))?;
         Ok(Self { by_file, registry })
@@ -90,22 +82,4 @@ impl ContractSchemas {
             Err(format!("{name}:\n{}", errors.join("\n")))
         }
     }
-}
-
-fn collect_schema_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
-    let entries = fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    for entry in entries {
-        let path = entry.map_err(|e| e.to_string())?.path();
-        if path.is_dir() {
-            collect_schema_files(&path, out)?;
-        } else if path.extension().is_some_and(|ext| ext == "json")
-            && path
-                .parent()
-                .and_then(Path::file_name)
-                .is_some_and(|parent| parent == "schemas")
-        {
-            out.push(path);
-        }
-    }
-    Ok(())
 }

@@ -14,7 +14,9 @@ fn main() -> ExitCode {
     let result = match args.command {
         Some(ServiceCommand::Openapi) => openapi::yaml().and_then(|yaml| print(&yaml)),
         Some(ServiceCommand::Contract) => {
-            serde_json::to_string_pretty(&contract::runtime_contract())
+            // Through a JSON value, so the keys print in their sorted order.
+            serde_json::to_value(contract::runtime_contract())
+                .and_then(|value| serde_json::to_string_pretty(&value))
                 .map_err(anyhow::Error::from)
                 .and_then(|json| print(&format!("{json}\n")))
         }

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::git;
 use crate::pack::{self, CHANGELOG_PATH, MANIFEST_PATH, ProducerManifest, SourceOfTruth};
-use crate::runtime::EnvelopePolicy;
+use memory_kernel_contract::EnvelopePolicy;
 
 /// `handoff_mode` of the stable payload.
 pub const STABLE_MODE: &str = "stable";

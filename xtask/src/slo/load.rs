@@ -15,7 +15,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::Value;
 use xshell::{Shell, cmd};
 
-use super::policy::SloPolicy;
+use super::SloPolicy;
 use super::report;
 use super::requests::{self, HttpRequest, Seeded};
 use super::service::{self, Answer, Service};
@@ -27,7 +27,7 @@ const SEED_ASKS: usize = 50;
 
 /// Runs the load and enforces `policy_path`.
 pub fn run(sh: &Shell, root: &Path, policy_path: &Path, release: bool) -> Result<()> {
-    let policy = SloPolicy::read(policy_path)?;
+    let policy = SloPolicy::load(Some(policy_path))?;
     let profile_name = if release { "release" } else { "debug" };
     println!("slo: building memory-kernel-service and mk ({profile_name})…");
     let bin_dir = service::build(

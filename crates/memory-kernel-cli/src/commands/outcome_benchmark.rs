@@ -119,7 +119,7 @@ fn internal(message: impl Into<String>) -> Failure {
 pub fn run(command: &BenchmarkCommand) -> Result<Output, Failure> {
     let BenchmarkCommand::Run(args) = command;
     let policy = SloPolicy::load(None)
-        .map_err(internal)?
+        .map_err(|e| internal(e.to_string()))?
         .outcome_benchmark
         .ok_or_else(|| internal("the SLO policy has no outcome_benchmark budgets"))?;
     let thresholds = match (

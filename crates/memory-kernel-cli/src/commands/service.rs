@@ -22,7 +22,7 @@ pub fn run(command: &ServiceCommand) -> Result<Output, Failure> {
         auth_token_file,
     } = command;
     let invalid = |message: String| Failure::new(ErrorCode::ValidationError, message);
-    let policy = SloPolicy::load(policy.as_deref()).map_err(invalid)?;
+    let policy = SloPolicy::load(policy.as_deref()).map_err(|e| invalid(e.to_string()))?;
     let token = auth_token_file
         .as_deref()
         .map(|path| {

@@ -14,11 +14,11 @@
 //! - every number is rounded to 0.001.
 
 use memory_kernel_api::ErrorCode;
+use memory_kernel_contract::SloPolicy;
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
 use super::exposition::EndpointReading;
-use super::policy::SloPolicy;
 
 /// The artifact's contract version.
 pub const METRICS_CONTRACT_VERSION: &str = "service-metrics.v1";

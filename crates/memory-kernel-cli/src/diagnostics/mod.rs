@@ -6,7 +6,6 @@
 
 mod artifact;
 mod exposition;
-mod policy;
 mod table;
 mod verdict;
 
@@ -15,7 +14,7 @@ use std::time::Duration;
 use memory_kernel_api::ErrorCode;
 
 pub use artifact::{METRICS_CONTRACT_VERSION, ServiceMetrics, Verdict};
-pub use policy::SloPolicy;
+pub use memory_kernel_contract::SloPolicy;
 pub use table::render as render_table;
 
 use crate::failure::Failure;

@@ -10,8 +10,9 @@
 //!
 //! Endpoints without requests are not checked. A value equal to its threshold is within it.
 
+use memory_kernel_contract::SloPolicy;
+
 use super::artifact::{Breach, EndpointMetrics, Rule, Totals, Verdict};
-use super::policy::SloPolicy;
 
 /// Every breach of `policy` in `endpoints` and `totals`, and the verdict.
 #[must_use]
