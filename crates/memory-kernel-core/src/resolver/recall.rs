@@ -210,25 +210,30 @@ impl RecallPlan {
                 continue;
             }
             let key = hit.key(corpus.score(&hit.stats));
-            let reason = if hit.truth_status == TruthStatus::Retracted {
+            let withdrawn_by = if hit.truth_status == TruthStatus::Retracted {
                 retracted += 1;
-                REASON_RETRACTED
+                Some(REASON_RETRACTED)
             } else if view.is_superseded(hit.memory_version_id) {
                 superseded += 1;
-                REASON_SUPERSEDED
+                Some(REASON_SUPERSEDED)
             } else {
-                active_count += 1;
-                REASON_BEYOND_LIMIT
+                None
             };
-            let entry = Excluded {
-                hit: index,
-                key,
-                reason,
-            };
-            if reason == REASON_BEYOND_LIMIT {
-                active.offer(entry);
-            } else {
-                withdrawn.offer(entry);
+            match withdrawn_by {
+                Some(reason) => withdrawn.offer(Excluded {
+                    hit: index,
+                    key,
+                    reason,
+                }),
+                // Active: selected if it ranks within the limit, otherwise excluded past it.
+                None => {
+                    active_count += 1;
+                    active.offer(Excluded {
+                        hit: index,
+                        key,
+                        reason: REASON_BEYOND_LIMIT,
+                    });
+                }
             }
         }
         let mut ranked_active = active.into_sorted();
