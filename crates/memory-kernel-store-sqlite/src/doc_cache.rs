@@ -15,7 +15,7 @@ use memory_kernel_core::{
 use rusqlite::{Connection, OptionalExtension};
 
 use crate::error::{Result, StoreError};
-use crate::rows::parse;
+use crate::rows::{confidence_at, parse};
 
 /// One recall document: every field the recall order reads, and the record's length.
 #[derive(Debug, Clone, PartialEq)]
@@ -119,14 +119,7 @@ fn doc_from_row(row: &rusqlite::Row<'_>) -> Result<Doc> {
     };
     let created_at_nanos: i64 = row.get(4)?;
     let effective_at_nanos: i64 = row.get(5)?;
-    let confidence = row
-        .get::<_, Option<f64>>(8)?
-        .map(Confidence::new)
-        .transpose()
-        .map_err(|e| StoreError::CorruptRow {
-            key: key.to_owned(),
-            detail: format!("confidence: {e}"),
-        })?;
+    let confidence = confidence_at(row, 8, key)?;
     Ok(Doc {
         doc: row.get(0)?,
         memory_version_id: parse(key, "memory_version_id", key)?,

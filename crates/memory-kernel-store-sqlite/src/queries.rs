@@ -10,11 +10,11 @@ use memory_kernel_core::{
     ContextPackage, LineageEdge, Link, MemoryId, MemoryRecord, MemoryVersionId, RecallQuery,
     RecordSet, RecordType, Scope, Timestamp, ValidationError, record::WILDCARD,
 };
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 
 use crate::doc_cache::{Doc, DocCache, find};
 use crate::error::{Result, StoreError};
-use crate::records::nanos;
+use crate::records::{nanos, newest_of_type};
 use crate::rows::{
     EDGE_COLUMNS, LINK_COLUMNS, RECORD_COLUMNS, collect, edge_from_row, link_from_row,
     record_from_row,
@@ -248,16 +248,9 @@ fn visible_of_types(
     types: &str,
     as_of: i64,
 ) -> Result<u64> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT type_ordinal, visible_watermark_nanos FROM mk_recall_docs \
-         WHERE record_type = ?1 ORDER BY type_ordinal DESC LIMIT 1",
-    )?;
     let mut total: u64 = 0;
     for record_type in record_types {
-        let newest: Option<(i64, i64)> = stmt
-            .query_row([record_type.as_str()], |row| Ok((row.get(0)?, row.get(1)?)))
-            .optional()?;
-        match newest {
+        match newest_of_type(conn, *record_type)? {
             None => {}
             Some((ordinal, watermark)) if watermark <= as_of => {
                 total = total.saturating_add(u64::try_from(ordinal).unwrap_or(0));

@@ -6,8 +6,8 @@ use std::time::Instant;
 
 use memory_kernel_core::terms::record_postings;
 use memory_kernel_core::{
-    LineageEdge, Link, MemoryId, MemoryRecord, MemoryVersionId, Payload, Relation, Timestamp,
-    ValidationError,
+    LineageEdge, Link, MemoryId, MemoryRecord, MemoryVersionId, Payload, RecordType, Relation,
+    Timestamp, ValidationError,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -225,13 +225,7 @@ fn insert_terms(conn: &Connection, record: &MemoryRecord) -> Result<()> {
     let postings = record_postings(record);
     let record_type = record.record_type().as_str();
     let visible_from = nanos(record.created_at)?.max(nanos(record.effective_at)?);
-    let previous: Option<(i64, i64)> = conn
-        .prepare_cached(
-            "SELECT type_ordinal, visible_watermark_nanos FROM mk_recall_docs \
-             WHERE record_type = ?1 ORDER BY type_ordinal DESC LIMIT 1",
-        )?
-        .query_row([record_type], |row| Ok((row.get(0)?, row.get(1)?)))
-        .optional()?;
+    let previous = newest_of_type(conn, record.record_type())?;
     let (ordinal, watermark) = previous.map_or((1, visible_from), |(ordinal, watermark)| {
         (ordinal + 1, watermark.max(visible_from))
     });
@@ -262,6 +256,21 @@ fn insert_terms(conn: &Connection, record: &MemoryRecord) -> Result<()> {
         stmt.execute(params![term, doc, frequency])?;
     }
     Ok(())
+}
+
+/// The running figures of a type's newest recall document: how many documents of the type
+/// exist and the instant by which all of them are visible; `None` before the first.
+pub(crate) fn newest_of_type(
+    conn: &Connection,
+    record_type: RecordType,
+) -> Result<Option<(i64, i64)>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT type_ordinal, visible_watermark_nanos FROM mk_recall_docs \
+             WHERE record_type = ?1 ORDER BY type_ordinal DESC LIMIT 1",
+        )?
+        .query_row([record_type.as_str()], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?)
 }
 
 /// Migration 2's backfill: the term index of that version (terms only), under the current

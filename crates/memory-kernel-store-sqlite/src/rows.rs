@@ -52,6 +52,17 @@ fn missing(key: &str, column: &str) -> StoreError {
 /// How many columns [`RECORD_COLUMNS`] lists: a query may select more after them.
 pub(crate) const RECORD_COLUMN_COUNT: usize = 22;
 
+/// The optional confidence in `column`, read back through [`Confidence::new`].
+pub(crate) fn confidence_at(row: &Row<'_>, column: usize, key: &str) -> Result<Option<Confidence>> {
+    row.get::<_, Option<f64>>(column)?
+        .map(Confidence::new)
+        .transpose()
+        .map_err(|e| StoreError::CorruptRow {
+            key: key.to_owned(),
+            detail: format!("confidence: {e}"),
+        })
+}
+
 /// Reassembles a record from one `mk_record_rows` row.
 pub(crate) fn record_from_row(row: &Row<'_>) -> Result<MemoryRecord> {
     let key: String = row.get(0)?;
@@ -71,14 +82,7 @@ pub(crate) fn record_from_row(row: &Row<'_>) -> Result<MemoryRecord> {
         RecordType::Outcome => Payload::Outcome(summary()?),
     };
     let version: i64 = row.get(2)?;
-    let confidence = row
-        .get::<_, Option<f64>>(8)?
-        .map(Confidence::new)
-        .transpose()
-        .map_err(|e| StoreError::CorruptRow {
-            key: key.to_owned(),
-            detail: format!("confidence: {e}"),
-        })?;
+    let confidence = confidence_at(row, 8, key)?;
     Ok(MemoryRecord {
         memory_version_id: parse(key, "memory_version_id", key)?,
         memory_id: parse(key, "memory_id", &row.get::<_, String>(1)?)?,
