@@ -74,8 +74,16 @@ pub(crate) fn classify(operation: Operation, error: StoreError) -> ApiError {
             message: error.to_string(),
             status: None,
         },
+        StoreError::Unsupported { .. } => ApiError::InvalidRequest {
+            message: error.to_string(),
+        },
+        StoreError::InvalidLocation { .. } => ApiError::SchemaUnavailable {
+            message: error.to_string(),
+            status: None,
+        },
         StoreError::DeadlineExceeded => ApiError::DeadlineExceeded { operation },
-        StoreError::StorageFull => ApiError::StorageUnavailable {
+        // A database server that cannot be reached takes no writes, as a full disk does.
+        StoreError::StorageFull | StoreError::Unreachable { .. } => ApiError::StorageUnavailable {
             message: error.to_string(),
         },
         other => match operation {

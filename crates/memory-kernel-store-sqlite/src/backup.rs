@@ -40,8 +40,9 @@ impl Store {
     /// `dest` is untouched and no temporary file is left behind.
     pub fn backup(&self, dest: impl AsRef<Path>, overwrite: bool) -> Result<()> {
         let dest = dest.as_ref();
+        let live_path = self.file_path()?;
         if dest.exists() {
-            let live = FileIdentity::of(self.path());
+            let live = FileIdentity::of(live_path);
             if live.is_some() && FileIdentity::of(dest) == live {
                 return Err(StoreError::BackupOntoLiveDatabase {
                     path: dest.to_owned(),
@@ -76,7 +77,7 @@ impl Store {
             return Err(StoreError::ReadOnly);
         }
         let src = src.as_ref();
-        let staged = temp_beside(self.path(), ".mk-restore-")?;
+        let staged = temp_beside(self.file_path()?, ".mk-restore-")?;
         {
             let source = pool::open_connection(src, Access::ReadOnly)?;
             check_restore_source(&source, src)?;
@@ -86,7 +87,7 @@ impl Store {
         let stage = pool::open_connection(staged.path(), Access::ReadOnly)?;
         check_restore_source(&stage, src)?;
 
-        let mut slot = self.lock_exclusive();
+        let mut slot = self.lock_exclusive()?;
         let live_pool = match slot.as_ref() {
             Some(pool) => pool.clone(),
             None => {

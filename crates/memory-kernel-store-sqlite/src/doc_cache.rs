@@ -40,7 +40,7 @@ pub(crate) struct DocCache {
     docs: RwLock<Vec<Doc>>,
 }
 
-const DOC_COLUMNS: &str = "doc, memory_version_id, memory_id, record_type, created_at_nanos, \
+pub(crate) const DOC_COLUMNS: &str = "doc, memory_version_id, memory_id, record_type, created_at_nanos, \
     effective_at_nanos, truth_status, authority, confidence, length";
 
 impl DocCache {
@@ -109,7 +109,12 @@ fn refresh(conn: &Connection, docs: &mut Vec<Doc>) -> Result<()> {
 }
 
 fn doc_from_row(row: &rusqlite::Row<'_>) -> Result<Doc> {
-    let key: String = row.get(1)?;
+    doc_from_cells(row)
+}
+
+/// Reads the [`DOC_COLUMNS`] of a row of either engine.
+pub(crate) fn doc_from_cells(row: &(impl crate::rows::Cells + ?Sized)) -> Result<Doc> {
+    let key: String = row.text(1)?;
     let key = key.as_str();
     let instant = |nanos: i64, name: &str| -> Result<Timestamp> {
         Timestamp::from_unix_nanos(i128::from(nanos)).map_err(|e| StoreError::CorruptRow {
@@ -117,22 +122,22 @@ fn doc_from_row(row: &rusqlite::Row<'_>) -> Result<Doc> {
             detail: format!("{name}: {e}"),
         })
     };
-    let created_at_nanos: i64 = row.get(4)?;
-    let effective_at_nanos: i64 = row.get(5)?;
+    let created_at_nanos: i64 = row.int(4)?;
+    let effective_at_nanos: i64 = row.int(5)?;
     let confidence = confidence_at(row, 8, key)?;
     Ok(Doc {
-        doc: row.get(0)?,
+        doc: row.int(0)?,
         memory_version_id: parse(key, "memory_version_id", key)?,
-        memory_id: parse(key, "memory_id", &row.get::<_, String>(2)?)?,
-        record_type: parse(key, "record_type", &row.get::<_, String>(3)?)?,
+        memory_id: parse(key, "memory_id", &row.text(2)?)?,
+        record_type: parse(key, "record_type", &row.text(3)?)?,
         created_at: instant(created_at_nanos, "created_at_nanos")?,
         effective_at: instant(effective_at_nanos, "effective_at_nanos")?,
         created_at_nanos,
         effective_at_nanos,
-        truth_status: parse(key, "truth_status", &row.get::<_, String>(6)?)?,
-        authority: parse(key, "authority", &row.get::<_, String>(7)?)?,
+        truth_status: parse(key, "truth_status", &row.text(6)?)?,
+        authority: parse(key, "authority", &row.text(7)?)?,
         confidence,
-        length: u32::try_from(row.get::<_, i64>(9)?).unwrap_or(u32::MAX),
+        length: u32::try_from(row.int(9)?).unwrap_or(u32::MAX),
     })
 }
 

@@ -221,6 +221,45 @@ pub enum StoreError {
     /// Any other SQLite failure.
     #[error("sqlite: {0}")]
     Sqlite(#[source] rusqlite::Error),
+    /// The operation is not offered on this engine (see `docs/spec/storage-engines.md`).
+    #[error("this operation is not available on the {engine} engine (see docs/spec/storage-engines.md)")]
+    Unsupported {
+        /// The engine's name.
+        engine: &'static str,
+    },
+    /// A database location that names PostgreSQL but cannot be read as a connection URL.
+    #[error("{location} is not a valid PostgreSQL URL: {detail}")]
+    InvalidLocation {
+        /// The location, without its password.
+        location: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// The PostgreSQL server could not be reached, or gave no connection in time.
+    #[error("cannot reach the PostgreSQL database {location}: {detail}")]
+    Unreachable {
+        /// The URL, without its password.
+        location: String,
+        /// The driver's account.
+        detail: String,
+    },
+    /// Any other PostgreSQL failure.
+    #[error("postgresql: {0}")]
+    Postgres(#[source] postgres::Error),
+}
+
+impl From<postgres::Error> for StoreError {
+    fn from(error: postgres::Error) -> Self {
+        use postgres::error::SqlState;
+        match error.code() {
+            Some(&SqlState::READ_ONLY_SQL_TRANSACTION) => Self::ReadOnly,
+            Some(&SqlState::DISK_FULL) => Self::StorageFull,
+            Some(&SqlState::T_R_SERIALIZATION_FAILURE | &SqlState::T_R_DEADLOCK_DETECTED) => {
+                Self::Busy
+            }
+            _ => Self::Postgres(error),
+        }
+    }
 }
 
 impl StoreError {

@@ -20,6 +20,7 @@ mod migrations;
 mod outcome;
 mod packages;
 mod pool;
+mod postgres;
 mod queries;
 mod records;
 mod rows;

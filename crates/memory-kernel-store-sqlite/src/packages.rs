@@ -214,9 +214,9 @@ fn positions(start: u32) -> impl Iterator<Item = u32> {
 
 /// The records a stored package names, by version id (v1) and by document number (v2).
 #[derive(Default)]
-struct Named {
-    by_version: BTreeMap<MemoryVersionId, MemoryRecord>,
-    by_doc: BTreeMap<i64, MemoryRecord>,
+pub(crate) struct Named {
+    pub(crate) by_version: BTreeMap<MemoryVersionId, MemoryRecord>,
+    pub(crate) by_doc: BTreeMap<i64, MemoryRecord>,
 }
 
 /// The compact, compressed bytes of a package; `records` holds every record it lists and
@@ -293,6 +293,21 @@ pub(crate) fn encode(
 
 /// Rebuilds the package JSON from its compact bytes, reading the records it names.
 fn decode(conn: &Connection, id: &str, body: &[u8]) -> Result<String> {
+    decode_with(id, body, |ids, docs| {
+        Ok(Named {
+            by_version: records_by_id(conn, ids)?,
+            by_doc: records_by_doc(conn, docs)?,
+        })
+    })
+}
+
+/// Rebuilds the package JSON from its compact bytes; `named` reads the records it names, by
+/// version id and by recall document number (either engine).
+pub(crate) fn decode_with(
+    id: &str,
+    body: &[u8],
+    named: impl FnOnce(&[String], &[i64]) -> Result<Named>,
+) -> Result<String> {
     let mut json = Vec::new();
     DeflateDecoder::new(body)
         .read_to_end(&mut json)
@@ -303,10 +318,7 @@ fn decode(conn: &Connection, id: &str, body: &[u8]) -> Result<String> {
         .filter_map(|item| item.v.map(|v| v.to_string()))
         .collect();
     let docs: Vec<i64> = items().filter_map(|item| item.d).collect();
-    let records = Named {
-        by_version: records_by_id(conn, &ids)?,
-        by_doc: records_by_doc(conn, &docs)?,
-    };
+    let records = named(&ids, &docs)?;
     let rebuild = |items: Vec<CompactItem>, start: u32, included: bool| {
         items
             .into_iter()
@@ -466,6 +478,9 @@ impl Store {
         check_non_empty("kind", kind)?;
         let id = package.context_package_id.clone();
         check_non_empty("context_package_id", &id)?;
+        if let Some(pg) = self.postgres() {
+            return pg.put_context_package(package, records, kind);
+        }
         if self.has_context_package(&id)? {
             return Ok(());
         }
@@ -481,7 +496,7 @@ impl Store {
             body: encode(package, records, &docs)?,
             stored_at: nanos(Timestamp::now())?,
         };
-        let queue = self.package_queue();
+        let queue = self.package_queue()?;
         {
             let mut state = queue.lock();
             state.waiting.entry(id).or_insert(queued);
@@ -522,7 +537,10 @@ impl Store {
     /// # Errors
     /// Schema-gate and SQLite errors.
     pub fn has_context_package(&self, id: &str) -> Result<bool> {
-        if self.package_queue().get(id).is_some() {
+        if let Some(pg) = self.postgres() {
+            return pg.has_context_package(id);
+        }
+        if self.package_queue()?.get(id).is_some() {
             return Ok(true);
         }
         self.with_current_conn(|conn| {
@@ -540,7 +558,10 @@ impl Store {
     /// [`StoreError::CorruptRow`] when a stored package cannot be rebuilt; schema-gate and
     /// SQLite errors.
     pub fn get_context_package(&self, id: &str) -> Result<Option<String>> {
-        let queued = self.package_queue().get(id);
+        if let Some(pg) = self.postgres() {
+            return pg.get_context_package(id);
+        }
+        let queued = self.package_queue()?.get(id);
         self.with_current_conn(|conn| match queued {
             Some(queued) => decode_stored(conn, id, queued.encoding, &queued.body).map(Some),
             None => get_package(conn, id),
@@ -552,6 +573,9 @@ impl Store {
     /// # Errors
     /// As [`Store::get_context_package`].
     pub fn all_context_packages(&self) -> Result<Vec<StoredContextPackage>> {
+        if let Some(pg) = self.postgres() {
+            return pg.all_context_packages();
+        }
         self.with_current_conn(|conn| all_packages(conn))
     }
 
@@ -562,6 +586,9 @@ impl Store {
     /// Schema-gate, read-only and SQLite errors.
     pub fn prune_context_packages(&self, before: Timestamp) -> Result<PruneReport> {
         let before = nanos(before)?;
+        if let Some(pg) = self.postgres() {
+            return pg.prune_context_packages(before);
+        }
         self.write_tx(None, |tx| {
             let pruned = tx
                 .prepare_cached("DELETE FROM mk_stored_packages WHERE stored_at_nanos < ?1")?
@@ -616,6 +643,13 @@ pub(crate) fn insert_package(conn: &Connection, id: &str, kind: &str, json: &str
 fn decode_stored(conn: &Connection, id: &str, encoding: &str, body: &[u8]) -> Result<String> {
     match encoding {
         ENCODING_COMPACT | ENCODING_COMPACT_V1 => decode(conn, id, body),
+        _ => decode_plain(id, encoding, body),
+    }
+}
+
+/// A stored body of an encoding that names no records: the JSON itself.
+pub(crate) fn decode_plain(id: &str, encoding: &str, body: &[u8]) -> Result<String> {
+    match encoding {
         ENCODING_JSON => String::from_utf8(body.to_vec()).map_err(|e| corrupt(id, e)),
         other => Err(corrupt(id, format!("unknown package encoding {other:?}"))),
     }

@@ -39,6 +39,9 @@ impl Store {
     /// # Errors
     /// Schema-gate, corrupt-row and SQLite errors.
     pub fn list_records(&self, filter: &RecordFilter) -> Result<Vec<MemoryRecord>> {
+        if let Some(pg) = self.postgres() {
+            return pg.list_records(filter);
+        }
         self.with_current_conn(|conn| list_records(conn, filter))
     }
 
@@ -47,6 +50,9 @@ impl Store {
     /// # Errors
     /// Schema-gate, corrupt-row and SQLite errors.
     pub fn get_record(&self, id: MemoryVersionId) -> Result<Option<MemoryRecord>> {
+        if let Some(pg) = self.postgres() {
+            return pg.get_record(id);
+        }
         self.with_current_conn(|conn| get_record(conn, id))
     }
 
@@ -63,6 +69,9 @@ impl Store {
     /// # Errors
     /// Schema-gate, corrupt-row and SQLite errors.
     pub fn all_links(&self) -> Result<Vec<Link>> {
+        if let Some(pg) = self.postgres() {
+            return pg.all_links();
+        }
         self.with_current_conn(|conn| all_links(conn))
     }
 
@@ -80,6 +89,9 @@ impl Store {
             }
         }
         let as_of = nanos(as_of)?;
+        if let Some(pg) = self.postgres() {
+            return pg.ask_candidates(scope, as_of);
+        }
         self.with_current_conn(|conn| {
             let mut stmt = conn.prepare_cached(&ask_sql())?;
             let records = collect(
@@ -121,6 +133,9 @@ impl Store {
     ) -> Result<RecordSet> {
         let summary_only = !every_visible;
         let as_of = nanos(as_of)?;
+        if let Some(pg) = self.postgres() {
+            return pg.recall_candidates(terms, record_types, as_of, every_visible);
+        }
         let types: Vec<&str> = record_types.iter().map(|t| t.as_str()).collect();
         let types = to_json(&types)?;
         self.with_current_conn(|conn| {
@@ -165,9 +180,12 @@ impl Store {
         query: &RecallQuery,
     ) -> Result<(ContextPackage, Vec<MemoryRecord>)> {
         let as_of = nanos(query.as_of())?;
+        if let Some(pg) = self.postgres() {
+            return pg.recall_indexed(query, as_of);
+        }
         let types: Vec<&str> = query.record_types().iter().map(|t| t.as_str()).collect();
         let types = to_json(&types)?;
-        let cache = self.doc_cache();
+        let cache = self.doc_cache()?;
         self.with_current_conn(|conn| {
             // One read transaction, so the documents, postings, counts and edges are one
             // snapshot of the file.
@@ -285,44 +303,81 @@ fn recall_hits(
     as_of: i64,
 ) -> Result<Vec<RecallHit>> {
     cache.with_docs(conn, |docs| {
-        let mut hits: Vec<RecallHit> = Vec::new();
-        // A document appears once per term, so one term needs no merging.
-        let mut position: BTreeMap<i64, usize> = BTreeMap::new();
-        let merge = terms.len() > 1;
+        let mut hits = HitMerger::new(terms.len(), record_types, as_of);
         let mut stmt = conn.prepare_cached(POSTINGS_SQL)?;
         for (index, term) in terms.iter().enumerate() {
             let mut rows = stmt.query([term])?;
             while let Some(row) = rows.next()? {
                 let doc: i64 = row.get(0)?;
                 let frequency = u32::try_from(row.get::<_, i64>(1)?).unwrap_or(u32::MAX);
-                let slot = match position.get(&doc) {
-                    Some(&slot) => slot,
-                    None => {
-                        let found = find(docs, doc).ok_or_else(|| StoreError::CorruptRow {
-                            key: format!("doc {doc}"),
-                            detail: "a recall posting names a document that is not stored"
-                                .to_owned(),
-                        })?;
-                        if !record_types.contains(&found.record_type)
-                            || found.created_at_nanos > as_of
-                            || found.effective_at_nanos > as_of
-                        {
-                            continue;
-                        }
-                        hits.push(hit_of(found, terms.len()));
-                        if merge {
-                            position.insert(doc, hits.len() - 1);
-                        }
-                        hits.len() - 1
-                    }
-                };
-                if let Some(f) = hits[slot].stats.frequencies.get_mut(index) {
-                    *f = frequency;
-                }
+                hits.posting(index, doc, frequency, || find(docs, doc))?;
             }
         }
-        Ok(hits)
+        Ok(hits.finish())
     })
+}
+
+/// Gathers the postings of a query's terms into one hit per visible document of the
+/// requested types, each with its frequency of every term (either engine feeds it).
+pub(crate) struct HitMerger<'a> {
+    term_count: usize,
+    record_types: &'a [RecordType],
+    as_of: i64,
+    hits: Vec<RecallHit>,
+    /// Where each document's hit is; a document appears once per term, so one term needs no
+    /// merging.
+    position: BTreeMap<i64, usize>,
+}
+
+impl<'a> HitMerger<'a> {
+    pub(crate) fn new(term_count: usize, record_types: &'a [RecordType], as_of: i64) -> Self {
+        Self {
+            term_count,
+            record_types,
+            as_of,
+            hits: Vec::new(),
+            position: BTreeMap::new(),
+        }
+    }
+
+    /// Counts one posting of the query's term `index`; `find` gives the posting's document
+    /// (asked only the first time a document is met).
+    pub(crate) fn posting<'d>(
+        &mut self,
+        index: usize,
+        doc: i64,
+        frequency: u32,
+        find: impl FnOnce() -> Option<&'d Doc>,
+    ) -> Result<()> {
+        let slot = match self.position.get(&doc) {
+            Some(&slot) => slot,
+            None => {
+                let found = find().ok_or_else(|| StoreError::CorruptRow {
+                    key: format!("doc {doc}"),
+                    detail: "a recall posting names a document that is not stored".to_owned(),
+                })?;
+                if !self.record_types.contains(&found.record_type)
+                    || found.created_at_nanos > self.as_of
+                    || found.effective_at_nanos > self.as_of
+                {
+                    return Ok(());
+                }
+                self.hits.push(hit_of(found, self.term_count));
+                if self.term_count > 1 {
+                    self.position.insert(doc, self.hits.len() - 1);
+                }
+                self.hits.len() - 1
+            }
+        };
+        if let Some(f) = self.hits[slot].stats.frequencies.get_mut(index) {
+            *f = frequency;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn finish(self) -> Vec<RecallHit> {
+        self.hits
+    }
 }
 
 fn hit_of(doc: &Doc, term_count: usize) -> RecallHit {

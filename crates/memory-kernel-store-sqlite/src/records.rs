@@ -27,6 +27,9 @@ impl Store {
     /// entry names no stored version; [`StoreError::DeadlineExceeded`] (nothing written);
     /// schema-gate and SQLite errors.
     pub fn insert_record(&self, record: &MemoryRecord, deadline: Option<Instant>) -> Result<()> {
+        if let Some(pg) = self.postgres() {
+            return pg.insert_records(std::slice::from_ref(record), deadline);
+        }
         self.write_tx(deadline, |tx| insert_record(tx, record))
     }
 
@@ -41,6 +44,9 @@ impl Store {
         records: &[MemoryRecord],
         deadline: Option<Instant>,
     ) -> Result<()> {
+        if let Some(pg) = self.postgres() {
+            return pg.insert_records(records, deadline);
+        }
         self.write_tx(deadline, |tx| {
             records
                 .iter()
@@ -62,6 +68,9 @@ impl Store {
     /// [`StoreError::UnknownLineageTarget`] when either end is not stored;
     /// [`StoreError::DeadlineExceeded`]; schema-gate and SQLite errors.
     pub fn insert_link(&self, link: &Link, deadline: Option<Instant>) -> Result<Link> {
+        if let Some(pg) = self.postgres() {
+            return pg.insert_link(link, deadline);
+        }
         self.write_tx(deadline, |tx| {
             link.validate()?;
             for end in [link.from, link.to] {
@@ -89,6 +98,9 @@ impl Store {
     /// # Errors
     /// Schema-gate and SQLite errors.
     pub fn next_version(&self, memory_id: MemoryId) -> Result<u32> {
+        if let Some(pg) = self.postgres() {
+            return pg.next_version(memory_id);
+        }
         self.with_current_conn(|conn| next_version(conn, memory_id))
     }
 }

@@ -11,6 +11,34 @@ use rusqlite::Row;
 
 use crate::error::{Result, StoreError};
 
+/// A result row of either engine, read by column index; the decoders below are written once
+/// against it, so both engines turn the same stored values into the same domain values.
+pub(crate) trait Cells {
+    /// A non-null text column.
+    fn text(&self, column: usize) -> Result<String>;
+    /// A nullable text column.
+    fn opt_text(&self, column: usize) -> Result<Option<String>>;
+    /// A non-null integer column.
+    fn int(&self, column: usize) -> Result<i64>;
+    /// A nullable floating-point column.
+    fn opt_real(&self, column: usize) -> Result<Option<f64>>;
+}
+
+impl Cells for Row<'_> {
+    fn text(&self, column: usize) -> Result<String> {
+        Ok(self.get(column)?)
+    }
+    fn opt_text(&self, column: usize) -> Result<Option<String>> {
+        Ok(self.get(column)?)
+    }
+    fn int(&self, column: usize) -> Result<i64> {
+        Ok(self.get(column)?)
+    }
+    fn opt_real(&self, column: usize) -> Result<Option<f64>> {
+        Ok(self.get(column)?)
+    }
+}
+
 /// The columns of the `mk_record_rows` view, in the order [`record_from_row`] reads them.
 pub(crate) const RECORD_COLUMNS: &str = "v.memory_version_id, v.memory_id, v.version, \
     v.record_type, v.created_at, v.effective_at, v.truth_status, v.authority, v.confidence, \
@@ -53,8 +81,12 @@ fn missing(key: &str, column: &str) -> StoreError {
 pub(crate) const RECORD_COLUMN_COUNT: usize = 22;
 
 /// The optional confidence in `column`, read back through [`Confidence::new`].
-pub(crate) fn confidence_at(row: &Row<'_>, column: usize, key: &str) -> Result<Option<Confidence>> {
-    row.get::<_, Option<f64>>(column)?
+pub(crate) fn confidence_at(
+    row: &(impl Cells + ?Sized),
+    column: usize,
+    key: &str,
+) -> Result<Option<Confidence>> {
+    row.opt_real(column)?
         .map(Confidence::new)
         .transpose()
         .map_err(|e| StoreError::CorruptRow {
@@ -65,11 +97,16 @@ pub(crate) fn confidence_at(row: &Row<'_>, column: usize, key: &str) -> Result<O
 
 /// Reassembles a record from one `mk_record_rows` row.
 pub(crate) fn record_from_row(row: &Row<'_>) -> Result<MemoryRecord> {
-    let key: String = row.get(0)?;
+    record_from_cells(row)
+}
+
+/// Reassembles a record from the [`RECORD_COLUMNS`] of a row of either engine.
+pub(crate) fn record_from_cells(row: &(impl Cells + ?Sized)) -> Result<MemoryRecord> {
+    let key: String = row.text(0)?;
     let key = key.as_str();
-    let record_type: RecordType = parse(key, "record_type", &row.get::<_, String>(3)?)?;
+    let record_type: RecordType = parse(key, "record_type", &row.text(3)?)?;
     let summary = || -> Result<SummaryPayload> {
-        let summary: Option<String> = row.get(21)?;
+        let summary: Option<String> = row.opt_text(21)?;
         Ok(SummaryPayload {
             summary: summary.ok_or_else(|| missing(key, "summary"))?,
         })
@@ -81,38 +118,38 @@ pub(crate) fn record_from_row(row: &Row<'_>) -> Result<MemoryRecord> {
         RecordType::Event => Payload::Event(summary()?),
         RecordType::Outcome => Payload::Outcome(summary()?),
     };
-    let version: i64 = row.get(2)?;
+    let version: i64 = row.int(2)?;
     let confidence = confidence_at(row, 8, key)?;
     Ok(MemoryRecord {
         memory_version_id: parse(key, "memory_version_id", key)?,
-        memory_id: parse(key, "memory_id", &row.get::<_, String>(1)?)?,
+        memory_id: parse(key, "memory_id", &row.text(1)?)?,
         version: u32::try_from(version).map_err(|e| StoreError::CorruptRow {
             key: key.to_owned(),
             detail: format!("version: {e}"),
         })?,
-        created_at: parse(key, "created_at", &row.get::<_, String>(4)?)?,
-        effective_at: parse(key, "effective_at", &row.get::<_, String>(5)?)?,
-        truth_status: parse(key, "truth_status", &row.get::<_, String>(6)?)?,
-        authority: parse(key, "authority", &row.get::<_, String>(7)?)?,
+        created_at: parse(key, "created_at", &row.text(4)?)?,
+        effective_at: parse(key, "effective_at", &row.text(5)?)?,
+        truth_status: parse(key, "truth_status", &row.text(6)?)?,
+        authority: parse(key, "authority", &row.text(7)?)?,
         confidence,
-        writer: row.get(9)?,
-        justification: row.get(10)?,
+        writer: row.text(9)?,
+        justification: row.text(10)?,
         provenance: Provenance {
-            source_uri: row.get(11)?,
-            source_hash: row.get(12)?,
-            evidence: parse_json(key, "evidence_json", &row.get::<_, String>(13)?)?,
+            source_uri: row.text(11)?,
+            source_hash: row.opt_text(12)?,
+            evidence: parse_json(key, "evidence_json", &row.text(13)?)?,
         },
-        supersedes: parse_json(key, "supersedes_json", &row.get::<_, String>(14)?)?,
-        contradicts: parse_json(key, "contradicts_json", &row.get::<_, String>(15)?)?,
+        supersedes: parse_json(key, "supersedes_json", &row.text(14)?)?,
+        contradicts: parse_json(key, "contradicts_json", &row.text(15)?)?,
         payload,
     })
 }
 
-fn constraint_from_row(row: &Row<'_>, key: &str) -> Result<ConstraintPayload> {
-    let actor: Option<String> = row.get(16)?;
-    let action: Option<String> = row.get(17)?;
-    let resource: Option<String> = row.get(18)?;
-    let effect: Option<String> = row.get(19)?;
+fn constraint_from_row(row: &(impl Cells + ?Sized), key: &str) -> Result<ConstraintPayload> {
+    let actor = row.opt_text(16)?;
+    let action = row.opt_text(17)?;
+    let resource = row.opt_text(18)?;
+    let effect = row.opt_text(19)?;
     let (Some(actor), Some(action), Some(resource), Some(effect)) =
         (actor, action, resource, effect)
     else {
@@ -126,33 +163,43 @@ fn constraint_from_row(row: &Row<'_>, key: &str) -> Result<ConstraintPayload> {
             resource,
         },
         effect: parse(key, "effect", &effect)?,
-        note: row.get(20)?,
+        note: row.opt_text(20)?,
     })
 }
 
 /// Reads one `mk_lineage_edges` row.
 pub(crate) fn edge_from_row(row: &Row<'_>) -> Result<LineageEdge> {
-    let from: String = row.get(0)?;
+    edge_from_cells(row)
+}
+
+/// Reads the [`EDGE_COLUMNS`] of a row of either engine.
+pub(crate) fn edge_from_cells(row: &(impl Cells + ?Sized)) -> Result<LineageEdge> {
+    let from = row.text(0)?;
     let key = from.as_str();
     Ok(LineageEdge {
         from: parse(key, "from_version_id", key)?,
-        to: parse(key, "to_version_id", &row.get::<_, String>(1)?)?,
-        relation: parse(key, "relation", &row.get::<_, String>(2)?)?,
-        visible_from: parse(key, "visible_from", &row.get::<_, String>(3)?)?,
+        to: parse(key, "to_version_id", &row.text(1)?)?,
+        relation: parse(key, "relation", &row.text(2)?)?,
+        visible_from: parse(key, "visible_from", &row.text(3)?)?,
     })
 }
 
 /// Reads one `mk_memory_links` row.
 pub(crate) fn link_from_row(row: &Row<'_>) -> Result<Link> {
-    let from: String = row.get(0)?;
+    link_from_cells(row)
+}
+
+/// Reads the [`LINK_COLUMNS`] of a row of either engine.
+pub(crate) fn link_from_cells(row: &(impl Cells + ?Sized)) -> Result<Link> {
+    let from = row.text(0)?;
     let key = from.as_str();
     Ok(Link {
         from: parse(key, "from_version_id", key)?,
-        to: parse(key, "to_version_id", &row.get::<_, String>(1)?)?,
-        relation: parse(key, "relation", &row.get::<_, String>(2)?)?,
-        writer: row.get(3)?,
-        justification: row.get(4)?,
-        created_at: parse(key, "created_at", &row.get::<_, String>(5)?)?,
+        to: parse(key, "to_version_id", &row.text(1)?)?,
+        relation: parse(key, "relation", &row.text(2)?)?,
+        writer: row.text(3)?,
+        justification: row.text(4)?,
+        created_at: parse(key, "created_at", &row.text(5)?)?,
     })
 }
 

@@ -198,7 +198,7 @@ pub fn target_version() -> u32 {
 }
 
 /// `column IN ('a', 'b', ...)` over a closed set of wire spellings.
-fn check_in<'a>(column: &str, values: impl IntoIterator<Item = &'a str>) -> String {
+pub(crate) fn check_in<'a>(column: &str, values: impl IntoIterator<Item = &'a str>) -> String {
     let list: Vec<String> = values
         .into_iter()
         .map(|v| format!("'{}'", v.replace('\'', "''")))
@@ -334,7 +334,7 @@ const V1_APPEND_ONLY_TABLES: &[&str] = &[
 /// One view that reassembles a record from its row and its payload row, so every read
 /// query names the columns once. The summary comes from a `CASE` on the record type, which
 /// SQLite evaluates lazily: one payload lookup per row instead of one per payload table.
-fn record_view_sql() -> String {
+pub(crate) fn record_view_sql() -> String {
     let summaries: String = RecordType::ALL
         .iter()
         .filter(|t| **t != RecordType::Constraint)

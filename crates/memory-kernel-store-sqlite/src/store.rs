@@ -22,12 +22,21 @@ use crate::pool::{self, Access, FileCheck, SqlitePool};
 /// take it exclusively, close every connection and swap the file underneath.
 #[derive(Clone)]
 pub struct Store {
-    shared: Arc<Shared>,
+    backend: Backend,
     /// How long an operation through this handle may wait for a pooled connection or the
     /// write turn (see [`Store::until`]); `None` waits as long as it takes.
     deadline: Option<Instant>,
 }
 
+/// The engine behind a [`Store`]: an embedded SQLite file, or a PostgreSQL database reached
+/// by URL (see `docs/spec/storage-engines.md`).
+#[derive(Clone)]
+enum Backend {
+    Sqlite(Arc<Shared>),
+    Postgres(Arc<crate::postgres::PgShared>),
+}
+
+/// The SQLite engine's state, shared by every clone of a store.
 struct Shared {
     path: PathBuf,
     access: Access,
@@ -48,23 +57,56 @@ struct Shared {
 
 impl fmt::Debug for Store {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Store")
-            .field("path", &self.shared.path)
-            .field("read_only", &(self.shared.access == Access::ReadOnly))
-            .finish_non_exhaustive()
+        match &self.backend {
+            Backend::Sqlite(shared) => f
+                .debug_struct("Store")
+                .field("path", &shared.path)
+                .field("read_only", &(shared.access == Access::ReadOnly))
+                .finish_non_exhaustive(),
+            Backend::Postgres(shared) => f
+                .debug_struct("Store")
+                .field("postgres", &shared.display_url())
+                .finish_non_exhaustive(),
+        }
     }
 }
 
 impl Store {
+    /// The SQLite engine's state; an operation this build offers on SQLite only fails with
+    /// [`StoreError::Unsupported`] on another engine.
+    fn shared(&self) -> Result<&Shared> {
+        match &self.backend {
+            Backend::Sqlite(shared) => Ok(shared),
+            Backend::Postgres(_) => Err(StoreError::Unsupported {
+                engine: "postgresql",
+            }),
+        }
+    }
+
+    /// The PostgreSQL engine behind this store, with this handle's deadline; `None` for SQLite.
+    pub(crate) fn postgres(&self) -> Option<crate::postgres::Pg<'_>> {
+        match &self.backend {
+            Backend::Postgres(shared) => Some(crate::postgres::Pg::new(shared, self.deadline)),
+            Backend::Sqlite(_) => None,
+        }
+    }
+
     /// The in-memory recall documents shared by every clone of this store.
-    pub(crate) fn doc_cache(&self) -> &crate::doc_cache::DocCache {
-        &self.shared.docs
+    pub(crate) fn doc_cache(&self) -> Result<&crate::doc_cache::DocCache> {
+        Ok(&self.shared()?.docs)
     }
 
     fn with_access(path: &Path, access: Access) -> Result<Self> {
+        if let Some(url) = crate::postgres::url_of(path) {
+            let shared = crate::postgres::PgShared::connect(url, access == Access::ReadOnly)?;
+            return Ok(Self {
+                backend: Backend::Postgres(Arc::new(shared)),
+                deadline: None,
+            });
+        }
         let pool = pool::build_pool(path, access)?;
         Ok(Self {
-            shared: Arc::new(Shared {
+            backend: Backend::Sqlite(Arc::new(Shared {
                 path: path.to_owned(),
                 access,
                 pool: RwLock::new(Some(pool)),
@@ -72,13 +114,16 @@ impl Store {
                 packages: PackageQueue::default(),
                 writer: WriterSlot::default(),
                 docs: crate::doc_cache::DocCache::default(),
-            }),
+            })),
             deadline: None,
         })
     }
 
     /// Opens the database read-write, creating the file when missing. Does not migrate: data
     /// operations on an unmigrated file fail until [`Store::migrate`] runs.
+    ///
+    /// A location starting with `postgres://` or `postgresql://` is a PostgreSQL database
+    /// (see `docs/spec/storage-engines.md`), which must exist; anything else is a SQLite file.
     ///
     /// # Errors
     /// [`StoreError::NotADatabase`] for a non-SQLite file; SQLite or pool errors.
@@ -111,6 +156,9 @@ impl Store {
     /// [`StoreError::NotFound`], [`StoreError::NotADatabase`],
     /// [`StoreError::UnknownSchemaVersion`], SQLite errors.
     pub fn inspect(path: impl AsRef<Path>) -> Result<SchemaStatus> {
+        if crate::postgres::url_of(path.as_ref()).is_some() {
+            return Self::open_read_only(path)?.schema_status();
+        }
         let conn = pool::open_connection(path.as_ref(), Access::ReadOnly)?;
         migrations::read_status(&conn)
     }
@@ -120,6 +168,9 @@ impl Store {
     /// # Errors
     /// As [`Store::inspect`].
     pub fn plan_migration(path: impl AsRef<Path>) -> Result<MigrationReport> {
+        if crate::postgres::url_of(path.as_ref()).is_some() {
+            return Self::open_read_only(path)?.migrate(true);
+        }
         let conn = pool::open_connection(path.as_ref(), Access::ReadOnly)?;
         migrations::plan(&conn)
     }
@@ -130,21 +181,53 @@ impl Store {
     #[must_use]
     pub fn until(&self, deadline: Option<Instant>) -> Self {
         Self {
-            shared: Arc::clone(&self.shared),
+            backend: self.backend.clone(),
             deadline,
         }
     }
 
-    /// The database file's path.
+    /// The database file's path; `None` for an engine that is not a file.
     #[must_use]
-    pub fn path(&self) -> &Path {
-        &self.shared.path
+    pub fn path(&self) -> Option<&Path> {
+        match &self.backend {
+            Backend::Sqlite(shared) => Some(&shared.path),
+            Backend::Postgres(_) => None,
+        }
+    }
+
+    /// The database file's path, for operations on the file itself (backup, restore); on
+    /// another engine [`StoreError::Unsupported`] (PostgreSQL has its own tools, see
+    /// `docs/operations/scaling.md`).
+    pub(crate) fn file_path(&self) -> Result<&Path> {
+        Ok(&self.shared()?.path)
+    }
+
+    /// Where the database is, for messages: the file's path, or the PostgreSQL URL without
+    /// its password.
+    #[must_use]
+    pub fn location(&self) -> String {
+        match &self.backend {
+            Backend::Sqlite(shared) => shared.path.display().to_string(),
+            Backend::Postgres(shared) => shared.display_url(),
+        }
+    }
+
+    /// The engine's name: `sqlite` or `postgresql`.
+    #[must_use]
+    pub fn engine(&self) -> &'static str {
+        match &self.backend {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgresql",
+        }
     }
 
     /// Whether the store was opened with [`Store::open_read_only`].
     #[must_use]
     pub fn is_read_only(&self) -> bool {
-        self.shared.access == Access::ReadOnly
+        match &self.backend {
+            Backend::Sqlite(shared) => shared.access == Access::ReadOnly,
+            Backend::Postgres(shared) => shared.read_only(),
+        }
     }
 
     /// The schema status (read-only).
@@ -153,6 +236,9 @@ impl Store {
     /// [`StoreError::UnknownSchemaVersion`], [`StoreError::InconsistentMigrations`], SQLite
     /// errors.
     pub fn schema_status(&self) -> Result<SchemaStatus> {
+        if let Some(pg) = self.postgres() {
+            return pg.schema_status();
+        }
         self.with_conn(|conn| migrations::read_status(conn))
     }
 
@@ -167,11 +253,14 @@ impl Store {
         if self.is_read_only() {
             return Err(StoreError::ReadOnly);
         }
+        if let Some(pg) = self.postgres() {
+            return pg.check_writable();
+        }
         let read_only = self.with_conn(|conn| Ok(conn.is_readonly(rusqlite::MAIN_DB)?))?;
         if read_only {
             return Err(StoreError::ReadOnly);
         }
-        match available_bytes(&self.shared.path) {
+        match available_bytes(&self.shared()?.path) {
             Some(available) if available < min_free_bytes => Err(StoreError::StorageFull),
             _ => Ok(()),
         }
@@ -189,6 +278,9 @@ impl Store {
     /// [`StoreError::LegacyRow`] naming a row of the original that cannot be carried; SQLite
     /// errors. On any error the file is unchanged.
     pub fn migrate(&self, dry_run: bool) -> Result<MigrationReport> {
+        if let Some(pg) = self.postgres() {
+            return pg.migrate(dry_run);
+        }
         if dry_run {
             return self.with_conn(|conn| migrations::plan(conn));
         }
@@ -196,7 +288,7 @@ impl Store {
             return Err(StoreError::ReadOnly);
         }
         let report = self.with_conn(migrations::apply)?;
-        self.shared.schema_current.store(false, Ordering::Release);
+        self.shared()?.schema_current.store(false, Ordering::Release);
         Ok(report)
     }
 
@@ -217,9 +309,9 @@ impl Store {
         deadline: Option<Instant>,
         f: impl FnOnce(&mut Connection) -> Result<T>,
     ) -> Result<T> {
+        let shared = self.shared()?;
         {
-            let guard = self
-                .shared
+            let guard = shared
                 .pool
                 .read()
                 .unwrap_or_else(PoisonError::into_inner);
@@ -231,7 +323,7 @@ impl Store {
                     }
                     FileCheck::Missing => {
                         return Err(StoreError::NotFound {
-                            path: self.shared.path.clone(),
+                            path: shared.path.clone(),
                         });
                     }
                     FileCheck::Replaced => {}
@@ -240,8 +332,7 @@ impl Store {
         }
         // No pool (a previous restore could not rebuild it) or a replaced file: rebuild it,
         // exclusively.
-        let mut guard = self
-            .shared
+        let mut guard = shared
             .pool
             .write()
             .unwrap_or_else(PoisonError::into_inner);
@@ -249,13 +340,13 @@ impl Store {
             Some((pool, FileCheck::Same)) => pool.clone(),
             Some((_, FileCheck::Missing)) => {
                 return Err(StoreError::NotFound {
-                    path: self.shared.path.clone(),
+                    path: shared.path.clone(),
                 });
             }
             _ => {
                 // Close the old connections before opening the new file.
                 *guard = None;
-                let pool = pool::build_pool(&self.shared.path, self.shared.access)?;
+                let pool = pool::build_pool(&shared.path, shared.access)?;
                 self.reset_schema_cache();
                 *guard = Some(pool.clone());
                 pool
@@ -279,10 +370,11 @@ impl Store {
         deadline: Option<Instant>,
         f: impl FnOnce(&mut Connection) -> Result<T>,
     ) -> Result<T> {
+        let shared = self.shared()?;
         self.with_conn_until(deadline, |conn| {
-            if !self.shared.schema_current.load(Ordering::Acquire) {
+            if !shared.schema_current.load(Ordering::Acquire) {
                 migrations::read_status(conn)?.require_current()?;
-                self.shared.schema_current.store(true, Ordering::Release);
+                shared.schema_current.store(true, Ordering::Release);
             }
             f(conn)
         })
@@ -305,7 +397,7 @@ impl Store {
         }
         // The turn first, then a connection: a writer waiting for its turn holds no pooled
         // connection, so queued writers never starve readers (or the turn's holder) of one.
-        let _writer = self.shared.writer.acquire(deadline)?;
+        let _writer = self.shared()?.writer.acquire(deadline)?;
         self.with_current_conn_until(deadline, |conn| {
             if deadline_passed(deadline) {
                 return Err(StoreError::DeadlineExceeded);
@@ -322,26 +414,32 @@ impl Store {
     }
 
     /// Takes the pool slot exclusively: no operation runs until the guard is dropped.
-    pub(crate) fn lock_exclusive(&self) -> std::sync::RwLockWriteGuard<'_, Option<SqlitePool>> {
-        self.shared
+    pub(crate) fn lock_exclusive(
+        &self,
+    ) -> Result<std::sync::RwLockWriteGuard<'_, Option<SqlitePool>>> {
+        Ok(self
+            .shared()?
             .pool
             .write()
-            .unwrap_or_else(PoisonError::into_inner)
+            .unwrap_or_else(PoisonError::into_inner))
     }
 
     /// Builds a fresh pool for the store's file (after a restore swapped it).
     pub(crate) fn build_pool(&self) -> Result<SqlitePool> {
-        pool::build_pool(&self.shared.path, self.shared.access)
+        let shared = self.shared()?;
+        pool::build_pool(&shared.path, shared.access)
     }
 
     /// Forgets that the schema was seen current (the file changed underneath).
     /// The queue of context packages not yet committed, shared by every clone.
-    pub(crate) fn package_queue(&self) -> &PackageQueue {
-        &self.shared.packages
+    pub(crate) fn package_queue(&self) -> Result<&PackageQueue> {
+        Ok(&self.shared()?.packages)
     }
 
     pub(crate) fn reset_schema_cache(&self) {
-        self.shared.schema_current.store(false, Ordering::Release);
+        if let Backend::Sqlite(shared) = &self.backend {
+            shared.schema_current.store(false, Ordering::Release);
+        }
     }
 }
 
@@ -463,7 +561,7 @@ mod tests {
     fn item_09_waits_for_a_connection_or_the_write_turn_end_at_the_deadline() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path().join("db.sqlite3")).unwrap();
-        let pool = store.shared.pool.read().unwrap().clone().unwrap();
+        let pool = store.shared().unwrap().pool.read().unwrap().clone().unwrap();
         // Every connection on loan: the next caller would wait for one to come back.
         let held: Vec<_> = (0..crate::pool::POOL_SIZE)
             .map(|_| pool.get(None).unwrap())
@@ -474,15 +572,15 @@ mod tests {
         assert!(started.elapsed() < std::time::Duration::from_secs(5));
         drop(held);
 
-        let turn = store.shared.writer.acquire(None).unwrap();
+        let turn = store.shared().unwrap().writer.acquire(None).unwrap();
         let started = Instant::now();
         let queued = store
-            .shared
+            .shared().unwrap()
             .writer
             .acquire(Some(started + std::time::Duration::from_millis(50)));
         assert!(matches!(queued, Err(StoreError::DeadlineExceeded)));
         drop(turn);
-        assert!(store.shared.writer.acquire(None).is_ok());
+        assert!(store.shared().unwrap().writer.acquire(None).is_ok());
     }
 
     #[test]

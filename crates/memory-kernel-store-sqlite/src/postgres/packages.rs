@@ -1,0 +1,172 @@
+//! Context packages on PostgreSQL, in the SQLite engine's compact encoding
+//! (`crate::packages`): the same bytes are stored and the same JSON is rebuilt.
+
+use std::collections::BTreeMap;
+
+use memory_kernel_core::{ContextPackage, MemoryRecord, MemoryVersionId, Timestamp};
+use postgres::GenericClient;
+
+use super::queries::records_by_ids;
+use super::{Pg, collect};
+use crate::error::Result;
+use crate::packages::{
+    ENCODING_COMPACT, ENCODING_COMPACT_V1, Named, PruneReport, StoredContextPackage,
+    decode_plain, decode_with, encode,
+};
+use crate::records::nanos;
+use crate::rows::{RECORD_COLUMN_COUNT, RECORD_COLUMNS, parse, record_from_cells};
+
+impl Pg<'_> {
+    /// Stores a package unless its id is stored. Packages are derived data written outside
+    /// the writer lock: two replicas storing the same id store the same bytes, and the second
+    /// insert does nothing.
+    pub(crate) fn put_context_package(
+        &self,
+        package: &ContextPackage,
+        records: &[MemoryRecord],
+        kind: &str,
+    ) -> Result<()> {
+        if self.shared.read_only {
+            return Err(crate::error::StoreError::ReadOnly);
+        }
+        let mut client = self.current(self.deadline)?;
+        let id = &package.context_package_id;
+        if has_package(&mut *client, id)? {
+            return Ok(());
+        }
+        let ids: Vec<String> = package
+            .selected_items
+            .iter()
+            .chain(&package.excluded_items)
+            .map(|item| item.memory_version_id.to_string())
+            .collect();
+        let docs = docs_of(&mut *client, &ids)?;
+        let body = encode(package, records, &docs)?;
+        client.execute(
+            "INSERT INTO mk_stored_packages
+                 (context_package_id, kind, encoding, stored_at_nanos, body)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (context_package_id) DO NOTHING",
+            &[id, &kind, &ENCODING_COMPACT, &nanos(Timestamp::now())?, &body],
+        )?;
+        Ok(())
+    }
+
+    pub(crate) fn has_context_package(&self, id: &str) -> Result<bool> {
+        has_package(&mut *self.current(self.deadline)?, id)
+    }
+
+    pub(crate) fn get_context_package(&self, id: &str) -> Result<Option<String>> {
+        self.read(|tx| {
+            let row = tx.query_opt(
+                "SELECT encoding, body FROM mk_stored_packages WHERE context_package_id = $1",
+                &[&id],
+            )?;
+            row.map(|row| decode_stored(tx, id, &row.try_get::<_, String>(0)?, row.try_get(1)?))
+                .transpose()
+        })
+    }
+
+    pub(crate) fn all_context_packages(&self) -> Result<Vec<StoredContextPackage>> {
+        self.read(|tx| {
+            let rows = tx.query(
+                "SELECT context_package_id, kind, encoding, body FROM mk_stored_packages
+                 ORDER BY context_package_id",
+                &[],
+            )?;
+            rows.iter()
+                .map(|row| {
+                    let id: String = row.try_get(0)?;
+                    let package_json = decode_stored(tx, &id, &row.try_get::<_, String>(2)?, row.try_get(3)?)?;
+                    Ok(StoredContextPackage {
+                        context_package_id: id,
+                        kind: row.try_get(1)?,
+                        package_json,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    pub(crate) fn prune_context_packages(&self, before: i64) -> Result<PruneReport> {
+        self.write(None, |tx| {
+            let pruned = tx.execute(
+                "DELETE FROM mk_stored_packages WHERE stored_at_nanos < $1",
+                &[&before],
+            )?;
+            let remaining: i64 = tx
+                .query_one("SELECT COUNT(*) FROM mk_stored_packages", &[])?
+                .try_get(0)?;
+            Ok(PruneReport {
+                pruned_packages: pruned,
+                remaining_packages: u64::try_from(remaining).unwrap_or(0),
+            })
+        })
+    }
+}
+
+fn has_package(client: &mut impl GenericClient, id: &str) -> Result<bool> {
+    Ok(client
+        .query_opt(
+            "SELECT 1 FROM mk_stored_packages WHERE context_package_id = $1",
+            &[&id],
+        )?
+        .is_some())
+}
+
+fn decode_stored(
+    client: &mut impl GenericClient,
+    id: &str,
+    encoding: &str,
+    body: &[u8],
+) -> Result<String> {
+    match encoding {
+        ENCODING_COMPACT | ENCODING_COMPACT_V1 => decode_with(id, body, |ids, docs| {
+            Ok(Named {
+                by_version: records_by_ids(client, ids)?
+                    .into_iter()
+                    .map(|record| (record.memory_version_id, record))
+                    .collect(),
+                by_doc: records_by_doc(client, docs)?,
+            })
+        }),
+        _ => decode_plain(id, encoding, body),
+    }
+}
+
+fn records_by_doc(
+    client: &mut impl GenericClient,
+    docs: &[i64],
+) -> Result<BTreeMap<i64, MemoryRecord>> {
+    if docs.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let rows = client.query(
+        &format!(
+            "SELECT {RECORD_COLUMNS}, d.doc FROM mk_recall_docs d
+               JOIN mk_record_rows v ON v.memory_version_id = d.memory_version_id
+             WHERE d.doc = ANY($1)"
+        ),
+        &[&docs],
+    )?;
+    rows.iter()
+        .map(|row| Ok((row.try_get(RECORD_COLUMN_COUNT)?, record_from_cells(row)?)))
+        .collect()
+}
+
+fn docs_of(
+    client: &mut impl GenericClient,
+    ids: &[String],
+) -> Result<BTreeMap<MemoryVersionId, i64>> {
+    if ids.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let rows = client.query(
+        "SELECT memory_version_id, doc FROM mk_recall_docs WHERE memory_version_id = ANY($1)",
+        &[&ids],
+    )?;
+    collect(&rows, |row| {
+        let key: String = row.try_get(0)?;
+        Ok((parse(&key, "memory_version_id", &key)?, row.try_get(1)?))
+    })
+    .map(|pairs| pairs.into_iter().collect())
+}

@@ -1,0 +1,73 @@
+//! A PostgreSQL database per test, on the server `MK_TEST_POSTGRES_URL` names (see
+//! `docs/testing/postgres.md`). Without that variable a test prints a visible SKIP and runs
+//! on SQLite only, unless `MK_REQUIRE_POSTGRES` is set (CI sets it): then a missing server
+//! fails the test.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use postgres::{Client, NoTls};
+
+/// The variable naming the server's administrative URL.
+pub const URL_VARIABLE: &str = "MK_TEST_POSTGRES_URL";
+/// The variable that turns a missing server into a failure.
+pub const REQUIRE_VARIABLE: &str = "MK_REQUIRE_POSTGRES";
+
+/// How to get a server (see `docs/testing/postgres.md`).
+const START_HINT: &str = "start one with `docker run -d -p 5432:5432 -e POSTGRES_HOST_AUTH_METHOD=trust postgres:15` \
+     and export MK_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres";
+
+/// A database created for one test and dropped after it.
+pub struct TempDatabase {
+    admin_url: String,
+    name: String,
+    /// The URL of the new database.
+    pub url: String,
+}
+
+impl TempDatabase {
+    /// A fresh, empty database, or `None` (after printing SKIP) when no server is configured.
+    pub fn create(test: &str) -> Option<Self> {
+        let admin_url = match std::env::var(URL_VARIABLE) {
+            Ok(url) if !url.is_empty() => url,
+            _ => {
+                assert!(
+                    std::env::var_os(REQUIRE_VARIABLE).is_none(),
+                    "{REQUIRE_VARIABLE} is set but {URL_VARIABLE} is not: {START_HINT}"
+                );
+                eprintln!("SKIP {test} on PostgreSQL: {URL_VARIABLE} is not set; {START_HINT}");
+                return None;
+            }
+        };
+        let name = format!("mk_test_{}", ulid::Ulid::new().to_string().to_lowercase());
+        let mut admin = Client::connect(&admin_url, NoTls)
+            .unwrap_or_else(|e| panic!("{URL_VARIABLE}={admin_url}: {e}"));
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap();
+        let base = admin_url
+            .split('?')
+            .next()
+            .unwrap()
+            .rsplit_once('/')
+            .map_or(admin_url.as_str(), |(base, _)| base)
+            .to_owned();
+        let url = format!("{base}/{name}");
+        Some(Self {
+            admin_url,
+            name,
+            url,
+        })
+    }
+
+    /// A plain client on the database, for what the store never does (raw statements).
+    pub fn client(&self) -> Client {
+        Client::connect(&self.url, NoTls).unwrap()
+    }
+}
+
+impl Drop for TempDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = Client::connect(&self.admin_url, NoTls) {
+            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+        }
+    }
+}
