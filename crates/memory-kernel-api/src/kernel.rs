@@ -141,10 +141,24 @@ impl MemoryKernel {
         &self.faults
     }
 
-    /// The database file this handle works on.
+    /// The database location this handle works on, as given: a file's path or a
+    /// PostgreSQL URL.
     #[must_use]
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The database file, when the engine keeps the database in one (SQLite); `None` for a
+    /// database server.
+    #[must_use]
+    pub fn database_file(&self) -> Option<&Path> {
+        self.store.path()
+    }
+
+    /// The storage engine: `sqlite` or `postgresql`.
+    #[must_use]
+    pub fn engine(&self) -> &'static str {
+        self.store.engine()
     }
 
     /// The schema status of the open database.

@@ -60,7 +60,9 @@ impl AppState {
     {
         let kernel = self.0.kernel.clone();
         run_with_deadline(self.0.operation_timeout, operation, move |deadline| {
-            database_file::check(kernel.path(), operation)?;
+            if let Some(file) = kernel.database_file() {
+                database_file::check(file, operation)?;
+            }
             op(&kernel, deadline)
         })
         .await
