@@ -7,14 +7,26 @@ use std::str::FromStr;
 
 use memory_kernel_core::Timestamp;
 use memory_kernel_store_sqlite::{
-    ExportOptions, ExportReport, ImportOptions, ImportReport, IntegrityReport, PruneReport,
-    SecretKey, Store, read_key_file,
+    ContentSummary, ExportOptions, ExportReport, ImportOptions, ImportReport, IntegrityReport,
+    PruneReport, SecretKey, Store, read_key_file,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
 use crate::kernel::MemoryKernel;
 use crate::store_error::{Operation, classify};
+
+/// What `copy_store` did: both ends (URL passwords hidden) and what the target holds, which
+/// matched the source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CopyReport {
+    /// The source's location.
+    pub from: String,
+    /// The target's location.
+    pub to: String,
+    /// Counts and content digest, equal on both sides.
+    pub content: ContentSummary,
+}
 
 /// What a backup or restore did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,6 +138,36 @@ impl MemoryKernel {
             .backup(dest, overwrite)
             .map_err(|e| classify(Operation::Maintenance, e))?;
         copy_report(db, dest)
+    }
+
+    /// Copies the whole store at `from` (records, links, context packages) into the empty
+    /// database at `to`, either engine to either engine, and checks that the target reads
+    /// back the source's counts and content digest.
+    ///
+    /// # Errors
+    /// `schema_unavailable` when either end cannot be opened or `from` is not current;
+    /// `validation_error` when `to` is not empty or `from` holds outcome events;
+    /// `write_failed` when the copy fails or does not match. Records, links and packages go
+    /// in one transaction each; after a failure, copy again into a fresh database.
+    pub fn copy_store(
+        from: impl AsRef<Path>,
+        to: impl AsRef<Path>,
+    ) -> Result<CopyReport, ApiError> {
+        let source =
+            Store::open_existing(from.as_ref()).map_err(|e| classify(Operation::Schema, e))?;
+        source
+            .schema_status()
+            .and_then(|status| status.require_current())
+            .map_err(|e| classify(Operation::Schema, e))?;
+        let target = Store::open(to.as_ref()).map_err(|e| classify(Operation::Schema, e))?;
+        let content = source
+            .copy_to(&target)
+            .map_err(|e| classify(Operation::Write, e))?;
+        Ok(CopyReport {
+            from: source.location(),
+            to: target.location(),
+            content,
+        })
     }
 
     /// Replaces this database's content with the backup at `source`, atomically: on any

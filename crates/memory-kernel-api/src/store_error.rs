@@ -74,7 +74,9 @@ pub(crate) fn classify(operation: Operation, error: StoreError) -> ApiError {
             message: error.to_string(),
             status: None,
         },
-        StoreError::Unsupported { .. } => ApiError::InvalidRequest {
+        StoreError::Unsupported { .. }
+        | StoreError::CopyTargetNotEmpty { .. }
+        | StoreError::CopyOutcomeMemory { .. } => ApiError::InvalidRequest {
             message: error.to_string(),
         },
         StoreError::InvalidLocation { .. } => ApiError::SchemaUnavailable {

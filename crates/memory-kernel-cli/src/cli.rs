@@ -221,6 +221,26 @@ pub enum DbCommand {
         #[arg(long)]
         force: bool,
     },
+    /// Copy a whole store into a new, empty database of either engine
+    ///
+    /// Moves a store between SQLite and PostgreSQL (or between two files or two servers):
+    /// every record, link and stored context package, in one pass. The target is migrated
+    /// first and must be empty. After the copy both sides are counted and digested and must
+    /// match; the report prints: from, to (passwords hidden), records, links,
+    /// context_packages, digest, contract_version. --db is not used.
+    ///
+    /// Example:
+    ///   mk db copy --from ./memory_kernel.sqlite3 --to postgres://mk@db.internal/memory
+    #[command(verbatim_doc_comment)]
+    Copy {
+        /// The store to copy: a SQLite file or a postgres:// URL.
+        #[arg(long, value_name = "DB")]
+        from: PathBuf,
+        /// The empty database to copy into: a SQLite file (created when missing) or a
+        /// postgres:// URL of an existing database.
+        #[arg(long, value_name = "DB")]
+        to: PathBuf,
+    },
     /// Replace the database with a backup file, atomically
     ///
     /// Prints: restored_from (as given), current_version, target_version, pending_versions

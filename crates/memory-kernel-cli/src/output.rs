@@ -14,9 +14,9 @@ use serde::Serialize;
 
 use crate::diagnostics::{self, ServiceMetrics, Verdict};
 use crate::shapes::{
-    BackupOutput, ContextListOutput, ExportOutput, HistoryOutput, ImportOutput, IntegrityOutput,
-    LinkOutput, ListOutput, MigrationOutput, MigrationPlanOutput, RecordOutput, RestoreOutput,
-    SchemaStatusOutput,
+    BackupOutput, ContextListOutput, CopyOutput, ExportOutput, HistoryOutput, ImportOutput,
+    IntegrityOutput, LinkOutput, ListOutput, MigrationOutput, MigrationPlanOutput, RecordOutput,
+    RestoreOutput, SchemaStatusOutput,
 };
 
 /// The CLI contract version, written once here; every output carries it (MKR-035).
@@ -51,6 +51,8 @@ pub enum Output {
     Import(ImportOutput),
     /// `db backup`.
     Backup(BackupOutput),
+    /// `db copy`.
+    Copy(CopyOutput),
     /// `db restore`.
     Restore(RestoreOutput),
     /// `db integrity-check`.
@@ -128,6 +130,7 @@ impl Output {
             Self::Export(data) => flat(data, pretty),
             Self::Import(data) => flat(data, pretty),
             Self::Backup(data) => flat(data, pretty),
+            Self::Copy(data) => flat(data, pretty),
             Self::Restore(data) => flat(data, pretty),
             Self::Integrity(data) => flat(data, pretty),
             Self::Prune(data) => flat(data, pretty),

@@ -195,6 +195,39 @@ impl BackupOutput {
     }
 }
 
+/// `db copy`: both ends (passwords hidden) and what the target holds afterwards, which
+/// matched the source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CopyOutput {
+    /// The source.
+    pub from: String,
+    /// The target.
+    pub to: String,
+    /// Records copied.
+    pub records: u64,
+    /// Links copied.
+    pub links: u64,
+    /// Context packages copied.
+    pub context_packages: u64,
+    /// The content digest both sides share.
+    pub digest: String,
+}
+
+impl CopyOutput {
+    /// The output of a finished copy.
+    #[must_use]
+    pub fn new(report: &memory_kernel_api::CopyReport) -> Self {
+        Self {
+            from: report.from.clone(),
+            to: report.to.clone(),
+            records: report.content.records,
+            links: report.content.links,
+            context_packages: report.content.context_packages,
+            digest: report.content.digest.clone(),
+        }
+    }
+}
+
 /// `db restore`: where from, and the schema status of the restored database.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RestoreOutput {

@@ -222,7 +222,9 @@ pub enum StoreError {
     #[error("sqlite: {0}")]
     Sqlite(#[source] rusqlite::Error),
     /// The operation is not offered on this engine (see `docs/spec/storage-engines.md`).
-    #[error("this operation is not available on the {engine} engine (see docs/spec/storage-engines.md)")]
+    #[error(
+        "this operation is not available on the {engine} engine (see docs/spec/storage-engines.md)"
+    )]
     Unsupported {
         /// The engine's name.
         engine: &'static str,
@@ -242,6 +244,26 @@ pub enum StoreError {
         location: String,
         /// The driver's account.
         detail: String,
+    },
+    /// `copy_to` was given a target that already holds records, links or packages.
+    #[error("the copy target {location} is not empty; copy into a new, empty database")]
+    CopyTargetNotEmpty {
+        /// The target's location.
+        location: String,
+    },
+    /// The source holds outcome events, which a copy does not carry yet.
+    #[error("the source holds {events} outcome events, which `mk db copy` does not carry yet")]
+    CopyOutcomeMemory {
+        /// How many events.
+        events: u64,
+    },
+    /// The target did not read back what was copied into it.
+    #[error("the copy does not match its source: expected {expected:?}, found {found:?}")]
+    CopyMismatch {
+        /// The source's summary.
+        expected: Box<crate::ContentSummary>,
+        /// The target's summary after the copy.
+        found: Box<crate::ContentSummary>,
     },
     /// Any other PostgreSQL failure.
     #[error("postgresql: {0}")]

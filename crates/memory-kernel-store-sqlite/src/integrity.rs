@@ -51,6 +51,9 @@ impl Store {
     /// # Errors
     /// [`crate::StoreError::UnknownSchemaVersion`] and SQLite errors.
     pub fn integrity_check(&self) -> Result<IntegrityReport> {
+        if let Some(pg) = self.postgres() {
+            return pg.integrity_check();
+        }
         self.with_conn(|conn| {
             let (quick_check_ok, quick_check_message) = quick_check(conn)?;
             let mut stmt = conn

@@ -288,7 +288,9 @@ impl Store {
             return Err(StoreError::ReadOnly);
         }
         let report = self.with_conn(migrations::apply)?;
-        self.shared()?.schema_current.store(false, Ordering::Release);
+        self.shared()?
+            .schema_current
+            .store(false, Ordering::Release);
         Ok(report)
     }
 
@@ -311,10 +313,7 @@ impl Store {
     ) -> Result<T> {
         let shared = self.shared()?;
         {
-            let guard = shared
-                .pool
-                .read()
-                .unwrap_or_else(PoisonError::into_inner);
+            let guard = shared.pool.read().unwrap_or_else(PoisonError::into_inner);
             if let Some(pool) = guard.as_ref() {
                 match pool.check_file() {
                     FileCheck::Same => {
@@ -332,10 +331,7 @@ impl Store {
         }
         // No pool (a previous restore could not rebuild it) or a replaced file: rebuild it,
         // exclusively.
-        let mut guard = shared
-            .pool
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut guard = shared.pool.write().unwrap_or_else(PoisonError::into_inner);
         let pool = match guard.as_ref().map(|pool| (pool, pool.check_file())) {
             Some((pool, FileCheck::Same)) => pool.clone(),
             Some((_, FileCheck::Missing)) => {
@@ -561,7 +557,14 @@ mod tests {
     fn item_09_waits_for_a_connection_or_the_write_turn_end_at_the_deadline() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path().join("db.sqlite3")).unwrap();
-        let pool = store.shared().unwrap().pool.read().unwrap().clone().unwrap();
+        let pool = store
+            .shared()
+            .unwrap()
+            .pool
+            .read()
+            .unwrap()
+            .clone()
+            .unwrap();
         // Every connection on loan: the next caller would wait for one to come back.
         let held: Vec<_> = (0..crate::pool::POOL_SIZE)
             .map(|_| pool.get(None).unwrap())
@@ -575,7 +578,8 @@ mod tests {
         let turn = store.shared().unwrap().writer.acquire(None).unwrap();
         let started = Instant::now();
         let queued = store
-            .shared().unwrap()
+            .shared()
+            .unwrap()
             .writer
             .acquire(Some(started + std::time::Duration::from_millis(50)));
         assert!(matches!(queued, Err(StoreError::DeadlineExceeded)));

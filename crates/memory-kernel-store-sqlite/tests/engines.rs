@@ -1,5 +1,5 @@
 //! The store contract on both engines: every scenario runs on a SQLite file and on a
-//! PostgreSQL database (when a server is configured, see `support/postgres.rs`), and what
+//! PostgreSQL database (when a server is configured, see `the testkit crate`), and what
 //! the engines return must be equal, byte for byte where bytes are the contract.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -13,7 +13,7 @@ use memory_kernel_core::{
     TruthStatus, ValidationError,
 };
 use memory_kernel_store_sqlite::{RecordFilter, Store, StoreError};
-use support::postgres::TempDatabase;
+use memory_kernel_testkit::postgres::TempDatabase;
 use support::{RecordBuilder, link, temp_db, ts};
 
 /// One store per engine, each with what keeps its database alive.
@@ -48,7 +48,11 @@ fn migrated(test: &str) -> Engines {
 /// Asserts every engine gave the same value, naming the engines that differ.
 fn same<T: PartialEq + std::fmt::Debug>(results: &[(&str, T)]) {
     for pair in results.windows(2) {
-        assert_eq!(pair[0].1, pair[1].1, "{} and {} differ", pair[0].0, pair[1].0);
+        assert_eq!(
+            pair[0].1, pair[1].1,
+            "{} and {} differ",
+            pair[0].0, pair[1].0
+        );
     }
 }
 
@@ -106,11 +110,20 @@ fn a_fresh_database_needs_migrating_and_migrates_once() {
         assert!(!status.up_to_date, "{name}");
         assert_eq!(status.current_version, 0, "{name}");
         let refused = store.list_records(&RecordFilter::default()).unwrap_err();
-        assert!(matches!(refused, StoreError::SchemaOutdated { .. }), "{name}: {refused:?}");
+        assert!(
+            matches!(refused, StoreError::SchemaOutdated { .. }),
+            "{name}: {refused:?}"
+        );
         before.push((*name, status.up_to_date));
         let plan = store.migrate(true).unwrap();
-        assert!(plan.dry_run && !plan.would_apply_versions.is_empty(), "{name}");
-        assert!(!store.schema_status().unwrap().up_to_date, "{name}: a dry run changed nothing");
+        assert!(
+            plan.dry_run && !plan.would_apply_versions.is_empty(),
+            "{name}"
+        );
+        assert!(
+            !store.schema_status().unwrap().up_to_date,
+            "{name}: a dry run changed nothing"
+        );
         plans.push((*name, plan.after_version));
         let applied = store.migrate(false).unwrap();
         assert_eq!(applied.up_to_date, Some(true), "{name}");
@@ -128,14 +141,22 @@ fn records_versions_and_lineage_behave_alike() {
     let engines = migrated("records_versions_and_lineage_behave_alike");
     let records = corpus();
     let memory = MemoryId::generate();
-    let first = RecordBuilder::summary(RecordType::Decision, "first take").version_of(memory, 1).build();
+    let first = RecordBuilder::summary(RecordType::Decision, "first take")
+        .version_of(memory, 1)
+        .build();
     let second = RecordBuilder::summary(RecordType::Decision, "second take")
         .version_of(memory, 2)
         .at("2026-01-02T00:00:00Z")
         .build();
-    let skipped = RecordBuilder::summary(RecordType::Decision, "a gap").version_of(memory, 5).build();
+    let skipped = RecordBuilder::summary(RecordType::Decision, "a gap")
+        .version_of(memory, 5)
+        .build();
     let dangling = RecordBuilder::summary(RecordType::Event, "points nowhere")
-        .supersedes(RecordBuilder::summary(RecordType::Event, "never stored").build().memory_version_id)
+        .supersedes(
+            RecordBuilder::summary(RecordType::Event, "never stored")
+                .build()
+                .memory_version_id,
+        )
         .build();
     let mut outcomes = Vec::new();
     for (name, store) in &engines.stores {
@@ -144,25 +165,64 @@ fn records_versions_and_lineage_behave_alike() {
         store.insert_record(&second, None).unwrap();
         let conflict = store.insert_record(&skipped, None).unwrap_err();
         assert!(
-            matches!(conflict, StoreError::VersionConflict { expected: 3, got: 5, .. }),
+            matches!(
+                conflict,
+                StoreError::VersionConflict {
+                    expected: 3,
+                    got: 5,
+                    ..
+                }
+            ),
             "{name}: {conflict:?}"
         );
         let duplicate = store.insert_record(&first, None).unwrap_err();
-        assert!(matches!(duplicate, StoreError::DuplicateRecord { .. }), "{name}: {duplicate:?}");
+        assert!(
+            matches!(duplicate, StoreError::DuplicateRecord { .. }),
+            "{name}: {duplicate:?}"
+        );
         let unknown = store.insert_record(&dangling, None).unwrap_err();
-        assert!(matches!(unknown, StoreError::UnknownLineageTarget { .. }), "{name}: {unknown:?}");
+        assert!(
+            matches!(unknown, StoreError::UnknownLineageTarget { .. }),
+            "{name}: {unknown:?}"
+        );
 
         let a = records[3].memory_version_id;
         let b = records[4].memory_version_id;
-        let stored = store.insert_link(&link(a, b, Relation::Supersedes, "2026-04-01T00:00:00Z"), None).unwrap();
-        let repeated = store.insert_link(&link(a, b, Relation::Supersedes, "2026-05-01T00:00:00Z"), None).unwrap();
-        assert_eq!(stored, repeated, "{name}: the same link twice is stored once");
-        let cycle = store.insert_link(&link(b, a, Relation::Supersedes, "2026-04-02T00:00:00Z"), None).unwrap_err();
+        let stored = store
+            .insert_link(
+                &link(a, b, Relation::Supersedes, "2026-04-01T00:00:00Z"),
+                None,
+            )
+            .unwrap();
+        let repeated = store
+            .insert_link(
+                &link(a, b, Relation::Supersedes, "2026-05-01T00:00:00Z"),
+                None,
+            )
+            .unwrap();
+        assert_eq!(
+            stored, repeated,
+            "{name}: the same link twice is stored once"
+        );
+        let cycle = store
+            .insert_link(
+                &link(b, a, Relation::Supersedes, "2026-04-02T00:00:00Z"),
+                None,
+            )
+            .unwrap_err();
         assert!(
-            matches!(cycle, StoreError::Validation(ValidationError::SupersedesCycle { .. })),
+            matches!(
+                cycle,
+                StoreError::Validation(ValidationError::SupersedesCycle { .. })
+            ),
             "{name}: {cycle:?}"
         );
-        store.insert_link(&link(b, a, Relation::Contradicts, "2026-04-03T00:00:00Z"), None).unwrap();
+        store
+            .insert_link(
+                &link(b, a, Relation::Contradicts, "2026-04-03T00:00:00Z"),
+                None,
+            )
+            .unwrap();
 
         outcomes.push((
             *name,
@@ -200,26 +260,52 @@ fn answers_and_stored_packages_are_byte_identical() {
     for (name, store) in &engines.stores {
         store.insert_records(&records, None).unwrap();
         let mut answers = Vec::new();
-        for (actor, action, resource) in [("user", "use", "usb_drive"), ("admin", "use", "printer")] {
+        for (actor, action, resource) in [("user", "use", "usb_drive"), ("admin", "use", "printer")]
+        {
             let query = AskQuery::from_triple("may they?", actor, action, resource, as_of).unwrap();
             let set = store.ask_candidates(query.scope(), query.as_of()).unwrap();
             let package = memory_kernel_core::ask(&set, &query);
-            store.put_context_package(&package, &set.records, "ask").unwrap();
-            let stored = store.get_context_package(&package.context_package_id).unwrap();
-            assert_eq!(stored.as_deref(), Some(package.to_canonical_json().as_str()), "{name}");
+            store
+                .put_context_package(&package, &set.records, "ask")
+                .unwrap();
+            let stored = store
+                .get_context_package(&package.context_package_id)
+                .unwrap();
+            assert_eq!(
+                stored.as_deref(),
+                Some(package.to_canonical_json().as_str()),
+                "{name}"
+            );
             answers.push(package.to_canonical_json());
         }
-        for text in ["usb drives", "release tuesday", "usb", "nothing matches this", "drives encrypted office"] {
+        for text in [
+            "usb drives",
+            "release tuesday",
+            "usb",
+            "nothing matches this",
+            "drives encrypted office",
+        ] {
             let query = RecallQuery::new(text, as_of).unwrap();
             let set = store
                 .recall_candidates(query.terms(), query.record_types(), query.as_of(), false)
                 .unwrap();
             let over_candidates = memory_kernel_core::recall(&set, &query);
             let (indexed, listed) = store.recall_indexed(&query).unwrap();
-            assert_eq!(indexed, over_candidates, "{name}: indexed recall equals recall");
-            store.put_context_package(&indexed, &listed, "recall").unwrap();
-            let stored = store.get_context_package(&indexed.context_package_id).unwrap();
-            assert_eq!(stored.as_deref(), Some(indexed.to_canonical_json().as_str()), "{name}");
+            assert_eq!(
+                indexed, over_candidates,
+                "{name}: indexed recall equals recall"
+            );
+            store
+                .put_context_package(&indexed, &listed, "recall")
+                .unwrap();
+            let stored = store
+                .get_context_package(&indexed.context_package_id)
+                .unwrap();
+            assert_eq!(
+                stored.as_deref(),
+                Some(indexed.to_canonical_json().as_str()),
+                "{name}"
+            );
             answers.push(indexed.to_canonical_json());
         }
         let past = RecallQuery::new("usb", ts("2026-03-05T00:00:00Z")).unwrap();
@@ -239,11 +325,23 @@ fn pruning_packages_leaves_records_alone() {
     for (_, store) in &engines.stores {
         store.insert_records(&records, None).unwrap();
         support::stored_recall(store, "usb drives");
-        let kept = store.prune_context_packages(ts("2000-01-01T00:00:00Z")).unwrap();
-        let pruned = store.prune_context_packages(Timestamp::from_unix_nanos(Timestamp::now().unix_nanos() + 1_000_000_000).unwrap()).unwrap();
+        let kept = store
+            .prune_context_packages(ts("2000-01-01T00:00:00Z"))
+            .unwrap();
+        let pruned = store
+            .prune_context_packages(
+                Timestamp::from_unix_nanos(Timestamp::now().unix_nanos() + 1_000_000_000).unwrap(),
+            )
+            .unwrap();
         outcomes.push((
             "engine",
-            (kept.pruned_packages, kept.remaining_packages, pruned.pruned_packages, pruned.remaining_packages, store.all_records().unwrap().len()),
+            (
+                kept.pruned_packages,
+                kept.remaining_packages,
+                pruned.pruned_packages,
+                pruned.remaining_packages,
+                store.all_records().unwrap().len(),
+            ),
         ));
     }
     same(&outcomes);
@@ -266,9 +364,12 @@ fn concurrent_writers_to_one_memory_get_gap_free_versions() {
                     for n in 0..EACH {
                         loop {
                             let version = store.next_version(memory).unwrap();
-                            let record = RecordBuilder::summary(RecordType::Event, &format!("writer {writer} event {n}"))
-                                .version_of(memory, version)
-                                .build();
+                            let record = RecordBuilder::summary(
+                                RecordType::Event,
+                                &format!("writer {writer} event {n}"),
+                            )
+                            .version_of(memory, version)
+                            .build();
                             match store.insert_record(&record, None) {
                                 Ok(()) => {
                                     acknowledged.lock().unwrap().push(record.memory_version_id);
@@ -286,13 +387,23 @@ fn concurrent_writers_to_one_memory_get_gap_free_versions() {
             thread.join().unwrap();
         }
         let stored = store
-            .list_records(&RecordFilter { memory_id: Some(memory), ..RecordFilter::default() })
+            .list_records(&RecordFilter {
+                memory_id: Some(memory),
+                ..RecordFilter::default()
+            })
             .unwrap();
         let mut versions: Vec<u32> = stored.iter().map(|r| r.version).collect();
         versions.sort_unstable();
-        assert_eq!(versions, (1..=(WRITERS * EACH) as u32).collect::<Vec<_>>(), "{name}");
+        assert_eq!(
+            versions,
+            (1..=(WRITERS * EACH) as u32).collect::<Vec<_>>(),
+            "{name}"
+        );
         for id in acknowledged.lock().unwrap().iter() {
-            assert!(store.get_record(*id).unwrap().is_some(), "{name}: acknowledged {id} lost");
+            assert!(
+                store.get_record(*id).unwrap().is_some(),
+                "{name}: acknowledged {id} lost"
+            );
         }
     }
 }
@@ -304,14 +415,20 @@ fn the_database_itself_refuses_to_rewrite_history() {
     for (_, store) in &engines.stores {
         store.insert_record(&record, None).unwrap();
     }
-    let (_, path) = (&engines.stores[0].0, engines.stores[0].1.path().unwrap().to_owned());
+    let (_, path) = (
+        &engines.stores[0].0,
+        engines.stores[0].1.path().unwrap().to_owned(),
+    );
     let sqlite = rusqlite::Connection::open(path).unwrap();
     for statement in [
         "UPDATE mk_memory_records SET writer = 'someone else'",
         "DELETE FROM mk_decision_payloads",
         "DELETE FROM mk_recall_postings",
     ] {
-        assert!(sqlite.execute(statement, []).is_err(), "sqlite took {statement}");
+        assert!(
+            sqlite.execute(statement, []).is_err(),
+            "sqlite took {statement}"
+        );
     }
     if let Some(db) = &engines._postgres {
         let mut client = db.client();
@@ -322,23 +439,44 @@ fn the_database_itself_refuses_to_rewrite_history() {
             "UPDATE mk_schema_migrations SET name = 'x'",
         ] {
             let refused = client.batch_execute(statement).unwrap_err();
-            assert!(refused.as_db_error().is_some(), "postgresql took {statement}");
+            assert!(
+                refused.as_db_error().is_some(),
+                "postgresql took {statement}"
+            );
         }
-        let kept: i64 = client.query_one("SELECT count(*) FROM mk_memory_records WHERE writer = 'tester'", &[]).unwrap().get(0);
+        let kept: i64 = client
+            .query_one(
+                "SELECT count(*) FROM mk_memory_records WHERE writer = 'tester'",
+                &[],
+            )
+            .unwrap()
+            .get(0);
         assert_eq!(kept, 1);
     }
 }
 
 #[test]
 fn operations_a_file_engine_offers_are_refused_clearly_on_postgresql() {
-    let Some(db) = TempDatabase::create("operations_a_file_engine_offers_are_refused_clearly_on_postgresql") else {
+    let Some(db) =
+        TempDatabase::create("operations_a_file_engine_offers_are_refused_clearly_on_postgresql")
+    else {
         return;
     };
     let store = Store::open(&db.url).unwrap();
     store.migrate(false).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let refused = store.backup(dir.path().join("copy.sqlite3"), false).unwrap_err();
-    assert!(matches!(refused, StoreError::Unsupported { engine: "postgresql" }), "{refused:?}");
+    let refused = store
+        .backup(dir.path().join("copy.sqlite3"), false)
+        .unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            StoreError::Unsupported {
+                engine: "postgresql"
+            }
+        ),
+        "{refused:?}"
+    );
     assert!(!dir.path().join("copy.sqlite3").exists());
     assert_eq!(store.engine(), "postgresql");
     assert!(store.path().is_none());
@@ -349,6 +487,9 @@ fn an_unreachable_server_is_named_without_its_password() {
     let error = Store::open("postgres://mk:hunter2@127.0.0.1:1/memory").unwrap_err();
     assert!(matches!(error, StoreError::Unreachable { .. }), "{error:?}");
     let message = error.to_string();
-    assert!(message.contains("postgres://mk:***@127.0.0.1:1/memory"), "{message}");
+    assert!(
+        message.contains("postgres://mk:***@127.0.0.1:1/memory"),
+        "{message}"
+    );
     assert!(!message.contains("hunter2"), "{message}");
 }

@@ -15,7 +15,7 @@ use crate::cli::DbCommand;
 use crate::failure::Failure;
 use crate::output::Output;
 use crate::shapes::{
-    BackupOutput, ExportOutput, ImportOutput, IntegrityOutput, MigrationOutput,
+    BackupOutput, CopyOutput, ExportOutput, ImportOutput, IntegrityOutput, MigrationOutput,
     MigrationPlanOutput, RestoreOutput, SchemaStatusOutput,
 };
 
@@ -123,6 +123,10 @@ pub fn run(command: &DbCommand, db: &Path) -> Result<Output, Failure> {
                 *skip_existing,
                 &report,
             )))
+        }
+        DbCommand::Copy { from, to } => {
+            let report = MemoryKernel::copy_store(from, to)?;
+            Ok(Output::Copy(CopyOutput::new(&report)))
         }
         DbCommand::Backup { out, force } => {
             MemoryKernel::backup(db, out, *force)?;

@@ -10,8 +10,8 @@ use super::queries::records_by_ids;
 use super::{Pg, collect};
 use crate::error::Result;
 use crate::packages::{
-    ENCODING_COMPACT, ENCODING_COMPACT_V1, Named, PruneReport, StoredContextPackage,
-    decode_plain, decode_with, encode,
+    ENCODING_COMPACT, ENCODING_COMPACT_V1, Named, PruneReport, StoredContextPackage, decode_plain,
+    decode_with, encode,
 };
 use crate::records::nanos;
 use crate::rows::{RECORD_COLUMN_COUNT, RECORD_COLUMNS, parse, record_from_cells};
@@ -46,9 +46,36 @@ impl Pg<'_> {
             "INSERT INTO mk_stored_packages
                  (context_package_id, kind, encoding, stored_at_nanos, body)
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT (context_package_id) DO NOTHING",
-            &[id, &kind, &ENCODING_COMPACT, &nanos(Timestamp::now())?, &body],
+            &[
+                id,
+                &kind,
+                &ENCODING_COMPACT,
+                &nanos(Timestamp::now())?,
+                &body,
+            ],
         )?;
         Ok(())
+    }
+
+    /// Stores packages' JSON verbatim (a copy from another store), in one transaction.
+    pub(crate) fn append_packages(&self, packages: &[StoredContextPackage]) -> Result<()> {
+        let stored_at = nanos(Timestamp::now())?;
+        self.write(None, |tx| {
+            for package in packages {
+                tx.execute(
+                    "INSERT INTO mk_stored_packages
+                         (context_package_id, kind, encoding, stored_at_nanos, body)
+                     VALUES ($1, $2, 'json', $3, $4) ON CONFLICT (context_package_id) DO NOTHING",
+                    &[
+                        &package.context_package_id,
+                        &package.kind,
+                        &stored_at,
+                        &package.package_json.as_bytes(),
+                    ],
+                )?;
+            }
+            Ok(())
+        })
     }
 
     pub(crate) fn has_context_package(&self, id: &str) -> Result<bool> {
@@ -76,7 +103,8 @@ impl Pg<'_> {
             rows.iter()
                 .map(|row| {
                     let id: String = row.try_get(0)?;
-                    let package_json = decode_stored(tx, &id, &row.try_get::<_, String>(2)?, row.try_get(3)?)?;
+                    let package_json =
+                        decode_stored(tx, &id, &row.try_get::<_, String>(2)?, row.try_get(3)?)?;
                     Ok(StoredContextPackage {
                         context_package_id: id,
                         kind: row.try_get(1)?,

@@ -14,8 +14,7 @@ use crate::doc_cache::{DOC_COLUMNS, doc_from_cells};
 use crate::error::{Result, StoreError};
 use crate::queries::{HitMerger, RecordFilter};
 use crate::rows::{
-    EDGE_COLUMNS, LINK_COLUMNS, RECORD_COLUMNS, edge_from_cells, link_from_cells,
-    record_from_cells,
+    EDGE_COLUMNS, LINK_COLUMNS, RECORD_COLUMNS, edge_from_cells, link_from_cells, record_from_cells,
 };
 
 impl Pg<'_> {
@@ -60,7 +59,13 @@ impl Pg<'_> {
                        AND v.created_at_nanos <= $5 AND v.effective_at_nanos <= $5
                      ORDER BY v.created_at_nanos, v.memory_version_id"
                 ),
-                &[&scope.actor, &scope.action, &scope.resource, &WILDCARD, &as_of],
+                &[
+                    &scope.actor,
+                    &scope.action,
+                    &scope.resource,
+                    &WILDCARD,
+                    &as_of,
+                ],
             )?;
             let records = collect(&rows, record_from_cells)?;
             let edges = edges_touching(tx, &ids_of(&records), as_of)?;
@@ -251,7 +256,9 @@ pub(crate) fn records_by_ids(
         return Ok(Vec::new());
     }
     let rows = client.query(
-        &format!("SELECT {RECORD_COLUMNS} FROM mk_record_rows v WHERE v.memory_version_id = ANY($1)"),
+        &format!(
+            "SELECT {RECORD_COLUMNS} FROM mk_record_rows v WHERE v.memory_version_id = ANY($1)"
+        ),
         &[&ids],
     )?;
     collect(&rows, record_from_cells)

@@ -53,6 +53,16 @@ impl Pg<'_> {
         })
     }
 
+    /// Appends links exactly as given, in one write transaction.
+    pub(crate) fn append_links(&self, links: &[Link]) -> Result<()> {
+        self.write(None, |tx| {
+            links.iter().try_for_each(|link| {
+                link.validate()?;
+                insert_link(tx, link)
+            })
+        })
+    }
+
     pub(crate) fn next_version(&self, memory_id: MemoryId) -> Result<u32> {
         next_version(&mut *self.current(self.deadline)?, memory_id)
     }
@@ -223,7 +233,11 @@ pub(crate) fn newest_of_type(
         .transpose()
 }
 
-fn insert_payload(tx: &mut impl GenericClient, id: MemoryVersionId, payload: &Payload) -> Result<()> {
+fn insert_payload(
+    tx: &mut impl GenericClient,
+    id: MemoryVersionId,
+    payload: &Payload,
+) -> Result<()> {
     let table = payload_table(payload.record_type());
     match payload {
         Payload::Constraint(c) => {

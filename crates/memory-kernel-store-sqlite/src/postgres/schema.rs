@@ -32,7 +32,11 @@ fn target_version() -> u32 {
 }
 
 fn append_only(table: &str, deletes: bool) -> String {
-    let events = if deletes { "UPDATE" } else { "UPDATE OR DELETE" };
+    let events = if deletes {
+        "UPDATE"
+    } else {
+        "UPDATE OR DELETE"
+    };
     format!(
         "CREATE TRIGGER {table}_append_only BEFORE {events} ON {table} \
          FOR EACH ROW EXECUTE FUNCTION mk_refuse_change();\n"
@@ -212,7 +216,11 @@ fn applied(client: &mut impl GenericClient) -> Result<Vec<u32>> {
 
 fn status_of(applied: Vec<u32>) -> Result<SchemaStatus> {
     let target = target_version();
-    if applied.iter().zip(1..).any(|(version, expected)| *version != expected) {
+    if applied
+        .iter()
+        .zip(1..)
+        .any(|(version, expected)| *version != expected)
+    {
         return Err(StoreError::InconsistentMigrations { applied });
     }
     let current = applied.last().copied().unwrap_or(0);
@@ -265,7 +273,9 @@ pub(crate) fn migrate(client: &mut postgres::Client, dry_run: bool) -> Result<Mi
     {
         tx.batch_execute(&migration.sql)?;
         tx.execute(
-            &format!("INSERT INTO {MIGRATIONS_TABLE} (version, name, applied_at) VALUES ($1, $2, $3)"),
+            &format!(
+                "INSERT INTO {MIGRATIONS_TABLE} (version, name, applied_at) VALUES ($1, $2, $3)"
+            ),
             &[&i64::from(migration.version), &migration.name, &applied_at],
         )?;
     }

@@ -186,8 +186,6 @@ pub fn link(from: MemoryVersionId, to: MemoryVersionId, relation: Relation, at: 
     }
 }
 
-pub mod postgres;
-
 /// The names of the files in a directory, sorted.
 pub fn dir_listing(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)

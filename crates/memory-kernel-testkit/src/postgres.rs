@@ -2,7 +2,8 @@
 //! `docs/testing/postgres.md`). Without that variable a test prints a visible SKIP and runs
 //! on SQLite only, unless `MK_REQUIRE_POSTGRES` is set (CI sets it): then a missing server
 //! fails the test.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+// Test support: a failure to set up is the test's failure, reported where it happens.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use postgres::{Client, NoTls};
 
@@ -25,6 +26,11 @@ pub struct TempDatabase {
 
 impl TempDatabase {
     /// A fresh, empty database, or `None` (after printing SKIP) when no server is configured.
+    ///
+    /// # Panics
+    /// When `MK_REQUIRE_POSTGRES` is set without a server, or the server refuses the new
+    /// database.
+    #[must_use]
     pub fn create(test: &str) -> Option<Self> {
         let admin_url = match std::env::var(URL_VARIABLE) {
             Ok(url) if !url.is_empty() => url,
@@ -58,7 +64,17 @@ impl TempDatabase {
         })
     }
 
+    /// The database's name.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// A plain client on the database, for what the store never does (raw statements).
+    ///
+    /// # Panics
+    /// When the database cannot be reached.
+    #[must_use]
     pub fn client(&self) -> Client {
         Client::connect(&self.url, NoTls).unwrap()
     }
@@ -67,7 +83,10 @@ impl TempDatabase {
 impl Drop for TempDatabase {
     fn drop(&mut self) {
         if let Ok(mut admin) = Client::connect(&self.admin_url, NoTls) {
-            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+            let _ = admin.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
         }
     }
 }
