@@ -547,3 +547,174 @@ fn item_07_parser_refusals_carry_the_error_envelope() {
         assert_eq!(body["error"]["code"], "validation_error", "{body}");
     }
 }
+
+/// Several replicas on one PostgreSQL database (see `docs/operations/scaling.md`): 16
+/// writers spread over two service processes add versions of one memory at once, then one
+/// replica is killed with SIGKILL while the writers go on. Every acknowledged write is stored,
+/// the versions are gap-free, no request timed out, and the surviving replica stays ready.
+#[test]
+fn replicas_on_one_postgresql_database_lose_no_acknowledged_write() {
+    use memory_kernel_testkit::postgres::TempDatabase;
+
+    const WRITERS: usize = 16;
+    const EACH: usize = 4;
+    let Some(db) =
+        TempDatabase::create("replicas_on_one_postgresql_database_lose_no_acknowledged_write")
+    else {
+        return;
+    };
+    let servers = Arc::new(vec![
+        Server::start(&["--db", &db.url, "--migrate"]),
+        Server::start(&["--db", &db.url, "--migrate"]),
+    ]);
+    for server in servers.iter() {
+        let (status, ready) = server.call("GET", "/v1/ready", None);
+        assert_eq!(status, 200, "{ready:#}");
+    }
+    let first = json!({"record_type": "event", "summary": "replica write 0", "writer": "replicas",
+        "justification": "concurrency test", "source_uri": "file:///replicas.md",
+        "truth_status": "observed", "authority": "derived"});
+    let (status, record) = servers[0].call("POST", "/v1/memory/add/summary", Some(&first));
+    assert_eq!(status, 200, "{record:#}");
+    let memory_id = record["data"]["memory_id"].as_str().unwrap().to_owned();
+    let acknowledged = Arc::new(Mutex::new(vec![
+        record["data"]["memory_version_id"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    ]));
+    let conflicts = Arc::new(Mutex::new(0_usize));
+
+    // One round of writers; `only` pins every writer to one replica.
+    let round = |label: &'static str, only: Option<usize>| {
+        let threads: Vec<_> = (0..WRITERS)
+            .map(|writer| {
+                let servers = Arc::clone(&servers);
+                let acknowledged = Arc::clone(&acknowledged);
+                let conflicts = Arc::clone(&conflicts);
+                let memory_id = memory_id.clone();
+                thread::spawn(move || {
+                    let server = &servers[only.unwrap_or(writer % 2)];
+                    for n in 0..EACH {
+                        let body = json!({"record_type": "event",
+                            "summary": format!("{label} writer {writer} write {n}"),
+                            "memory_id": memory_id, "writer": "replicas",
+                            "justification": "concurrency test", "source_uri": "file:///replicas.md",
+                            "truth_status": "observed", "authority": "derived"});
+                        loop {
+                            let (status, reply) = server.call("POST", "/v1/memory/add/summary", Some(&body));
+                            match status {
+                                200 => {
+                                    acknowledged.lock().unwrap().push(
+                                        reply["data"]["memory_version_id"].as_str().unwrap().to_owned(),
+                                    );
+                                    break;
+                                }
+                                409 => *conflicts.lock().unwrap() += 1,
+                                other => panic!("{label}: {other} {reply:#}"),
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+    };
+    round("both replicas", None);
+
+    // Kill one replica in the middle of writes through it; only acknowledged writes count.
+    let victims = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let victim_writes = {
+        let victims = Arc::clone(&victims);
+        let servers = Arc::clone(&servers);
+        let acknowledged = Arc::clone(&acknowledged);
+        let memory_id = memory_id.clone();
+        thread::spawn(move || {
+            for n in 0.. {
+                let body = json!({"record_type": "event", "summary": format!("doomed write {n}"),
+                    "memory_id": memory_id, "writer": "replicas", "justification": "kill test",
+                    "source_uri": "file:///replicas.md", "truth_status": "observed",
+                    "authority": "derived"});
+                let Ok(mut stream) = TcpStream::connect(&servers[1].address) else {
+                    return n;
+                };
+                let payload = body.to_string();
+                let sent = write!(
+                    stream,
+                    "POST /v1/memory/add/summary HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
+                     Content-Length: {}\r\nConnection: close\r\n\r\n{payload}",
+                    servers[1].address,
+                    payload.len()
+                );
+                let mut response = String::new();
+                if sent.is_err() || stream.read_to_string(&mut response).is_err() {
+                    return n;
+                }
+                let Some((head, body)) = response.split_once("\r\n\r\n") else {
+                    return n;
+                };
+                if head.starts_with("HTTP/1.1 200") {
+                    victims.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let reply: Value = serde_json::from_str(body).unwrap();
+                    acknowledged.lock().unwrap().push(
+                        reply["data"]["memory_version_id"]
+                            .as_str()
+                            .unwrap()
+                            .to_owned(),
+                    );
+                }
+            }
+            unreachable!()
+        })
+    };
+    thread::sleep(Duration::from_millis(300));
+    let pid = servers[1].child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-KILL", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let attempted = victim_writes.join().unwrap();
+    let victims = victims.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        attempted > 0 && victims > 0,
+        "the killed replica acknowledged no write before it died"
+    );
+    round("after the kill", Some(0));
+
+    let (status, ready) = servers[0].call("GET", "/v1/ready", None);
+    assert_eq!(status, 200, "the surviving replica is ready: {ready:#}");
+    let kernel = MemoryKernel::open(&db.url).unwrap();
+    let stored = kernel
+        .list(&ListRequest {
+            memory_id: Some(memory_id),
+            ..ListRequest::default()
+        })
+        .unwrap();
+    let mut versions: Vec<u32> = stored.iter().map(|r| r.version).collect();
+    versions.sort_unstable();
+    assert_eq!(
+        versions,
+        (1..=stored.len() as u32).collect::<Vec<_>>(),
+        "gap-free versions"
+    );
+    let ids: std::collections::BTreeSet<String> = stored
+        .iter()
+        .map(|r| r.memory_version_id.to_string())
+        .collect();
+    let acknowledged = acknowledged.lock().unwrap();
+    for id in acknowledged.iter() {
+        assert!(ids.contains(id), "acknowledged write {id} is lost");
+    }
+    assert!(acknowledged.len() >= 1 + 2 * WRITERS * EACH);
+    eprintln!(
+        "replicas: {} acknowledged writes ({victims} by the killed replica), {} stored, {} version conflicts retried",
+        acknowledged.len(),
+        stored.len(),
+        conflicts.lock().unwrap()
+    );
+}
