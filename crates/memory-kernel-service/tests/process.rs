@@ -710,7 +710,7 @@ fn replicas_on_one_postgresql_database_lose_no_acknowledged_write() {
     for id in acknowledged.iter() {
         assert!(ids.contains(id), "acknowledged write {id} is lost");
     }
-    assert!(acknowledged.len() >= 1 + 2 * WRITERS * EACH);
+    assert!(acknowledged.len() > 2 * WRITERS * EACH);
     eprintln!(
         "replicas: {} acknowledged writes ({victims} by the killed replica), {} stored, {} version conflicts retried",
         acknowledged.len(),
