@@ -54,6 +54,7 @@ fn fixture() -> TempDir {
         "crates/memory-kernel-store-sqlite/src/lib.rs",
         "crates/memory-kernel-api/src/lib.rs",
         "crates/memory-kernel-contract/src/lib.rs",
+        "crates/memory-kernel-testkit/src/lib.rs",
         "crates/memory-kernel-cli/src/main.rs",
         "crates/memory-kernel-service/src/lib.rs",
         "contracts/integration/v1/service-contract-source-of-truth.json",
@@ -84,6 +85,7 @@ fn metadata() -> Value {
     };
     let packages = vec![
         package("memory-kernel-core", "crates/memory-kernel-core", &[]),
+        package("memory-kernel-testkit", "crates/memory-kernel-testkit", &[]),
         package(
             "memory-kernel-contract",
             "crates/memory-kernel-contract",
