@@ -18,6 +18,7 @@ use crate::error::ApiError;
 use crate::fault::FaultSlot;
 use crate::request::{
     AddConstraintRequest, AddSummaryRequest, AskRequest, LinkRequest, ListRequest, RecallRequest,
+    RecordMetadata,
 };
 use crate::store_error::{Operation, classify};
 
@@ -44,45 +45,6 @@ impl std::fmt::Debug for MemoryKernel {
             .field("path", &self.path)
             .finish()
     }
-}
-
-/// The fields every add request shares, borrowed from either request type.
-struct RecordFields<'a> {
-    memory_id: Option<&'a str>,
-    version: Option<u32>,
-    writer: &'a str,
-    justification: &'a str,
-    source_uri: &'a str,
-    source_hash: Option<&'a str>,
-    evidence: &'a [String],
-    confidence: Option<f64>,
-    truth_status: memory_kernel_core::TruthStatus,
-    authority: memory_kernel_core::Authority,
-    created_at: Option<&'a str>,
-    effective_at: Option<&'a str>,
-    supersedes: &'a [String],
-    contradicts: &'a [String],
-}
-
-macro_rules! record_fields {
-    ($req:expr) => {
-        RecordFields {
-            memory_id: $req.memory_id.as_deref(),
-            version: $req.version,
-            writer: &$req.writer,
-            justification: &$req.justification,
-            source_uri: &$req.source_uri,
-            source_hash: $req.source_hash.as_deref(),
-            evidence: &$req.evidence,
-            confidence: $req.confidence,
-            truth_status: $req.truth_status,
-            authority: $req.authority,
-            created_at: $req.created_at.as_deref(),
-            effective_at: $req.effective_at.as_deref(),
-            supersedes: &$req.supersedes,
-            contradicts: &$req.contradicts,
-        }
-    };
 }
 
 impl MemoryKernel {
@@ -185,7 +147,7 @@ impl MemoryKernel {
             effect: request.effect,
             note: request.note.clone(),
         });
-        self.add_record(payload, &record_fields!(request), deadline)
+        self.add_record(payload, &request.metadata, deadline)
     }
 
     /// Adds a decision, preference, event or outcome record.
@@ -199,17 +161,18 @@ impl MemoryKernel {
     ) -> Result<MemoryRecord, ApiError> {
         self.faults.trigger(Operation::Write)?;
         let payload = Payload::summary(request.record_type, &request.summary)?;
-        self.add_record(payload, &record_fields!(request), deadline)
+        self.add_record(payload, &request.metadata, deadline)
     }
 
     fn add_record(
         &self,
         payload: Payload,
-        fields: &RecordFields<'_>,
+        metadata: &RecordMetadata,
         deadline: Deadline,
     ) -> Result<MemoryRecord, ApiError> {
-        let memory_id = fields
+        let memory_id = metadata
             .memory_id
+            .as_deref()
             .map(MemoryId::from_str)
             .transpose()?
             .unwrap_or_else(MemoryId::generate);
@@ -217,7 +180,7 @@ impl MemoryKernel {
             .store
             .next_version(memory_id)
             .map_err(|e| classify(Operation::Write, e))?;
-        let version = match fields.version {
+        let version = match metadata.version {
             Some(0) => return Err(ValidationError::VersionZero.into()),
             Some(given) if given != next => {
                 return Err(ApiError::WriteConflict {
@@ -229,26 +192,26 @@ impl MemoryKernel {
             }
             _ => next,
         };
-        let created_at = parse_time(fields.created_at)?.unwrap_or_else(Timestamp::now);
-        let effective_at = parse_time(fields.effective_at)?.unwrap_or(created_at);
+        let created_at = parse_time(metadata.created_at.as_deref())?.unwrap_or_else(Timestamp::now);
+        let effective_at = parse_time(metadata.effective_at.as_deref())?.unwrap_or(created_at);
         let record = MemoryRecord {
             memory_version_id: MemoryVersionId::generate(),
             memory_id,
             version,
             created_at,
             effective_at,
-            truth_status: fields.truth_status,
-            authority: fields.authority,
-            confidence: fields.confidence.map(Confidence::new).transpose()?,
-            writer: fields.writer.trim().to_owned(),
-            justification: fields.justification.trim().to_owned(),
+            truth_status: metadata.truth_status,
+            authority: metadata.authority,
+            confidence: metadata.confidence.map(Confidence::new).transpose()?,
+            writer: metadata.writer.trim().to_owned(),
+            justification: metadata.justification.trim().to_owned(),
             provenance: Provenance {
-                source_uri: fields.source_uri.trim().to_owned(),
-                source_hash: fields.source_hash.map(str::to_owned),
-                evidence: fields.evidence.to_vec(),
+                source_uri: metadata.source_uri.trim().to_owned(),
+                source_hash: metadata.source_hash.clone(),
+                evidence: metadata.evidence.clone(),
             },
-            supersedes: parse_version_ids(fields.supersedes)?,
-            contradicts: parse_version_ids(fields.contradicts)?,
+            supersedes: parse_version_ids(&metadata.supersedes)?,
+            contradicts: parse_version_ids(&metadata.contradicts)?,
             payload,
         };
         record.validate()?;
@@ -257,7 +220,7 @@ impl MemoryKernel {
         // the same memory is not the caller's conflict: take the following version and retry.
         for _ in 0..VERSION_RACE_RETRIES {
             match self.store.insert_record(&record, deadline) {
-                Err(StoreError::VersionConflict { expected, .. }) if fields.version.is_none() => {
+                Err(StoreError::VersionConflict { expected, .. }) if metadata.version.is_none() => {
                     record.version = expected;
                 }
                 other => {

@@ -10,6 +10,7 @@ pub mod contract_schemas;
 pub mod error;
 pub mod error_code;
 pub mod fault;
+mod flat_request;
 pub mod kernel;
 /// Backup, restore, integrity and snapshot operations.
 pub mod maintenance;
@@ -30,6 +31,7 @@ pub use fault::{Fault, FaultKind};
 pub use kernel::{Deadline, MemoryKernel, ShownPackage};
 pub use request::{
     AddConstraintRequest, AddSummaryRequest, AskRequest, LinkRequest, ListRequest, RecallRequest,
+    RecordMetadata,
 };
 pub use store_error::Operation;
 

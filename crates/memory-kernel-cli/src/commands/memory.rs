@@ -6,7 +6,7 @@ use std::path::Path;
 
 use memory_kernel_api::{
     AddConstraintRequest, AddSummaryRequest, HistoryRequest, LinkRequest, MAX_PAGE_SIZE,
-    MemoryKernel, MemoryPageRequest, MemoryRecord,
+    MemoryKernel, MemoryPageRequest, MemoryRecord, RecordMetadata,
 };
 use memory_kernel_core::RecordType;
 
@@ -14,31 +14,6 @@ use crate::cli::{AddCommand, ConstraintArgs, LinkArgs, ListArgs, MemoryCommand, 
 use crate::failure::Failure;
 use crate::output::Output;
 use crate::shapes::{HistoryOutput, LinkOutput, ListOutput, RecordOutput};
-
-/// Builds an add request: the payload fields given, plus every provenance, accountability and
-/// lineage field taken from the shared [`crate::cli::RecordFlags`] (written once, here).
-macro_rules! add_request {
-    ($request:ident { $($field:ident : $value:expr),+ $(,)? }, $flags:expr) => {{
-        let flags = $flags;
-        $request {
-            $($field: $value,)+
-            memory_id: flags.memory_id.clone(),
-            version: flags.version,
-            writer: flags.writer.clone(),
-            justification: flags.justification.clone(),
-            source_uri: flags.source_uri.clone(),
-            source_hash: flags.source_hash.clone(),
-            evidence: flags.evidence.clone(),
-            confidence: flags.confidence,
-            truth_status: flags.truth_status,
-            authority: flags.authority,
-            created_at: flags.created_at.clone(),
-            effective_at: flags.effective_at.clone(),
-            supersedes: flags.supersedes.clone(),
-            contradicts: flags.contradicts.clone(),
-        }
-    }};
-}
 
 /// Runs a `memory` command.
 ///
@@ -122,26 +97,22 @@ pub(crate) fn history(db: &Path, request: &HistoryRequest) -> Result<Output, Fai
 }
 
 fn constraint_request(args: &ConstraintArgs) -> AddConstraintRequest {
-    add_request!(
-        AddConstraintRequest {
-            actor: args.actor.clone(),
-            action: args.action.clone(),
-            resource: args.resource.clone(),
-            effect: args.effect,
-            note: args.note.clone(),
-        },
-        &args.record
-    )
+    AddConstraintRequest {
+        actor: args.actor.clone(),
+        action: args.action.clone(),
+        resource: args.resource.clone(),
+        effect: args.effect,
+        note: args.note.clone(),
+        metadata: RecordMetadata::from(&args.record),
+    }
 }
 
 fn summary_request(record_type: RecordType, args: &SummaryArgs) -> AddSummaryRequest {
-    add_request!(
-        AddSummaryRequest {
-            record_type: record_type,
-            summary: args.summary.clone(),
-        },
-        &args.record
-    )
+    AddSummaryRequest {
+        record_type,
+        summary: args.summary.clone(),
+        metadata: RecordMetadata::from(&args.record),
+    }
 }
 
 fn link_request(args: &LinkArgs) -> LinkRequest {

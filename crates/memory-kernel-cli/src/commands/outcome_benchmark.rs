@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::{Args, Subcommand};
-use memory_kernel_api::{AddSummaryRequest, ErrorCode, MemoryKernel};
+use memory_kernel_api::{AddSummaryRequest, ErrorCode, MemoryKernel, RecordMetadata};
 use memory_kernel_core::{Authority, RecordType, Timestamp, TruthStatus};
 use memory_kernel_outcome::{Candidate, EventType, GateMode, NewOutcomeEvent};
 use serde::Serialize;
@@ -274,20 +274,13 @@ fn measure_once(
         &AddSummaryRequest {
             record_type: RecordType::Decision,
             summary: "benchmark memory".to_owned(),
-            memory_id: None,
-            version: None,
-            writer: "benchmark".to_owned(),
-            justification: "benchmark run".to_owned(),
-            source_uri: "file:///benchmark".to_owned(),
-            source_hash: None,
-            evidence: Vec::new(),
-            confidence: None,
-            truth_status: TruthStatus::Asserted,
-            authority: Authority::Authoritative,
-            created_at: None,
-            effective_at: None,
-            supersedes: Vec::new(),
-            contradicts: Vec::new(),
+            metadata: RecordMetadata::new(
+                "benchmark",
+                "benchmark run",
+                "file:///benchmark",
+                TruthStatus::Asserted,
+                Authority::Authoritative,
+            ),
         },
         None,
     )?;
