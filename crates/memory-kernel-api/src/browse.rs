@@ -299,6 +299,7 @@ impl MemoryKernel {
     /// `validation_error` for a bad filter value, limit or cursor; `schema_unavailable`, or
     /// `query_failed`.
     pub fn memory_page(&self, request: &MemoryPageRequest) -> Result<MemoryPage, ApiError> {
+        self.check_file(Operation::Read)?;
         let order = request.order.unwrap_or_default();
         let limit = page_size(request.limit)?;
         let filter = PageFilter {
@@ -361,6 +362,7 @@ impl MemoryKernel {
     /// `validation_error` for a malformed id, `memory_not_found` when no version has it,
     /// `schema_unavailable`, or `query_failed`.
     pub fn memory_version(&self, memory_version_id: &str) -> Result<MemoryRecord, ApiError> {
+        self.check_file(Operation::Read)?;
         let id = MemoryVersionId::from_str(memory_version_id)?;
         self.faults().trigger(Operation::Read)?;
         self.store()
@@ -378,6 +380,7 @@ impl MemoryKernel {
     /// `validation_error` for a malformed id or instant, `memory_not_found` when the memory has
     /// no version, `schema_unavailable`, or `query_failed`.
     pub fn memory_history(&self, request: &HistoryRequest) -> Result<MemoryHistory, ApiError> {
+        self.check_file(Operation::Read)?;
         let memory_id = MemoryId::from_str(&request.memory_id)?;
         let as_of = parse_time(request.as_of.as_deref())?.unwrap_or_else(Timestamp::now);
         self.faults().trigger(Operation::Read)?;
@@ -429,6 +432,7 @@ impl MemoryKernel {
     /// `validation_error` for a bad limit or cursor, `schema_unavailable`, or
     /// `context_lookup_failed`.
     pub fn context_page(&self, request: &ContextPageRequest) -> Result<ContextPage, ApiError> {
+        self.check_file(Operation::ContextLookup)?;
         let order = request.order.unwrap_or_default();
         let limit = page_size(request.limit)?;
         let after = request

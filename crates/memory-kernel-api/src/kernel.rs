@@ -87,6 +87,20 @@ impl MemoryKernel {
         Store::plan_migration(path.as_ref()).map_err(|e| classify(Operation::Migrate, e))
     }
 
+    /// Whether the database file can serve `operation` now: it must still be at the path this
+    /// handle was opened on, and not be read-only when the operation writes
+    /// ([`Operation::file_use`]). Every operation makes this check first, so a long-running
+    /// surface never acknowledges a write into a file that was deleted, moved or made
+    /// read-only underneath it.
+    ///
+    /// # Errors
+    /// [`ApiError::SchemaUnavailable`] naming the file and what is wrong with it.
+    pub fn check_file(&self, operation: Operation) -> Result<(), ApiError> {
+        self.store
+            .check_file(operation.file_use())
+            .map_err(|e| classify(operation, e))
+    }
+
     /// Takes the fault armed for the next operation, if any (feature `fault-injection`;
     /// otherwise nothing happens).
     pub(crate) fn take_fault(&self, operation: Operation) -> Result<(), ApiError> {
@@ -114,6 +128,7 @@ impl MemoryKernel {
     /// # Errors
     /// [`ApiError::SchemaUnavailable`] when it cannot be read.
     pub fn schema_status(&self) -> Result<SchemaStatus, ApiError> {
+        self.check_file(Operation::Schema)?;
         self.faults.trigger(Operation::Schema)?;
         self.store
             .schema_status()
@@ -125,6 +140,7 @@ impl MemoryKernel {
     /// # Errors
     /// [`ApiError::MigrationFailed`] (or `schema_unavailable` for an unknown schema).
     pub fn migrate(&self, dry_run: bool) -> Result<MigrationReport, ApiError> {
+        self.check_file(Operation::Migrate)?;
         self.faults.trigger(Operation::Migrate)?;
         self.store
             .migrate(dry_run)
@@ -141,6 +157,7 @@ impl MemoryKernel {
         request: &AddConstraintRequest,
         deadline: Deadline,
     ) -> Result<MemoryRecord, ApiError> {
+        self.check_file(Operation::Write)?;
         self.faults.trigger(Operation::Write)?;
         let payload = Payload::Constraint(ConstraintPayload {
             scope: Scope::new(&request.actor, &request.action, &request.resource)?,
@@ -159,6 +176,7 @@ impl MemoryKernel {
         request: &AddSummaryRequest,
         deadline: Deadline,
     ) -> Result<MemoryRecord, ApiError> {
+        self.check_file(Operation::Write)?;
         self.faults.trigger(Operation::Write)?;
         let payload = Payload::summary(request.record_type, &request.summary)?;
         self.add_record(payload, &request.metadata, deadline)
@@ -261,6 +279,7 @@ impl MemoryKernel {
     /// `validation_error` for an unknown version id (a memory id is not a version id) or a
     /// `supersedes` link that would close a cycle, `schema_unavailable`, or `write_failed`.
     pub fn add_link(&self, request: &LinkRequest, deadline: Deadline) -> Result<Link, ApiError> {
+        self.check_file(Operation::Write)?;
         self.faults.trigger(Operation::Write)?;
         let link = Link {
             from: MemoryVersionId::from_str(&request.from)?,
@@ -281,6 +300,7 @@ impl MemoryKernel {
     /// # Errors
     /// `validation_error` for a bad memory id, `schema_unavailable`, or `query_failed`.
     pub fn list(&self, request: &ListRequest) -> Result<Vec<MemoryRecord>, ApiError> {
+        self.check_file(Operation::Read)?;
         self.faults.trigger(Operation::Query)?;
         let filter = RecordFilter {
             record_type: request.record_type,
@@ -306,6 +326,7 @@ impl MemoryKernel {
         request: &AskRequest,
         deadline: Deadline,
     ) -> Result<ContextPackage, ApiError> {
+        self.check_file(Operation::Query)?;
         self.faults.trigger(Operation::Query)?;
         let as_of = parse_time(request.as_of.as_deref())?.unwrap_or_else(Timestamp::now);
         let bounds = PackageBounds::new(
@@ -343,6 +364,7 @@ impl MemoryKernel {
         request: &RecallRequest,
         deadline: Deadline,
     ) -> Result<ContextPackage, ApiError> {
+        self.check_file(Operation::Query)?;
         self.faults.trigger(Operation::Query)?;
         let as_of = parse_time(request.as_of.as_deref())?.unwrap_or_else(Timestamp::now);
         let exclusions = request.exclusions.unwrap_or_default();
@@ -406,6 +428,7 @@ impl MemoryKernel {
     /// `validation_error` for an id that cannot be a package id (checked before any lookup),
     /// `context_package_not_found`, `schema_unavailable`, or `context_lookup_failed`.
     pub fn context_show(&self, id: &str) -> Result<ShownPackage, ApiError> {
+        self.check_file(Operation::ContextLookup)?;
         memory_kernel_core::package::validate_context_package_id(id)?;
         self.faults.trigger(Operation::ContextLookup)?;
         let json = self
@@ -473,4 +496,82 @@ fn parse_version_ids(values: &[String]) -> Result<Vec<MemoryVersionId>, Validati
         .iter()
         .map(|v| MemoryVersionId::from_str(v))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use memory_kernel_core::{Authority, Effect, TruthStatus};
+
+    use super::*;
+    use crate::error_code::ErrorCode;
+
+    fn deny() -> AddConstraintRequest {
+        AddConstraintRequest {
+            actor: "user".to_owned(),
+            action: "use".to_owned(),
+            resource: "usb_drive".to_owned(),
+            effect: Effect::Deny,
+            note: None,
+            metadata: RecordMetadata::new(
+                "w",
+                "j",
+                "file:///policy.md",
+                TruthStatus::Asserted,
+                Authority::Authoritative,
+            ),
+        }
+    }
+
+    fn code<T>(result: Result<T, ApiError>) -> Option<ErrorCode> {
+        result.err().map(|e| e.code())
+    }
+
+    #[test]
+    fn every_surface_gets_the_file_check_before_its_operation() {
+        let dir = tempfile::tempdir().ok();
+        let path = dir
+            .as_ref()
+            .map(|d| d.path().join("db.sqlite3"))
+            .unwrap_or_default();
+        let Ok(kernel) = MemoryKernel::open(&path) else {
+            panic!("kernel did not open");
+        };
+        assert!(kernel.migrate(false).is_ok());
+        assert!(kernel.add_constraint(&deny(), None).is_ok());
+
+        let mut permissions = std::fs::metadata(&path).map(|m| m.permissions()).ok();
+        if let Some(permissions) = permissions.as_mut() {
+            permissions.set_readonly(true);
+            assert!(std::fs::set_permissions(&path, permissions.clone()).is_ok());
+        }
+        // A write is refused before anything reaches SQLite; a read still works.
+        assert_eq!(
+            code(kernel.add_constraint(&deny(), None)),
+            Some(ErrorCode::SchemaUnavailable)
+        );
+        assert_eq!(
+            kernel.list(&ListRequest::default()).ok().map(|r| r.len()),
+            Some(1)
+        );
+
+        let moved = path.with_extension("moved");
+        assert!(std::fs::rename(&path, &moved).is_ok());
+        // Checked before the request is validated: an invalid id still meets the missing file.
+        assert_eq!(
+            code(kernel.context_show("not-a-package-id")),
+            Some(ErrorCode::SchemaUnavailable)
+        );
+        assert_eq!(
+            code(kernel.schema_status()),
+            Some(ErrorCode::SchemaUnavailable)
+        );
+        let message = kernel
+            .list(&ListRequest::default())
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(message.contains("deleted or moved"), "{message}");
+        assert!(std::fs::rename(&moved, &path).is_ok());
+        assert!(kernel.schema_status().is_ok());
+    }
 }

@@ -74,6 +74,7 @@ impl MemoryKernel {
         dir: impl AsRef<Path>,
         request: &ExportRequest,
     ) -> Result<ExportReport, ApiError> {
+        self.check_file(Operation::Maintenance)?;
         let options = ExportOptions {
             signing_key: load_key(request.signing_key_file.as_deref())?,
             encryption_key: load_key(request.encrypt_key_file.as_deref())?,
@@ -96,6 +97,7 @@ impl MemoryKernel {
         dir: impl AsRef<Path>,
         request: &ImportRequest,
     ) -> Result<ImportReport, ApiError> {
+        self.check_file(Operation::Write)?;
         let options = ImportOptions {
             verify_key: load_key(request.verify_key_file.as_deref())?,
             decrypt_key: load_key(request.decrypt_key_file.as_deref())?,
@@ -149,6 +151,7 @@ impl MemoryKernel {
     /// # Errors
     /// `validation_error` for a bad instant, `schema_unavailable`, or `write_failed`.
     pub fn prune_context_packages(&self, before: &str) -> Result<PruneReport, ApiError> {
+        self.check_file(Operation::Write)?;
         let before = Timestamp::from_str(before)?;
         self.store()
             .prune_context_packages(before)
@@ -160,6 +163,7 @@ impl MemoryKernel {
     /// # Errors
     /// `schema_unavailable` or `internal_error`.
     pub fn integrity_check(&self) -> Result<IntegrityReport, ApiError> {
+        self.check_file(Operation::Maintenance)?;
         self.store()
             .integrity_check()
             .map_err(|e| classify(Operation::Maintenance, e))

@@ -293,6 +293,7 @@ impl MemoryKernel {
         request: &OutcomeEventRequest,
         deadline: Deadline,
     ) -> Result<OutcomeEvent, ApiError> {
+        self.check_file(Operation::Write)?;
         let event = request.to_event()?;
         self.log_outcome(event, deadline)
     }
@@ -303,6 +304,7 @@ impl MemoryKernel {
     /// `validation_error` for a bad id or instant, or when no snapshot exists;
     /// `schema_unavailable`, `query_failed`.
     pub fn trust(&self, request: &TrustRequest) -> Result<TrustSnapshot, ApiError> {
+        self.check_file(Operation::Read)?;
         let memory_id = request.memory_id.parse::<MemoryId>()?;
         let as_of = request
             .as_of
@@ -318,6 +320,7 @@ impl MemoryKernel {
     /// `validation_error` for a bad id, version or instant, or without candidates;
     /// `schema_unavailable`, `query_failed`.
     pub fn gate(&self, request: &GatePreviewRequest) -> Result<GatePreview, ApiError> {
+        self.check_file(Operation::Read)?;
         if let Some(context_id) = &request.context_id {
             no_control_characters("context_id", context_id, true)?;
         }
@@ -344,6 +347,7 @@ impl MemoryKernel {
         event: NewOutcomeEvent,
         deadline: Deadline,
     ) -> Result<OutcomeEvent, ApiError> {
+        self.check_file(Operation::Write)?;
         self.take_fault(Operation::Write)?;
         self.store()
             .append_outcome_event(event, deadline)
@@ -360,6 +364,7 @@ impl MemoryKernel {
         version: u32,
         limit: Option<u32>,
     ) -> Result<Vec<OutcomeEvent>, ApiError> {
+        self.check_file(Operation::Read)?;
         self.take_fault(Operation::Read)?;
         self.store()
             .outcome_events(memory_id, version, limit)
@@ -377,6 +382,7 @@ impl MemoryKernel {
         from: Option<i64>,
         deadline: Deadline,
     ) -> Result<OutcomeReplay, ApiError> {
+        self.check_file(Operation::Write)?;
         self.take_fault(Operation::Write)?;
         self.store()
             .replay_outcomes(from, deadline)
@@ -395,6 +401,7 @@ impl MemoryKernel {
         version: u32,
         as_of: Option<Timestamp>,
     ) -> Result<TrustSnapshot, ApiError> {
+        self.check_file(Operation::Read)?;
         self.take_fault(Operation::Read)?;
         let found = match as_of {
             Some(as_of) => self
@@ -413,6 +420,7 @@ impl MemoryKernel {
     /// # Errors
     /// `schema_unavailable`, `query_failed`.
     pub fn projector_status(&self) -> Result<ProjectorStatus, ApiError> {
+        self.check_file(Operation::Read)?;
         self.take_fault(Operation::Read)?;
         self.store()
             .projector_status()
@@ -424,6 +432,7 @@ impl MemoryKernel {
     /// # Errors
     /// `schema_unavailable`, `query_failed`.
     pub fn projector_check(&self) -> Result<ProjectorCheck, ApiError> {
+        self.check_file(Operation::Read)?;
         let status = self.projector_status()?;
         let stale_key_sample = self.stale_trust_keys(Some(STALE_KEY_SAMPLE))?;
         let issues = ProjectorCheck::issues_of(&status);
@@ -440,6 +449,7 @@ impl MemoryKernel {
     /// # Errors
     /// `schema_unavailable`, `query_failed`.
     pub fn stale_trust_keys(&self, limit: Option<u32>) -> Result<Vec<StaleKey>, ApiError> {
+        self.check_file(Operation::Read)?;
         self.store()
             .stale_trust_keys(limit)
             .map_err(|e| classify(Operation::Read, e))
@@ -456,6 +466,7 @@ impl MemoryKernel {
         context_id: Option<String>,
         candidates: Vec<Candidate>,
     ) -> Result<GatePreview, ApiError> {
+        self.check_file(Operation::Read)?;
         self.take_fault(Operation::Read)?;
         if candidates.is_empty() {
             return Err(ApiError::InvalidRequest {

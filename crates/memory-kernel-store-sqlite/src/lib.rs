@@ -12,6 +12,7 @@
 
 mod backup;
 mod browse;
+mod database_file;
 mod doc_cache;
 mod error;
 mod integrity;
@@ -28,6 +29,7 @@ mod snapshot;
 mod store;
 
 pub use browse::{MemoryHistory, PackageEntry, PackageKey, PageFilter, PageOrder, RecordKey};
+pub use database_file::{DatabaseFileError, FileUse};
 pub use error::{MIGRATE_COMMAND, Result, StoreError};
 pub use integrity::{ForeignKeyViolation, IntegrityReport};
 pub use legacy::{LegacyInventory, LegacyPayloadRows, UPSTREAM_PACKAGE_KIND};

@@ -44,7 +44,7 @@ pub async fn ready(State(state): State<AppState>) -> Result<Success<ReadyData>, 
     let status = state
         .run(Operation::Schema, move |kernel, _| {
             // The file check writes would meet (missing, read-only permission bits).
-            crate::database_file::check(kernel.path(), Operation::Write)?;
+            kernel.check_file(Operation::Write)?;
             let status = kernel.schema_status()?;
             if status.up_to_date {
                 kernel.check_writable(min_free_bytes)?;
