@@ -12,10 +12,11 @@ use memory_kernel_core::{
     MemoryVersionId, PackageBounds, Payload, Provenance, RecallQuery, Scope, Timestamp,
     ValidationError,
 };
-use memory_kernel_store_sqlite::{MigrationReport, RecordFilter, SchemaStatus, Store, StoreError};
+use memory_kernel_store_sqlite::{RecordFilter, Store, StoreError};
 
 use crate::error::ApiError;
 use crate::fault::FaultSlot;
+use crate::report::{MigrationReport, SchemaStatus};
 use crate::request::{
     AddConstraintRequest, AddSummaryRequest, AskRequest, LinkRequest, ListRequest, RecallRequest,
     RecordMetadata,
@@ -76,7 +77,9 @@ impl MemoryKernel {
     /// # Errors
     /// [`ApiError::SchemaUnavailable`] when the file is missing or not a database.
     pub fn inspect(path: impl AsRef<Path>) -> Result<SchemaStatus, ApiError> {
-        Store::inspect(path.as_ref()).map_err(|e| classify(Operation::Schema, e))
+        Store::inspect(path.as_ref())
+            .map(SchemaStatus::from)
+            .map_err(|e| classify(Operation::Schema, e))
     }
 
     /// The migration plan for the database at `path`, without touching the file.
@@ -84,7 +87,9 @@ impl MemoryKernel {
     /// # Errors
     /// [`ApiError::SchemaUnavailable`] when the file is not a database.
     pub fn migration_plan(path: impl AsRef<Path>) -> Result<MigrationReport, ApiError> {
-        Store::plan_migration(path.as_ref()).map_err(|e| classify(Operation::Migrate, e))
+        Store::plan_migration(path.as_ref())
+            .map(MigrationReport::from)
+            .map_err(|e| classify(Operation::Migrate, e))
     }
 
     /// Whether the database file can serve `operation` now: it must still be at the path this
@@ -132,6 +137,7 @@ impl MemoryKernel {
         self.faults.trigger(Operation::Schema)?;
         self.store
             .schema_status()
+            .map(SchemaStatus::from)
             .map_err(|e| classify(Operation::Schema, e))
     }
 
@@ -144,6 +150,7 @@ impl MemoryKernel {
         self.faults.trigger(Operation::Migrate)?;
         self.store
             .migrate(dry_run)
+            .map(MigrationReport::from)
             .map_err(|e| classify(Operation::Migrate, e))
     }
 

@@ -16,6 +16,8 @@ pub mod kernel;
 pub mod maintenance;
 /// Outcome events, trust replay, projector health and gate decisions.
 pub mod outcome;
+/// The reports operations return, owned by the API (converted from the store's).
+pub mod report;
 pub mod request;
 mod store_error;
 
@@ -42,11 +44,12 @@ pub use maintenance::{ExportRequest, FileCopyReport, ImportRequest};
 /// Types callers need from the lower layers, re-exported so surfaces depend on this crate.
 pub use memory_kernel_core::{ContextPackage, Link, MemoryRecord, ValidationError};
 pub use memory_kernel_outcome::{EventType, GateMode, OutcomeEvent, Severity, TrustSnapshot};
-pub use memory_kernel_store_sqlite::{
-    ExportReport, ImportReport, IntegrityReport, LegacyInventory, LegacyPayloadRows,
-    MigrationReport, OutcomeReplay, ProjectorStatus, PruneReport, SchemaStatus, StaleKey,
-};
 pub use outcome::{
     GatePreview, GatePreviewRequest, OutcomeEventRequest, ProjectorCheck, ProjectorIssue,
     ReplayRequest, TrustRequest, VersionKey,
+};
+pub use report::{
+    ExportReport, ForeignKeyViolation, ImportReport, IntegrityReport, LegacyInventory,
+    LegacyPayloadRows, MigrationReport, OutcomeReplay, ProjectorStatus, PruneReport, SchemaStatus,
+    StaleKey,
 };

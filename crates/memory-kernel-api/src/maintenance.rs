@@ -6,14 +6,12 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use memory_kernel_core::Timestamp;
-use memory_kernel_store_sqlite::{
-    ExportOptions, ExportReport, ImportOptions, ImportReport, IntegrityReport, PruneReport,
-    SecretKey, Store, read_key_file,
-};
+use memory_kernel_store_sqlite::{ExportOptions, ImportOptions, SecretKey, Store, read_key_file};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
 use crate::kernel::MemoryKernel;
+use crate::report::{ExportReport, ImportReport, IntegrityReport, PruneReport};
 use crate::store_error::{Operation, classify};
 
 /// What a backup or restore did.
@@ -82,6 +80,7 @@ impl MemoryKernel {
         };
         self.store()
             .export(dir, &options)
+            .map(ExportReport::from)
             .map_err(|e| classify(Operation::Maintenance, e))
     }
 
@@ -106,6 +105,7 @@ impl MemoryKernel {
         };
         self.store()
             .import(dir, &options)
+            .map(ImportReport::from)
             .map_err(|e| classify(Operation::Write, e))
     }
 
@@ -155,6 +155,7 @@ impl MemoryKernel {
         let before = Timestamp::from_str(before)?;
         self.store()
             .prune_context_packages(before)
+            .map(PruneReport::from)
             .map_err(|e| classify(Operation::Write, e))
     }
 
@@ -166,6 +167,7 @@ impl MemoryKernel {
         self.check_file(Operation::Maintenance)?;
         self.store()
             .integrity_check()
+            .map(IntegrityReport::from)
             .map_err(|e| classify(Operation::Maintenance, e))
     }
 }

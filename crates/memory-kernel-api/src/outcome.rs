@@ -3,6 +3,7 @@
 //! in `memory-kernel-outcome`, storage in the store; this module validates, calls and maps
 //! errors, like every other API operation.
 
+use crate::report::{OutcomeReplay, ProjectorStatus, StaleKey};
 use memory_kernel_core::package::{
     ContextPackage, ItemWhy, PackageItem, QueryKind, TrustGateAttachment, trust_gated_package_id,
 };
@@ -13,7 +14,6 @@ use memory_kernel_outcome::{
     Candidate, EventType, GateDecision, GateMode, NewOutcomeEvent, OutcomeError, OutcomeEvent,
     Severity, TrustSnapshot,
 };
-use memory_kernel_store_sqlite::{OutcomeReplay, ProjectorStatus, StaleKey};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
@@ -386,6 +386,7 @@ impl MemoryKernel {
         self.take_fault(Operation::Write)?;
         self.store()
             .replay_outcomes(from, deadline)
+            .map(OutcomeReplay::from)
             .map_err(|e| classify(Operation::Write, e))
     }
 
@@ -424,6 +425,7 @@ impl MemoryKernel {
         self.take_fault(Operation::Read)?;
         self.store()
             .projector_status()
+            .map(ProjectorStatus::from)
             .map_err(|e| classify(Operation::Read, e))
     }
 
@@ -452,6 +454,7 @@ impl MemoryKernel {
         self.check_file(Operation::Read)?;
         self.store()
             .stale_trust_keys(limit)
+            .map(|keys| keys.into_iter().map(StaleKey::from).collect())
             .map_err(|e| classify(Operation::Read, e))
     }
 
