@@ -296,8 +296,9 @@ impl MemoryKernel {
     /// cursor of the next page.
     ///
     /// # Errors
-    /// `validation_error` for a bad filter value, limit or cursor; `schema_unavailable`, or
-    /// `query_failed`.
+    /// [`ErrorCode::ValidationError`](crate::ErrorCode::ValidationError) for a bad filter value,
+    /// limit or cursor; [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable), or
+    /// [`ErrorCode::QueryFailed`](crate::ErrorCode::QueryFailed).
     pub fn memory_page(&self, request: &MemoryPageRequest) -> Result<MemoryPage, ApiError> {
         self.check_file(Operation::Read)?;
         let order = request.order.unwrap_or_default();
@@ -359,8 +360,10 @@ impl MemoryKernel {
     /// One stored version by its id.
     ///
     /// # Errors
-    /// `validation_error` for a malformed id, `memory_not_found` when no version has it,
-    /// `schema_unavailable`, or `query_failed`.
+    /// [`ErrorCode::ValidationError`](crate::ErrorCode::ValidationError) for a malformed id,
+    /// [`ErrorCode::MemoryNotFound`](crate::ErrorCode::MemoryNotFound) when no version has it,
+    /// [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable), or
+    /// [`ErrorCode::QueryFailed`](crate::ErrorCode::QueryFailed).
     pub fn memory_version(&self, memory_version_id: &str) -> Result<MemoryRecord, ApiError> {
         self.check_file(Operation::Read)?;
         let id = MemoryVersionId::from_str(memory_version_id)?;
@@ -377,8 +380,10 @@ impl MemoryKernel {
     /// request's instant.
     ///
     /// # Errors
-    /// `validation_error` for a malformed id or instant, `memory_not_found` when the memory has
-    /// no version, `schema_unavailable`, or `query_failed`.
+    /// [`ErrorCode::ValidationError`](crate::ErrorCode::ValidationError) for a malformed id or
+    /// instant, [`ErrorCode::MemoryNotFound`](crate::ErrorCode::MemoryNotFound) when the memory has
+    /// no version, [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable), or
+    /// [`ErrorCode::QueryFailed`](crate::ErrorCode::QueryFailed).
     pub fn memory_history(&self, request: &HistoryRequest) -> Result<MemoryHistory, ApiError> {
         self.check_file(Operation::Read)?;
         let memory_id = MemoryId::from_str(&request.memory_id)?;
@@ -429,8 +434,9 @@ impl MemoryKernel {
     /// the next page.
     ///
     /// # Errors
-    /// `validation_error` for a bad limit or cursor, `schema_unavailable`, or
-    /// `context_lookup_failed`.
+    /// [`ErrorCode::ValidationError`](crate::ErrorCode::ValidationError) for a bad limit or cursor,
+    /// [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable), or
+    /// [`ErrorCode::ContextLookupFailed`](crate::ErrorCode::ContextLookupFailed).
     pub fn context_page(&self, request: &ContextPageRequest) -> Result<ContextPage, ApiError> {
         self.check_file(Operation::ContextLookup)?;
         let order = request.order.unwrap_or_default();

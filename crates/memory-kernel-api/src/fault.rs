@@ -43,14 +43,19 @@ mod enabled {
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     pub enum FaultKind {
         /// A store I/O failure, classified like a real one: the operation's default code
-        /// (`write_failed`, `query_failed`, `context_lookup_failed`, `migration_failed`, and
-        /// `schema_unavailable` for schema reads).
+        /// ([`ErrorCode::WriteFailed`](crate::ErrorCode::WriteFailed),
+        /// [`ErrorCode::QueryFailed`](crate::ErrorCode::QueryFailed),
+        /// [`ErrorCode::ContextLookupFailed`](crate::ErrorCode::ContextLookupFailed),
+        /// [`ErrorCode::MigrationFailed`](crate::ErrorCode::MigrationFailed), and
+        /// [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable) for schema reads).
         Store,
-        /// The disk under the database is full, as SQLite reports it: `storage_unavailable`.
+        /// The disk under the database is full, as SQLite reports it:
+        /// [`ErrorCode::StorageUnavailable`](crate::ErrorCode::StorageUnavailable).
         StorageFull,
-        /// An unexpected failure: `internal_error`.
+        /// An unexpected failure: [`ErrorCode::InternalError`](crate::ErrorCode::InternalError).
         Internal,
-        /// The operation panics, as a bug would (surfaces must turn it into `internal_error`).
+        /// The operation panics, as a bug would (surfaces must turn it into
+        /// [`ErrorCode::InternalError`](crate::ErrorCode::InternalError)).
         Panic,
     }
 

@@ -50,7 +50,8 @@ impl std::fmt::Debug for MemoryKernel {
 
 impl MemoryKernel {
     /// Opens (creating when absent) the database at `path`. Does not migrate: operations on a
-    /// database whose schema is not current fail with `schema_unavailable`.
+    /// database whose schema is not current fail with
+    /// [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable).
     ///
     /// # Errors
     /// [`ApiError::SchemaUnavailable`] when the file cannot be opened as a database.
@@ -144,7 +145,9 @@ impl MemoryKernel {
     /// Applies pending migrations, or with `dry_run` reports what would be applied.
     ///
     /// # Errors
-    /// [`ApiError::MigrationFailed`] (or `schema_unavailable` for an unknown schema).
+    /// [`ApiError::MigrationFailed`] (or
+    /// [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable) for an unknown
+    /// schema).
     pub fn migrate(&self, dry_run: bool) -> Result<MigrationReport, ApiError> {
         self.check_file(Operation::Migrate)?;
         self.faults.trigger(Operation::Migrate)?;
@@ -157,8 +160,10 @@ impl MemoryKernel {
     /// Adds a constraint record.
     ///
     /// # Errors
-    /// `validation_error` for a refused value, `write_conflict` for a taken version,
-    /// `schema_unavailable`, or `write_failed`.
+    /// [`ErrorCode::ValidationError`](crate::ErrorCode::ValidationError) for a refused value,
+    /// [`ErrorCode::WriteConflict`](crate::ErrorCode::WriteConflict) for a taken version,
+    /// [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable), or
+    /// [`ErrorCode::WriteFailed`](crate::ErrorCode::WriteFailed).
     pub fn add_constraint(
         &self,
         request: &AddConstraintRequest,
@@ -265,8 +270,9 @@ impl MemoryKernel {
     /// and its file system has at least `min_free_bytes` available. Reads only.
     ///
     /// # Errors
-    /// `storage_unavailable` when the storage is full or read-only; `schema_unavailable` when
-    /// the database cannot be opened.
+    /// [`ErrorCode::StorageUnavailable`](crate::ErrorCode::StorageUnavailable) when the storage is
+    /// full or read-only; [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable)
+    /// when the database cannot be opened.
     pub fn check_writable(&self, min_free_bytes: u64) -> Result<(), ApiError> {
         self.store
             .check_writable(min_free_bytes)
@@ -283,8 +289,10 @@ impl MemoryKernel {
     /// the stored link (idempotent).
     ///
     /// # Errors
-    /// `validation_error` for an unknown version id (a memory id is not a version id) or a
-    /// `supersedes` link that would close a cycle, `schema_unavailable`, or `write_failed`.
+    /// [`ErrorCode::ValidationError`](crate::ErrorCode::ValidationError) for an unknown version id
+    /// (a memory id is not a version id) or a `supersedes` link that would close a cycle,
+    /// [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable), or
+    /// [`ErrorCode::WriteFailed`](crate::ErrorCode::WriteFailed).
     pub fn add_link(&self, request: &LinkRequest, deadline: Deadline) -> Result<Link, ApiError> {
         self.check_file(Operation::Write)?;
         self.faults.trigger(Operation::Write)?;
@@ -305,7 +313,9 @@ impl MemoryKernel {
     /// Lists stored records, ordered by creation instant.
     ///
     /// # Errors
-    /// `validation_error` for a bad memory id, `schema_unavailable`, or `query_failed`.
+    /// [`ErrorCode::ValidationError`](crate::ErrorCode::ValidationError) for a bad memory id,
+    /// [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable), or
+    /// [`ErrorCode::QueryFailed`](crate::ErrorCode::QueryFailed).
     pub fn list(&self, request: &ListRequest) -> Result<Vec<MemoryRecord>, ApiError> {
         self.check_file(Operation::Read)?;
         self.faults.trigger(Operation::Query)?;
@@ -326,8 +336,9 @@ impl MemoryKernel {
     /// Answers a policy question and stores the context package so it can be shown later.
     ///
     /// # Errors
-    /// `validation_error` (blank or `*` triple, bad as_of), `schema_unavailable`, or
-    /// `query_failed`.
+    /// [`ErrorCode::ValidationError`](crate::ErrorCode::ValidationError) (blank or `*` triple, bad
+    /// as_of), [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable), or
+    /// [`ErrorCode::QueryFailed`](crate::ErrorCode::QueryFailed).
     pub fn ask(
         &self,
         request: &AskRequest,
@@ -364,8 +375,10 @@ impl MemoryKernel {
     /// Recalls records whose text overlaps the query and stores the context package.
     ///
     /// # Errors
-    /// `validation_error` (no terms, empty types, zero limit, bad as_of),
-    /// `schema_unavailable`, or `query_failed`.
+    /// [`ErrorCode::ValidationError`](crate::ErrorCode::ValidationError) (no terms, empty types,
+    /// zero limit, bad as_of),
+    /// [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable), or
+    /// [`ErrorCode::QueryFailed`](crate::ErrorCode::QueryFailed).
     pub fn recall(
         &self,
         request: &RecallRequest,
@@ -432,8 +445,11 @@ impl MemoryKernel {
     /// before schema version 2) verbatim as it was written.
     ///
     /// # Errors
-    /// `validation_error` for an id that cannot be a package id (checked before any lookup),
-    /// `context_package_not_found`, `schema_unavailable`, or `context_lookup_failed`.
+    /// [`ErrorCode::ValidationError`](crate::ErrorCode::ValidationError) for an id that cannot be a
+    /// package id (checked before any lookup),
+    /// [`ErrorCode::ContextPackageNotFound`](crate::ErrorCode::ContextPackageNotFound),
+    /// [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable), or
+    /// [`ErrorCode::ContextLookupFailed`](crate::ErrorCode::ContextLookupFailed).
     pub fn context_show(&self, id: &str) -> Result<ShownPackage, ApiError> {
         self.check_file(Operation::ContextLookup)?;
         memory_kernel_core::package::validate_context_package_id(id)?;

@@ -1,5 +1,5 @@
-//! Maintenance operations: backup, restore and integrity reports (docs/spec/snapshots.md, MKR-034), and the
-//! snapshot export/import of the store, each mapped onto the API's one error type.
+//! Maintenance operations: backup, restore and integrity reports (docs/spec/snapshots.md, MKR-034),
+//! and the snapshot export/import of the store, each mapped onto the API's one error type.
 
 use std::path::{Path, PathBuf};
 
@@ -65,8 +65,10 @@ impl MemoryKernel {
     /// reproducible: the same content gives the same bytes (encryption nonces aside).
     ///
     /// # Errors
-    /// `validation_error` for an unreadable key file or a non-empty target folder;
-    /// `schema_unavailable`; `internal_error` for I/O.
+    /// [`ErrorCode::ValidationError`](crate::ErrorCode::ValidationError) for an unreadable key file
+    /// or a non-empty target folder;
+    /// [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable);
+    /// [`ErrorCode::InternalError`](crate::ErrorCode::InternalError) for I/O.
     pub fn export(
         &self,
         dir: impl AsRef<Path>,
@@ -88,9 +90,11 @@ impl MemoryKernel {
     /// checked first, and a failure leaves the database exactly as it was.
     ///
     /// # Errors
-    /// `validation_error` for a refused snapshot (unsigned without `allow_unsigned`, wrong
-    /// key, tampered file, invalid record); `write_conflict` for a differing duplicate;
-    /// `schema_unavailable`; `write_failed`.
+    /// [`ErrorCode::ValidationError`](crate::ErrorCode::ValidationError) for a refused snapshot
+    /// (unsigned without `allow_unsigned`, wrong key, tampered file, invalid record);
+    /// [`ErrorCode::WriteConflict`](crate::ErrorCode::WriteConflict) for a differing duplicate;
+    /// [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable);
+    /// [`ErrorCode::WriteFailed`](crate::ErrorCode::WriteFailed).
     pub fn import(
         &self,
         dir: impl AsRef<Path>,
@@ -115,8 +119,10 @@ impl MemoryKernel {
     /// `dest` is replaced only with `overwrite`, and never when it is `db` itself.
     ///
     /// # Errors
-    /// `schema_unavailable` when `db` is missing or not a database; `validation_error` when
-    /// `dest` exists without `overwrite` or is the live database; `internal_error` for I/O.
+    /// [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable) when `db` is missing
+    /// or not a database; [`ErrorCode::ValidationError`](crate::ErrorCode::ValidationError) when
+    /// `dest` exists without `overwrite` or is the live database;
+    /// [`ErrorCode::InternalError`](crate::ErrorCode::InternalError) for I/O.
     pub fn backup(
         db: impl AsRef<Path>,
         dest: impl AsRef<Path>,
@@ -134,8 +140,9 @@ impl MemoryKernel {
     /// failure the live database is unchanged.
     ///
     /// # Errors
-    /// `validation_error` when the source is not a current, healthy MemoryKernel database;
-    /// `write_failed` otherwise.
+    /// [`ErrorCode::ValidationError`](crate::ErrorCode::ValidationError) when the source is not a
+    /// current, healthy MemoryKernel database;
+    /// [`ErrorCode::WriteFailed`](crate::ErrorCode::WriteFailed) otherwise.
     pub fn restore(&self, source: impl AsRef<Path>) -> Result<FileCopyReport, ApiError> {
         let source = source.as_ref();
         self.store()
@@ -149,7 +156,9 @@ impl MemoryKernel {
     /// at the same `as_of` stores its package again.
     ///
     /// # Errors
-    /// `validation_error` for a bad instant, `schema_unavailable`, or `write_failed`.
+    /// [`ErrorCode::ValidationError`](crate::ErrorCode::ValidationError) for a bad instant,
+    /// [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable), or
+    /// [`ErrorCode::WriteFailed`](crate::ErrorCode::WriteFailed).
     pub fn prune_context_packages(&self, before: &str) -> Result<PruneReport, ApiError> {
         self.check_file(Operation::Write)?;
         let before = Timestamp::from_str(before)?;
@@ -162,7 +171,8 @@ impl MemoryKernel {
     /// SQLite's quick_check, foreign-key violations and the schema status.
     ///
     /// # Errors
-    /// `schema_unavailable` or `internal_error`.
+    /// [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable) or
+    /// [`ErrorCode::InternalError`](crate::ErrorCode::InternalError).
     pub fn integrity_check(&self) -> Result<IntegrityReport, ApiError> {
         self.check_file(Operation::Maintenance)?;
         self.store()

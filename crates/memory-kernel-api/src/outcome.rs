@@ -227,7 +227,8 @@ impl VersionKey {
     /// The key as a gate candidate.
     ///
     /// # Errors
-    /// `validation_error` for a non-canonical memory id or version 0.
+    /// [`ErrorCode::ValidationError`](crate::ErrorCode::ValidationError) for a non-canonical memory
+    /// id or version 0.
     pub fn to_candidate(&self) -> Result<Candidate, ApiError> {
         let memory_id = self.memory_id.parse::<MemoryId>()?;
         if self.version == 0 {
@@ -286,8 +287,10 @@ impl MemoryKernel {
     /// Records the outcome event `request` describes (see [`MemoryKernel::log_outcome`]).
     ///
     /// # Errors
-    /// `validation_error` for a bad id, instant or event rule, an unknown ruleset or memory
-    /// version; `schema_unavailable`, `write_failed`.
+    /// [`ErrorCode::ValidationError`](crate::ErrorCode::ValidationError) for a bad id, instant or
+    /// event rule, an unknown ruleset or memory version;
+    /// [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable),
+    /// [`ErrorCode::WriteFailed`](crate::ErrorCode::WriteFailed).
     pub fn record_outcome(
         &self,
         request: &OutcomeEventRequest,
@@ -301,8 +304,10 @@ impl MemoryKernel {
     /// The trust snapshot `request` names (see [`MemoryKernel::trust_snapshot`]).
     ///
     /// # Errors
-    /// `validation_error` for a bad id or instant, or when no snapshot exists;
-    /// `schema_unavailable`, `query_failed`.
+    /// [`ErrorCode::ValidationError`](crate::ErrorCode::ValidationError) for a bad id or instant,
+    /// or when no snapshot exists;
+    /// [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable),
+    /// [`ErrorCode::QueryFailed`](crate::ErrorCode::QueryFailed).
     pub fn trust(&self, request: &TrustRequest) -> Result<TrustSnapshot, ApiError> {
         self.check_file(Operation::Read)?;
         let memory_id = request.memory_id.parse::<MemoryId>()?;
@@ -317,8 +322,10 @@ impl MemoryKernel {
     /// Gate decisions for the candidates of `request` (see [`MemoryKernel::gate_preview`]).
     ///
     /// # Errors
-    /// `validation_error` for a bad id, version or instant, or without candidates;
-    /// `schema_unavailable`, `query_failed`.
+    /// [`ErrorCode::ValidationError`](crate::ErrorCode::ValidationError) for a bad id, version or
+    /// instant, or without candidates;
+    /// [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable),
+    /// [`ErrorCode::QueryFailed`](crate::ErrorCode::QueryFailed).
     pub fn gate(&self, request: &GatePreviewRequest) -> Result<GatePreview, ApiError> {
         self.check_file(Operation::Read)?;
         if let Some(context_id) = &request.context_id {
@@ -339,9 +346,11 @@ impl MemoryKernel {
     /// Appends one outcome event (nothing is projected until a replay).
     ///
     /// # Errors
-    /// `validation_error` for a rule the event breaks, an unknown ruleset or memory version;
-    /// `write_conflict` is not used (a duplicate event id is `write_failed`);
-    /// `schema_unavailable`.
+    /// [`ErrorCode::ValidationError`](crate::ErrorCode::ValidationError) for a rule the event
+    /// breaks, an unknown ruleset or memory version;
+    /// [`ErrorCode::WriteConflict`](crate::ErrorCode::WriteConflict) is not used (a duplicate event
+    /// id is [`ErrorCode::WriteFailed`](crate::ErrorCode::WriteFailed));
+    /// [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable).
     pub fn log_outcome(
         &self,
         event: NewOutcomeEvent,
@@ -357,7 +366,8 @@ impl MemoryKernel {
     /// The events of one memory version, oldest first; with `limit`, the newest `limit`.
     ///
     /// # Errors
-    /// `schema_unavailable`, `query_failed`.
+    /// [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable),
+    /// [`ErrorCode::QueryFailed`](crate::ErrorCode::QueryFailed).
     pub fn outcome_events(
         &self,
         memory_id: MemoryId,
@@ -375,8 +385,9 @@ impl MemoryKernel {
     /// `from`).
     ///
     /// # Errors
-    /// `validation_error` for a stored ruleset the rules refuse; `schema_unavailable`,
-    /// `write_failed`.
+    /// [`ErrorCode::ValidationError`](crate::ErrorCode::ValidationError) for a stored ruleset the
+    /// rules refuse; [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable),
+    /// [`ErrorCode::WriteFailed`](crate::ErrorCode::WriteFailed).
     pub fn replay_outcomes(
         &self,
         from: Option<i64>,
@@ -394,8 +405,10 @@ impl MemoryKernel {
     /// then count and read-time decay applies.
     ///
     /// # Errors
-    /// `validation_error` when no snapshot exists (`trust snapshot not found for …`);
-    /// `schema_unavailable`, `query_failed`.
+    /// [`ErrorCode::ValidationError`](crate::ErrorCode::ValidationError) when no snapshot exists
+    /// (`trust snapshot not found for …`);
+    /// [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable),
+    /// [`ErrorCode::QueryFailed`](crate::ErrorCode::QueryFailed).
     pub fn trust_snapshot(
         &self,
         memory_id: MemoryId,
@@ -419,7 +432,8 @@ impl MemoryKernel {
     /// The projector's health.
     ///
     /// # Errors
-    /// `schema_unavailable`, `query_failed`.
+    /// [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable),
+    /// [`ErrorCode::QueryFailed`](crate::ErrorCode::QueryFailed).
     pub fn projector_status(&self) -> Result<ProjectorStatus, ApiError> {
         self.check_file(Operation::Read)?;
         self.take_fault(Operation::Read)?;
@@ -432,7 +446,8 @@ impl MemoryKernel {
     /// The projector's health with its issues and a sample of stale keys.
     ///
     /// # Errors
-    /// `schema_unavailable`, `query_failed`.
+    /// [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable),
+    /// [`ErrorCode::QueryFailed`](crate::ErrorCode::QueryFailed).
     pub fn projector_check(&self) -> Result<ProjectorCheck, ApiError> {
         self.check_file(Operation::Read)?;
         let status = self.projector_status()?;
@@ -449,7 +464,8 @@ impl MemoryKernel {
     /// Keys whose snapshot is missing or out of date.
     ///
     /// # Errors
-    /// `schema_unavailable`, `query_failed`.
+    /// [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable),
+    /// [`ErrorCode::QueryFailed`](crate::ErrorCode::QueryFailed).
     pub fn stale_trust_keys(&self, limit: Option<u32>) -> Result<Vec<StaleKey>, ApiError> {
         self.check_file(Operation::Read)?;
         self.store()
@@ -461,7 +477,9 @@ impl MemoryKernel {
     /// Gate decisions for `candidates` at `as_of`.
     ///
     /// # Errors
-    /// `validation_error` without candidates; `schema_unavailable`, `query_failed`.
+    /// [`ErrorCode::ValidationError`](crate::ErrorCode::ValidationError) without candidates;
+    /// [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable),
+    /// [`ErrorCode::QueryFailed`](crate::ErrorCode::QueryFailed).
     pub fn gate_preview(
         &self,
         mode: GateMode,

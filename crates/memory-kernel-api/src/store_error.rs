@@ -1,6 +1,6 @@
-//! Turns typed store failures into API errors. The store's variant decides when it carries
-//! meaning of its own (a conflict, a refused value, a stale schema); otherwise the operation
-//! decides, so a failed write is `write_failed` and a failed query is `query_failed`.
+//! Turns typed store failures into API errors. The store's variant decides when it carries meaning
+//! of its own (a conflict, a refused value, a stale schema); otherwise the operation decides, so a
+//! failed write is [`ErrorCode::WriteFailed`] and a failed query is [`ErrorCode::QueryFailed`].
 
 use memory_kernel_store_sqlite::{FileUse, StoreError};
 
@@ -42,7 +42,7 @@ impl Operation {
     }
 
     /// The code of a failure that has no more specific meaning. (A missed deadline is
-    /// `operation_timeout` whatever the operation.)
+    /// [`ErrorCode::OperationTimeout`] whatever the operation.)
     #[must_use]
     pub const fn default_code(self) -> ErrorCode {
         match self {

@@ -122,7 +122,8 @@ pub enum DbCommand {
     /// Report the schema status of the database, strictly read-only
     ///
     /// Never creates or changes the file: a missing file is reported as
-    /// `schema_unavailable`, not created.
+    /// [`ErrorCode::SchemaUnavailable`](memory_kernel_api::ErrorCode::SchemaUnavailable), not
+    /// created.
     ///
     /// Prints: current_version, target_version, pending_versions, up_to_date,
     /// inferred_from_legacy, contract_version.
@@ -306,7 +307,8 @@ pub enum MemoryCommand {
     /// Show one stored record by its memory_version_id
     ///
     /// Read-only. Prints the record as `memory add` printed it; fails with
-    /// `memory_not_found` when no version has the id.
+    /// [`ErrorCode::MemoryNotFound`](memory_kernel_api::ErrorCode::MemoryNotFound) when no version
+    /// has the id.
     ///
     /// Example:
     ///   mk memory get --memory-version-id 01J0000000000000000000000A

@@ -51,8 +51,10 @@ impl AppState {
     /// ([`MemoryKernel::check_file`]).
     ///
     /// # Errors
-    /// The mapped API failure, `schema_unavailable` when the file is gone (or read-only for an
-    /// operation that writes), or a timeout with `operation`'s default code.
+    /// The mapped API failure,
+    /// [`ErrorCode::SchemaUnavailable`](memory_kernel_api::ErrorCode::SchemaUnavailable) when the
+    /// file is gone (or read-only for an operation that writes), or a timeout with `operation`'s
+    /// default code.
     pub async fn run<T, F>(&self, operation: Operation, op: F) -> Result<T, ServiceError>
     where
         T: Send + 'static,

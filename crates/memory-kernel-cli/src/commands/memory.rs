@@ -18,8 +18,11 @@ use crate::shapes::{HistoryOutput, LinkOutput, ListOutput, RecordOutput};
 /// Runs a `memory` command.
 ///
 /// # Errors
-/// `validation_error` for a refused value, `write_conflict`, `schema_unavailable`,
-/// `write_failed` or `query_failed`.
+/// [`ErrorCode::ValidationError`](memory_kernel_api::ErrorCode::ValidationError) for a refused
+/// value, [`ErrorCode::WriteConflict`](memory_kernel_api::ErrorCode::WriteConflict),
+/// [`ErrorCode::SchemaUnavailable`](memory_kernel_api::ErrorCode::SchemaUnavailable),
+/// [`ErrorCode::WriteFailed`](memory_kernel_api::ErrorCode::WriteFailed) or
+/// [`ErrorCode::QueryFailed`](memory_kernel_api::ErrorCode::QueryFailed).
 pub fn run(command: &MemoryCommand, db: &Path) -> Result<Output, Failure> {
     match command {
         MemoryCommand::Add(add) => match add.as_ref() {
@@ -81,7 +84,8 @@ pub(crate) fn link(db: &Path, request: &LinkRequest) -> Result<Output, Failure> 
 /// `memory get`, and the MCP tool `get`.
 ///
 /// # Errors
-/// As [`run`]; `memory_not_found` for an unknown version id.
+/// As [`run`]; [`ErrorCode::MemoryNotFound`](memory_kernel_api::ErrorCode::MemoryNotFound) for an
+/// unknown version id.
 pub(crate) fn get(db: &Path, memory_version_id: &str) -> Result<Output, Failure> {
     let record = super::open_current(db)?.memory_version(memory_version_id)?;
     Ok(Output::Record(Box::new(RecordOutput::from(record))))
@@ -90,7 +94,8 @@ pub(crate) fn get(db: &Path, memory_version_id: &str) -> Result<Output, Failure>
 /// `memory history`, and the MCP tool `history`.
 ///
 /// # Errors
-/// As [`run`]; `memory_not_found` for a memory with no stored version.
+/// As [`run`]; [`ErrorCode::MemoryNotFound`](memory_kernel_api::ErrorCode::MemoryNotFound) for a
+/// memory with no stored version.
 pub(crate) fn history(db: &Path, request: &HistoryRequest) -> Result<Output, Failure> {
     let history = super::open_current(db)?.memory_history(request)?;
     Ok(Output::History(Box::new(HistoryOutput::from(history))))

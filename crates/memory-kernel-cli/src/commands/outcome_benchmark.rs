@@ -114,8 +114,9 @@ fn internal(message: impl Into<String>) -> Failure {
 /// Runs the benchmark: no database of the caller's is read or written.
 ///
 /// # Errors
-/// `validation_error` for partial thresholds or zero repetitions; `internal_error` when the
-/// policy cannot be read, a temporary database fails or the report cannot be written.
+/// [`ErrorCode::ValidationError`] for partial thresholds or zero repetitions;
+/// [`ErrorCode::InternalError`] when the policy cannot be read, a temporary database fails or the
+/// report cannot be written.
 pub fn run(command: &BenchmarkCommand) -> Result<Output, Failure> {
     let BenchmarkCommand::Run(args) = command;
     let policy = SloPolicy::load(None)
