@@ -332,7 +332,7 @@ impl MemoryKernel {
                 })
             })
             .transpose()?;
-        self.faults().trigger(Operation::Read)?;
+        self.intercept(Operation::Read)?;
         let mut records = self
             .store()
             .record_page(&filter, order.page_order(), after.as_ref(), limit + 1)
@@ -367,7 +367,7 @@ impl MemoryKernel {
     pub fn memory_version(&self, memory_version_id: &str) -> Result<MemoryRecord, ApiError> {
         self.check_file(Operation::Read)?;
         let id = MemoryVersionId::from_str(memory_version_id)?;
-        self.faults().trigger(Operation::Read)?;
+        self.intercept(Operation::Read)?;
         self.store()
             .get_record(id)
             .map_err(|e| classify(Operation::Read, e))?
@@ -388,7 +388,7 @@ impl MemoryKernel {
         self.check_file(Operation::Read)?;
         let memory_id = MemoryId::from_str(&request.memory_id)?;
         let as_of = parse_time(request.as_of.as_deref())?.unwrap_or_else(Timestamp::now);
-        self.faults().trigger(Operation::Read)?;
+        self.intercept(Operation::Read)?;
         let history = self
             .store()
             .memory_history(memory_id)
@@ -453,7 +453,7 @@ impl MemoryKernel {
                 )
             })
             .transpose()?;
-        self.faults().trigger(Operation::ContextLookup)?;
+        self.intercept(Operation::ContextLookup)?;
         let mut entries = self
             .store()
             .package_page(order.page_order(), after.as_ref(), limit + 1)

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Instant;
 
 use memory_kernel_core::package::QueryKind;
@@ -15,7 +16,7 @@ use memory_kernel_core::{
 use memory_kernel_store_sqlite::{RecordFilter, Store, StoreError};
 
 use crate::error::ApiError;
-use crate::fault::FaultSlot;
+use crate::interceptor::OperationInterceptor;
 use crate::report::{MigrationReport, SchemaStatus};
 use crate::request::{
     AddConstraintRequest, AddSummaryRequest, AskRequest, LinkRequest, ListRequest, RecallRequest,
@@ -36,8 +37,8 @@ const VERSION_RACE_RETRIES: usize = 16;
 pub struct MemoryKernel {
     store: Store,
     path: PathBuf,
-    /// The fault the next operation takes (feature `fault-injection`; empty otherwise).
-    faults: FaultSlot,
+    /// Called before each operation, when one is installed ([`MemoryKernel::with_interceptor`]).
+    interceptor: Option<Arc<dyn OperationInterceptor>>,
 }
 
 impl std::fmt::Debug for MemoryKernel {
@@ -61,15 +62,16 @@ impl MemoryKernel {
         Ok(Self {
             store,
             path,
-            faults: FaultSlot::new(),
+            interceptor: None,
         })
     }
 
-    /// Arms `fault` for the next operation of this handle or any clone of it (feature
-    /// `fault-injection`, for the surfaces' degraded-path tests; see [`crate::fault`]).
-    #[cfg(feature = "fault-injection")]
-    pub fn inject_fault(&self, fault: crate::fault::Fault) {
-        self.faults.arm(fault);
+    /// This handle with `interceptor` called before each of its operations (and those of its
+    /// clones), replacing any installed before; see [`crate::interceptor`].
+    #[must_use]
+    pub fn with_interceptor(mut self, interceptor: Arc<dyn OperationInterceptor>) -> Self {
+        self.interceptor = Some(interceptor);
+        self
     }
 
     /// The schema status of the database at `path`, strictly read-only: a missing file is
@@ -107,20 +109,17 @@ impl MemoryKernel {
             .map_err(|e| classify(operation, e))
     }
 
-    /// Takes the fault armed for the next operation, if any (feature `fault-injection`;
-    /// otherwise nothing happens).
-    pub(crate) fn take_fault(&self, operation: Operation) -> Result<(), ApiError> {
-        self.faults.trigger(operation)
+    /// Asks the installed interceptor, if any, whether `operation` runs.
+    pub(crate) fn intercept(&self, operation: Operation) -> Result<(), ApiError> {
+        match &self.interceptor {
+            Some(interceptor) => interceptor.before(operation),
+            None => Ok(()),
+        }
     }
 
     /// The store behind this handle (crate-internal: surfaces never reach the store).
     pub(crate) const fn store(&self) -> &Store {
         &self.store
-    }
-
-    /// The fault slot of this handle (crate-internal).
-    pub(crate) const fn faults(&self) -> &FaultSlot {
-        &self.faults
     }
 
     /// The database file this handle works on.
@@ -135,7 +134,7 @@ impl MemoryKernel {
     /// [`ApiError::SchemaUnavailable`] when it cannot be read.
     pub fn schema_status(&self) -> Result<SchemaStatus, ApiError> {
         self.check_file(Operation::Schema)?;
-        self.faults.trigger(Operation::Schema)?;
+        self.intercept(Operation::Schema)?;
         self.store
             .schema_status()
             .map(SchemaStatus::from)
@@ -150,7 +149,7 @@ impl MemoryKernel {
     /// schema).
     pub fn migrate(&self, dry_run: bool) -> Result<MigrationReport, ApiError> {
         self.check_file(Operation::Migrate)?;
-        self.faults.trigger(Operation::Migrate)?;
+        self.intercept(Operation::Migrate)?;
         self.store
             .migrate(dry_run)
             .map(MigrationReport::from)
@@ -170,7 +169,7 @@ impl MemoryKernel {
         deadline: Deadline,
     ) -> Result<MemoryRecord, ApiError> {
         self.check_file(Operation::Write)?;
-        self.faults.trigger(Operation::Write)?;
+        self.intercept(Operation::Write)?;
         let payload = Payload::Constraint(ConstraintPayload {
             scope: Scope::new(&request.actor, &request.action, &request.resource)?,
             effect: request.effect,
@@ -189,7 +188,7 @@ impl MemoryKernel {
         deadline: Deadline,
     ) -> Result<MemoryRecord, ApiError> {
         self.check_file(Operation::Write)?;
-        self.faults.trigger(Operation::Write)?;
+        self.intercept(Operation::Write)?;
         let payload = Payload::summary(request.record_type, &request.summary)?;
         self.add_record(payload, &request.metadata, deadline)
     }
@@ -295,7 +294,7 @@ impl MemoryKernel {
     /// [`ErrorCode::WriteFailed`](crate::ErrorCode::WriteFailed).
     pub fn add_link(&self, request: &LinkRequest, deadline: Deadline) -> Result<Link, ApiError> {
         self.check_file(Operation::Write)?;
-        self.faults.trigger(Operation::Write)?;
+        self.intercept(Operation::Write)?;
         let link = Link {
             from: MemoryVersionId::from_str(&request.from)?,
             to: MemoryVersionId::from_str(&request.to)?,
@@ -318,7 +317,7 @@ impl MemoryKernel {
     /// [`ErrorCode::QueryFailed`](crate::ErrorCode::QueryFailed).
     pub fn list(&self, request: &ListRequest) -> Result<Vec<MemoryRecord>, ApiError> {
         self.check_file(Operation::Read)?;
-        self.faults.trigger(Operation::Query)?;
+        self.intercept(Operation::Query)?;
         let filter = RecordFilter {
             record_type: request.record_type,
             memory_id: request
@@ -345,7 +344,7 @@ impl MemoryKernel {
         deadline: Deadline,
     ) -> Result<ContextPackage, ApiError> {
         self.check_file(Operation::Query)?;
-        self.faults.trigger(Operation::Query)?;
+        self.intercept(Operation::Query)?;
         let as_of = parse_time(request.as_of.as_deref())?.unwrap_or_else(Timestamp::now);
         let bounds = PackageBounds::new(
             request.limit,
@@ -385,7 +384,7 @@ impl MemoryKernel {
         deadline: Deadline,
     ) -> Result<ContextPackage, ApiError> {
         self.check_file(Operation::Query)?;
-        self.faults.trigger(Operation::Query)?;
+        self.intercept(Operation::Query)?;
         let as_of = parse_time(request.as_of.as_deref())?.unwrap_or_else(Timestamp::now);
         let exclusions = request.exclusions.unwrap_or_default();
         let bounds = PackageBounds::new(
@@ -453,7 +452,7 @@ impl MemoryKernel {
     pub fn context_show(&self, id: &str) -> Result<ShownPackage, ApiError> {
         self.check_file(Operation::ContextLookup)?;
         memory_kernel_core::package::validate_context_package_id(id)?;
-        self.faults.trigger(Operation::ContextLookup)?;
+        self.intercept(Operation::ContextLookup)?;
         let json = self
             .store
             .get_context_package(id)

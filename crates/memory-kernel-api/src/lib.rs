@@ -5,12 +5,10 @@
 //! The CLI and the HTTP service are thin surfaces over this crate; they never touch the store.
 
 pub mod browse;
-#[cfg(feature = "contract-schemas")]
-pub mod contract_schemas;
 pub mod error;
 pub mod error_code;
-pub mod fault;
 mod flat_request;
+pub mod interceptor;
 pub mod kernel;
 /// Backup, restore, integrity and snapshot operations.
 pub mod maintenance;
@@ -28,8 +26,7 @@ pub use browse::{
 };
 pub use error::ApiError;
 pub use error_code::ErrorCode;
-#[cfg(feature = "fault-injection")]
-pub use fault::{Fault, FaultKind};
+pub use interceptor::OperationInterceptor;
 pub use kernel::{Deadline, MemoryKernel, ShownPackage};
 pub use request::{
     AddConstraintRequest, AddSummaryRequest, AskRequest, LinkRequest, ListRequest, RecallRequest,

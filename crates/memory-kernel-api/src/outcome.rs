@@ -357,7 +357,7 @@ impl MemoryKernel {
         deadline: Deadline,
     ) -> Result<OutcomeEvent, ApiError> {
         self.check_file(Operation::Write)?;
-        self.take_fault(Operation::Write)?;
+        self.intercept(Operation::Write)?;
         self.store()
             .append_outcome_event(event, deadline)
             .map_err(|e| classify(Operation::Write, e))
@@ -375,7 +375,7 @@ impl MemoryKernel {
         limit: Option<u32>,
     ) -> Result<Vec<OutcomeEvent>, ApiError> {
         self.check_file(Operation::Read)?;
-        self.take_fault(Operation::Read)?;
+        self.intercept(Operation::Read)?;
         self.store()
             .outcome_events(memory_id, version, limit)
             .map_err(|e| classify(Operation::Read, e))
@@ -394,7 +394,7 @@ impl MemoryKernel {
         deadline: Deadline,
     ) -> Result<OutcomeReplay, ApiError> {
         self.check_file(Operation::Write)?;
-        self.take_fault(Operation::Write)?;
+        self.intercept(Operation::Write)?;
         self.store()
             .replay_outcomes(from, deadline)
             .map(OutcomeReplay::from)
@@ -416,7 +416,7 @@ impl MemoryKernel {
         as_of: Option<Timestamp>,
     ) -> Result<TrustSnapshot, ApiError> {
         self.check_file(Operation::Read)?;
-        self.take_fault(Operation::Read)?;
+        self.intercept(Operation::Read)?;
         let found = match as_of {
             Some(as_of) => self
                 .store()
@@ -436,7 +436,7 @@ impl MemoryKernel {
     /// [`ErrorCode::QueryFailed`](crate::ErrorCode::QueryFailed).
     pub fn projector_status(&self) -> Result<ProjectorStatus, ApiError> {
         self.check_file(Operation::Read)?;
-        self.take_fault(Operation::Read)?;
+        self.intercept(Operation::Read)?;
         self.store()
             .projector_status()
             .map(ProjectorStatus::from)
@@ -488,7 +488,7 @@ impl MemoryKernel {
         candidates: Vec<Candidate>,
     ) -> Result<GatePreview, ApiError> {
         self.check_file(Operation::Read)?;
-        self.take_fault(Operation::Read)?;
+        self.intercept(Operation::Read)?;
         if candidates.is_empty() {
             return Err(ApiError::InvalidRequest {
                 message: "at least one --candidate <memory_id:version> is required".to_owned(),
