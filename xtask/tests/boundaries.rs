@@ -54,9 +54,9 @@ fn fixture() -> TempDir {
         "crates/memory-kernel-store-sqlite/src/lib.rs",
         "crates/memory-kernel-api/src/lib.rs",
         "crates/memory-kernel-contract/src/lib.rs",
-        "crates/memory-kernel-testkit/src/lib.rs",
         "crates/memory-kernel-cli/src/main.rs",
         "crates/memory-kernel-service/src/lib.rs",
+        "crates/memory-kernel-testkit/src/lib.rs",
         "contracts/integration/v1/service-contract-source-of-truth.json",
         "docs/spec/governance.md",
         "xtask/src/main.rs",
@@ -85,7 +85,6 @@ fn metadata() -> Value {
     };
     let packages = vec![
         package("memory-kernel-core", "crates/memory-kernel-core", &[]),
-        package("memory-kernel-testkit", "crates/memory-kernel-testkit", &[]),
         package(
             "memory-kernel-contract",
             "crates/memory-kernel-contract",
@@ -102,6 +101,7 @@ fn metadata() -> Value {
             &[
                 ("memory-kernel-core", None),
                 ("memory-kernel-outcome", None),
+                ("memory-kernel-testkit", Some("dev")),
             ],
         ),
         package(
@@ -110,7 +110,7 @@ fn metadata() -> Value {
             &[
                 ("memory-kernel-core", None),
                 ("memory-kernel-store-sqlite", None),
-                ("memory-kernel-contract", None),
+                ("memory-kernel-testkit", Some("dev")),
             ],
         ),
         package(
@@ -120,7 +120,7 @@ fn metadata() -> Value {
                 ("memory-kernel-api", None),
                 ("memory-kernel-contract", None),
                 ("memory-kernel-core", None),
-                ("memory-kernel-api", Some("dev")),
+                ("memory-kernel-testkit", Some("dev")),
             ],
         ),
         package(
@@ -130,7 +130,15 @@ fn metadata() -> Value {
                 ("memory-kernel-api", None),
                 ("memory-kernel-contract", None),
                 ("memory-kernel-core", None),
-                ("memory-kernel-api", Some("dev")),
+                ("memory-kernel-testkit", Some("dev")),
+            ],
+        ),
+        package(
+            "memory-kernel-testkit",
+            "crates/memory-kernel-testkit",
+            &[
+                ("memory-kernel-api", None),
+                ("memory-kernel-contract", None),
             ],
         ),
         package("xtask", "xtask", &[("memory-kernel-contract", None)]),
@@ -399,7 +407,7 @@ fn the_real_workspace_has_only_allowed_edges() {
     let metadata = Metadata::load(repo_root()).unwrap();
     let findings = boundaries::check_edges(&governance, &metadata);
     assert_eq!(findings.problems, Vec::<String>::new());
-    // The service's dev-dependency on the API is seen, so dev edges are really checked.
+    // The service's dev-dependency on the testkit is seen, so dev edges are really checked.
     let edges: Vec<String> = metadata
         .workspace_edges()
         .iter()
@@ -408,7 +416,7 @@ fn the_real_workspace_has_only_allowed_edges() {
     assert!(
         edges
             .iter()
-            .any(|edge| edge.starts_with("memory-kernel-service -> memory-kernel-api (dev")),
+            .any(|edge| edge.starts_with("memory-kernel-service -> memory-kernel-testkit (dev")),
         "{edges:#?}"
     );
 }

@@ -296,9 +296,11 @@ impl MemoryKernel {
     /// cursor of the next page.
     ///
     /// # Errors
-    /// `validation_error` for a bad filter value, limit or cursor; `schema_unavailable`, or
-    /// `query_failed`.
+    /// [`ErrorCode::ValidationError`](crate::ErrorCode::ValidationError) for a bad filter value,
+    /// limit or cursor; [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable), or
+    /// [`ErrorCode::QueryFailed`](crate::ErrorCode::QueryFailed).
     pub fn memory_page(&self, request: &MemoryPageRequest) -> Result<MemoryPage, ApiError> {
+        self.check_file(Operation::Read)?;
         let order = request.order.unwrap_or_default();
         let limit = page_size(request.limit)?;
         let filter = PageFilter {
@@ -330,7 +332,7 @@ impl MemoryKernel {
                 })
             })
             .transpose()?;
-        self.faults().trigger(Operation::Read)?;
+        self.intercept(Operation::Read)?;
         let mut records = self
             .store()
             .record_page(&filter, order.page_order(), after.as_ref(), limit + 1)
@@ -358,11 +360,14 @@ impl MemoryKernel {
     /// One stored version by its id.
     ///
     /// # Errors
-    /// `validation_error` for a malformed id, `memory_not_found` when no version has it,
-    /// `schema_unavailable`, or `query_failed`.
+    /// [`ErrorCode::ValidationError`](crate::ErrorCode::ValidationError) for a malformed id,
+    /// [`ErrorCode::MemoryNotFound`](crate::ErrorCode::MemoryNotFound) when no version has it,
+    /// [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable), or
+    /// [`ErrorCode::QueryFailed`](crate::ErrorCode::QueryFailed).
     pub fn memory_version(&self, memory_version_id: &str) -> Result<MemoryRecord, ApiError> {
+        self.check_file(Operation::Read)?;
         let id = MemoryVersionId::from_str(memory_version_id)?;
-        self.faults().trigger(Operation::Read)?;
+        self.intercept(Operation::Read)?;
         self.store()
             .get_record(id)
             .map_err(|e| classify(Operation::Read, e))?
@@ -375,12 +380,15 @@ impl MemoryKernel {
     /// request's instant.
     ///
     /// # Errors
-    /// `validation_error` for a malformed id or instant, `memory_not_found` when the memory has
-    /// no version, `schema_unavailable`, or `query_failed`.
+    /// [`ErrorCode::ValidationError`](crate::ErrorCode::ValidationError) for a malformed id or
+    /// instant, [`ErrorCode::MemoryNotFound`](crate::ErrorCode::MemoryNotFound) when the memory has
+    /// no version, [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable), or
+    /// [`ErrorCode::QueryFailed`](crate::ErrorCode::QueryFailed).
     pub fn memory_history(&self, request: &HistoryRequest) -> Result<MemoryHistory, ApiError> {
+        self.check_file(Operation::Read)?;
         let memory_id = MemoryId::from_str(&request.memory_id)?;
         let as_of = parse_time(request.as_of.as_deref())?.unwrap_or_else(Timestamp::now);
-        self.faults().trigger(Operation::Read)?;
+        self.intercept(Operation::Read)?;
         let history = self
             .store()
             .memory_history(memory_id)
@@ -426,9 +434,11 @@ impl MemoryKernel {
     /// the next page.
     ///
     /// # Errors
-    /// `validation_error` for a bad limit or cursor, `schema_unavailable`, or
-    /// `context_lookup_failed`.
+    /// [`ErrorCode::ValidationError`](crate::ErrorCode::ValidationError) for a bad limit or cursor,
+    /// [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable), or
+    /// [`ErrorCode::ContextLookupFailed`](crate::ErrorCode::ContextLookupFailed).
     pub fn context_page(&self, request: &ContextPageRequest) -> Result<ContextPage, ApiError> {
+        self.check_file(Operation::ContextLookup)?;
         let order = request.order.unwrap_or_default();
         let limit = page_size(request.limit)?;
         let after = request
@@ -443,7 +453,7 @@ impl MemoryKernel {
                 )
             })
             .transpose()?;
-        self.faults().trigger(Operation::ContextLookup)?;
+        self.intercept(Operation::ContextLookup)?;
         let mut entries = self
             .store()
             .package_page(order.page_order(), after.as_ref(), limit + 1)

@@ -2,10 +2,11 @@
 //! CLI and the service turn failures into codes by matching variants, never message text.
 
 use memory_kernel_core::ValidationError;
-use memory_kernel_store_sqlite::{SchemaStatus, StoreError};
+use memory_kernel_store_sqlite::StoreError;
 use thiserror::Error;
 
 use crate::error_code::ErrorCode;
+use crate::report::SchemaStatus;
 use crate::store_error::Operation;
 
 /// Why an API operation failed.

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Instant;
 
 use memory_kernel_core::package::QueryKind;
@@ -12,12 +13,14 @@ use memory_kernel_core::{
     MemoryVersionId, PackageBounds, Payload, Provenance, RecallQuery, Scope, Timestamp,
     ValidationError,
 };
-use memory_kernel_store_sqlite::{MigrationReport, RecordFilter, SchemaStatus, Store, StoreError};
+use memory_kernel_store_sqlite::{RecordFilter, Store, StoreError};
 
 use crate::error::ApiError;
-use crate::fault::FaultSlot;
+use crate::interceptor::OperationInterceptor;
+use crate::report::{MigrationReport, SchemaStatus};
 use crate::request::{
     AddConstraintRequest, AddSummaryRequest, AskRequest, LinkRequest, ListRequest, RecallRequest,
+    RecordMetadata,
 };
 use crate::store_error::{Operation, classify};
 
@@ -34,8 +37,8 @@ const VERSION_RACE_RETRIES: usize = 16;
 pub struct MemoryKernel {
     store: Store,
     path: PathBuf,
-    /// The fault the next operation takes (feature `fault-injection`; empty otherwise).
-    faults: FaultSlot,
+    /// Called before each operation, when one is installed ([`MemoryKernel::with_interceptor`]).
+    interceptor: Option<Arc<dyn OperationInterceptor>>,
 }
 
 impl std::fmt::Debug for MemoryKernel {
@@ -46,48 +49,10 @@ impl std::fmt::Debug for MemoryKernel {
     }
 }
 
-/// The fields every add request shares, borrowed from either request type.
-struct RecordFields<'a> {
-    memory_id: Option<&'a str>,
-    version: Option<u32>,
-    writer: &'a str,
-    justification: &'a str,
-    source_uri: &'a str,
-    source_hash: Option<&'a str>,
-    evidence: &'a [String],
-    confidence: Option<f64>,
-    truth_status: memory_kernel_core::TruthStatus,
-    authority: memory_kernel_core::Authority,
-    created_at: Option<&'a str>,
-    effective_at: Option<&'a str>,
-    supersedes: &'a [String],
-    contradicts: &'a [String],
-}
-
-macro_rules! record_fields {
-    ($req:expr) => {
-        RecordFields {
-            memory_id: $req.memory_id.as_deref(),
-            version: $req.version,
-            writer: &$req.writer,
-            justification: &$req.justification,
-            source_uri: &$req.source_uri,
-            source_hash: $req.source_hash.as_deref(),
-            evidence: &$req.evidence,
-            confidence: $req.confidence,
-            truth_status: $req.truth_status,
-            authority: $req.authority,
-            created_at: $req.created_at.as_deref(),
-            effective_at: $req.effective_at.as_deref(),
-            supersedes: &$req.supersedes,
-            contradicts: &$req.contradicts,
-        }
-    };
-}
-
 impl MemoryKernel {
     /// Opens (creating when absent) the database at `path`. Does not migrate: operations on a
-    /// database whose schema is not current fail with `schema_unavailable`.
+    /// database whose schema is not current fail with
+    /// [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable).
     ///
     /// # Errors
     /// [`ApiError::SchemaUnavailable`] when the file cannot be opened as a database.
@@ -97,15 +62,16 @@ impl MemoryKernel {
         Ok(Self {
             store,
             path,
-            faults: FaultSlot::new(),
+            interceptor: None,
         })
     }
 
-    /// Arms `fault` for the next operation of this handle or any clone of it (feature
-    /// `fault-injection`, for the surfaces' degraded-path tests; see [`crate::fault`]).
-    #[cfg(feature = "fault-injection")]
-    pub fn inject_fault(&self, fault: crate::fault::Fault) {
-        self.faults.arm(fault);
+    /// This handle with `interceptor` called before each of its operations (and those of its
+    /// clones), replacing any installed before; see [`crate::interceptor`].
+    #[must_use]
+    pub fn with_interceptor(mut self, interceptor: Arc<dyn OperationInterceptor>) -> Self {
+        self.interceptor = Some(interceptor);
+        self
     }
 
     /// The schema status of the database at `path`, strictly read-only: a missing file is
@@ -114,7 +80,9 @@ impl MemoryKernel {
     /// # Errors
     /// [`ApiError::SchemaUnavailable`] when the file is missing or not a database.
     pub fn inspect(path: impl AsRef<Path>) -> Result<SchemaStatus, ApiError> {
-        Store::inspect(path.as_ref()).map_err(|e| classify(Operation::Schema, e))
+        Store::inspect(path.as_ref())
+            .map(SchemaStatus::from)
+            .map_err(|e| classify(Operation::Schema, e))
     }
 
     /// The migration plan for the database at `path`, without touching the file.
@@ -122,23 +90,36 @@ impl MemoryKernel {
     /// # Errors
     /// [`ApiError::SchemaUnavailable`] when the file is not a database.
     pub fn migration_plan(path: impl AsRef<Path>) -> Result<MigrationReport, ApiError> {
-        Store::plan_migration(path.as_ref()).map_err(|e| classify(Operation::Migrate, e))
+        Store::plan_migration(path.as_ref())
+            .map(MigrationReport::from)
+            .map_err(|e| classify(Operation::Migrate, e))
     }
 
-    /// Takes the fault armed for the next operation, if any (feature `fault-injection`;
-    /// otherwise nothing happens).
-    pub(crate) fn take_fault(&self, operation: Operation) -> Result<(), ApiError> {
-        self.faults.trigger(operation)
+    /// Whether the database file can serve `operation` now: it must still be at the path this
+    /// handle was opened on, and not be read-only when the operation writes
+    /// ([`Operation::file_use`]). Every operation makes this check first, so a long-running
+    /// surface never acknowledges a write into a file that was deleted, moved or made
+    /// read-only underneath it.
+    ///
+    /// # Errors
+    /// [`ApiError::SchemaUnavailable`] naming the file and what is wrong with it.
+    pub fn check_file(&self, operation: Operation) -> Result<(), ApiError> {
+        self.store
+            .check_file(operation.file_use())
+            .map_err(|e| classify(operation, e))
+    }
+
+    /// Asks the installed interceptor, if any, whether `operation` runs.
+    pub(crate) fn intercept(&self, operation: Operation) -> Result<(), ApiError> {
+        match &self.interceptor {
+            Some(interceptor) => interceptor.before(operation),
+            None => Ok(()),
+        }
     }
 
     /// The store behind this handle (crate-internal: surfaces never reach the store).
     pub(crate) const fn store(&self) -> &Store {
         &self.store
-    }
-
-    /// The fault slot of this handle (crate-internal).
-    pub(crate) const fn faults(&self) -> &FaultSlot {
-        &self.faults
     }
 
     /// The database location this handle works on, as given: a file's path or a
@@ -166,40 +147,49 @@ impl MemoryKernel {
     /// # Errors
     /// [`ApiError::SchemaUnavailable`] when it cannot be read.
     pub fn schema_status(&self) -> Result<SchemaStatus, ApiError> {
-        self.faults.trigger(Operation::Schema)?;
+        self.check_file(Operation::Schema)?;
+        self.intercept(Operation::Schema)?;
         self.store
             .schema_status()
+            .map(SchemaStatus::from)
             .map_err(|e| classify(Operation::Schema, e))
     }
 
     /// Applies pending migrations, or with `dry_run` reports what would be applied.
     ///
     /// # Errors
-    /// [`ApiError::MigrationFailed`] (or `schema_unavailable` for an unknown schema).
+    /// [`ApiError::MigrationFailed`] (or
+    /// [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable) for an unknown
+    /// schema).
     pub fn migrate(&self, dry_run: bool) -> Result<MigrationReport, ApiError> {
-        self.faults.trigger(Operation::Migrate)?;
+        self.check_file(Operation::Migrate)?;
+        self.intercept(Operation::Migrate)?;
         self.store
             .migrate(dry_run)
+            .map(MigrationReport::from)
             .map_err(|e| classify(Operation::Migrate, e))
     }
 
     /// Adds a constraint record.
     ///
     /// # Errors
-    /// `validation_error` for a refused value, `write_conflict` for a taken version,
-    /// `schema_unavailable`, or `write_failed`.
+    /// [`ErrorCode::ValidationError`](crate::ErrorCode::ValidationError) for a refused value,
+    /// [`ErrorCode::WriteConflict`](crate::ErrorCode::WriteConflict) for a taken version,
+    /// [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable), or
+    /// [`ErrorCode::WriteFailed`](crate::ErrorCode::WriteFailed).
     pub fn add_constraint(
         &self,
         request: &AddConstraintRequest,
         deadline: Deadline,
     ) -> Result<MemoryRecord, ApiError> {
-        self.faults.trigger(Operation::Write)?;
+        self.check_file(Operation::Write)?;
+        self.intercept(Operation::Write)?;
         let payload = Payload::Constraint(ConstraintPayload {
             scope: Scope::new(&request.actor, &request.action, &request.resource)?,
             effect: request.effect,
             note: request.note.clone(),
         });
-        self.add_record(payload, &record_fields!(request), deadline)
+        self.add_record(payload, &request.metadata, deadline)
     }
 
     /// Adds a decision, preference, event or outcome record.
@@ -211,19 +201,21 @@ impl MemoryKernel {
         request: &AddSummaryRequest,
         deadline: Deadline,
     ) -> Result<MemoryRecord, ApiError> {
-        self.faults.trigger(Operation::Write)?;
+        self.check_file(Operation::Write)?;
+        self.intercept(Operation::Write)?;
         let payload = Payload::summary(request.record_type, &request.summary)?;
-        self.add_record(payload, &record_fields!(request), deadline)
+        self.add_record(payload, &request.metadata, deadline)
     }
 
     fn add_record(
         &self,
         payload: Payload,
-        fields: &RecordFields<'_>,
+        metadata: &RecordMetadata,
         deadline: Deadline,
     ) -> Result<MemoryRecord, ApiError> {
-        let memory_id = fields
+        let memory_id = metadata
             .memory_id
+            .as_deref()
             .map(MemoryId::from_str)
             .transpose()?
             .unwrap_or_else(MemoryId::generate);
@@ -231,7 +223,7 @@ impl MemoryKernel {
             .store
             .next_version(memory_id)
             .map_err(|e| classify(Operation::Write, e))?;
-        let version = match fields.version {
+        let version = match metadata.version {
             Some(0) => return Err(ValidationError::VersionZero.into()),
             Some(given) if given != next => {
                 return Err(ApiError::WriteConflict {
@@ -243,26 +235,26 @@ impl MemoryKernel {
             }
             _ => next,
         };
-        let created_at = parse_time(fields.created_at)?.unwrap_or_else(Timestamp::now);
-        let effective_at = parse_time(fields.effective_at)?.unwrap_or(created_at);
+        let created_at = parse_time(metadata.created_at.as_deref())?.unwrap_or_else(Timestamp::now);
+        let effective_at = parse_time(metadata.effective_at.as_deref())?.unwrap_or(created_at);
         let record = MemoryRecord {
             memory_version_id: MemoryVersionId::generate(),
             memory_id,
             version,
             created_at,
             effective_at,
-            truth_status: fields.truth_status,
-            authority: fields.authority,
-            confidence: fields.confidence.map(Confidence::new).transpose()?,
-            writer: fields.writer.trim().to_owned(),
-            justification: fields.justification.trim().to_owned(),
+            truth_status: metadata.truth_status,
+            authority: metadata.authority,
+            confidence: metadata.confidence.map(Confidence::new).transpose()?,
+            writer: metadata.writer.trim().to_owned(),
+            justification: metadata.justification.trim().to_owned(),
             provenance: Provenance {
-                source_uri: fields.source_uri.trim().to_owned(),
-                source_hash: fields.source_hash.map(str::to_owned),
-                evidence: fields.evidence.to_vec(),
+                source_uri: metadata.source_uri.trim().to_owned(),
+                source_hash: metadata.source_hash.clone(),
+                evidence: metadata.evidence.clone(),
             },
-            supersedes: parse_version_ids(fields.supersedes)?,
-            contradicts: parse_version_ids(fields.contradicts)?,
+            supersedes: parse_version_ids(&metadata.supersedes)?,
+            contradicts: parse_version_ids(&metadata.contradicts)?,
             payload,
         };
         record.validate()?;
@@ -271,7 +263,7 @@ impl MemoryKernel {
         // the same memory is not the caller's conflict: take the following version and retry.
         for _ in 0..VERSION_RACE_RETRIES {
             match self.store.insert_record(&record, deadline) {
-                Err(StoreError::VersionConflict { expected, .. }) if fields.version.is_none() => {
+                Err(StoreError::VersionConflict { expected, .. }) if metadata.version.is_none() => {
                     record.version = expected;
                 }
                 other => {
@@ -291,8 +283,9 @@ impl MemoryKernel {
     /// and its file system has at least `min_free_bytes` available. Reads only.
     ///
     /// # Errors
-    /// `storage_unavailable` when the storage is full or read-only; `schema_unavailable` when
-    /// the database cannot be opened.
+    /// [`ErrorCode::StorageUnavailable`](crate::ErrorCode::StorageUnavailable) when the storage is
+    /// full or read-only; [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable)
+    /// when the database cannot be opened.
     pub fn check_writable(&self, min_free_bytes: u64) -> Result<(), ApiError> {
         self.store
             .check_writable(min_free_bytes)
@@ -309,10 +302,13 @@ impl MemoryKernel {
     /// the stored link (idempotent).
     ///
     /// # Errors
-    /// `validation_error` for an unknown version id (a memory id is not a version id) or a
-    /// `supersedes` link that would close a cycle, `schema_unavailable`, or `write_failed`.
+    /// [`ErrorCode::ValidationError`](crate::ErrorCode::ValidationError) for an unknown version id
+    /// (a memory id is not a version id) or a `supersedes` link that would close a cycle,
+    /// [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable), or
+    /// [`ErrorCode::WriteFailed`](crate::ErrorCode::WriteFailed).
     pub fn add_link(&self, request: &LinkRequest, deadline: Deadline) -> Result<Link, ApiError> {
-        self.faults.trigger(Operation::Write)?;
+        self.check_file(Operation::Write)?;
+        self.intercept(Operation::Write)?;
         let link = Link {
             from: MemoryVersionId::from_str(&request.from)?,
             to: MemoryVersionId::from_str(&request.to)?,
@@ -330,9 +326,12 @@ impl MemoryKernel {
     /// Lists stored records, ordered by creation instant.
     ///
     /// # Errors
-    /// `validation_error` for a bad memory id, `schema_unavailable`, or `query_failed`.
+    /// [`ErrorCode::ValidationError`](crate::ErrorCode::ValidationError) for a bad memory id,
+    /// [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable), or
+    /// [`ErrorCode::QueryFailed`](crate::ErrorCode::QueryFailed).
     pub fn list(&self, request: &ListRequest) -> Result<Vec<MemoryRecord>, ApiError> {
-        self.faults.trigger(Operation::Query)?;
+        self.check_file(Operation::Read)?;
+        self.intercept(Operation::Query)?;
         let filter = RecordFilter {
             record_type: request.record_type,
             memory_id: request
@@ -350,14 +349,16 @@ impl MemoryKernel {
     /// Answers a policy question and stores the context package so it can be shown later.
     ///
     /// # Errors
-    /// `validation_error` (blank or `*` triple, bad as_of), `schema_unavailable`, or
-    /// `query_failed`.
+    /// [`ErrorCode::ValidationError`](crate::ErrorCode::ValidationError) (blank or `*` triple, bad
+    /// as_of), [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable), or
+    /// [`ErrorCode::QueryFailed`](crate::ErrorCode::QueryFailed).
     pub fn ask(
         &self,
         request: &AskRequest,
         deadline: Deadline,
     ) -> Result<ContextPackage, ApiError> {
-        self.faults.trigger(Operation::Query)?;
+        self.check_file(Operation::Query)?;
+        self.intercept(Operation::Query)?;
         let as_of = parse_time(request.as_of.as_deref())?.unwrap_or_else(Timestamp::now);
         let bounds = PackageBounds::new(
             request.limit,
@@ -387,14 +388,17 @@ impl MemoryKernel {
     /// Recalls records whose text overlaps the query and stores the context package.
     ///
     /// # Errors
-    /// `validation_error` (no terms, empty types, zero limit, bad as_of),
-    /// `schema_unavailable`, or `query_failed`.
+    /// [`ErrorCode::ValidationError`](crate::ErrorCode::ValidationError) (no terms, empty types,
+    /// zero limit, bad as_of),
+    /// [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable), or
+    /// [`ErrorCode::QueryFailed`](crate::ErrorCode::QueryFailed).
     pub fn recall(
         &self,
         request: &RecallRequest,
         deadline: Deadline,
     ) -> Result<ContextPackage, ApiError> {
-        self.faults.trigger(Operation::Query)?;
+        self.check_file(Operation::Query)?;
+        self.intercept(Operation::Query)?;
         let as_of = parse_time(request.as_of.as_deref())?.unwrap_or_else(Timestamp::now);
         let exclusions = request.exclusions.unwrap_or_default();
         let bounds = PackageBounds::new(
@@ -454,11 +458,15 @@ impl MemoryKernel {
     /// before schema version 2) verbatim as it was written.
     ///
     /// # Errors
-    /// `validation_error` for an id that cannot be a package id (checked before any lookup),
-    /// `context_package_not_found`, `schema_unavailable`, or `context_lookup_failed`.
+    /// [`ErrorCode::ValidationError`](crate::ErrorCode::ValidationError) for an id that cannot be a
+    /// package id (checked before any lookup),
+    /// [`ErrorCode::ContextPackageNotFound`](crate::ErrorCode::ContextPackageNotFound),
+    /// [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable), or
+    /// [`ErrorCode::ContextLookupFailed`](crate::ErrorCode::ContextLookupFailed).
     pub fn context_show(&self, id: &str) -> Result<ShownPackage, ApiError> {
+        self.check_file(Operation::ContextLookup)?;
         memory_kernel_core::package::validate_context_package_id(id)?;
-        self.faults.trigger(Operation::ContextLookup)?;
+        self.intercept(Operation::ContextLookup)?;
         let json = self
             .store
             .get_context_package(id)
@@ -524,4 +532,82 @@ fn parse_version_ids(values: &[String]) -> Result<Vec<MemoryVersionId>, Validati
         .iter()
         .map(|v| MemoryVersionId::from_str(v))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use memory_kernel_core::{Authority, Effect, TruthStatus};
+
+    use super::*;
+    use crate::error_code::ErrorCode;
+
+    fn deny() -> AddConstraintRequest {
+        AddConstraintRequest {
+            actor: "user".to_owned(),
+            action: "use".to_owned(),
+            resource: "usb_drive".to_owned(),
+            effect: Effect::Deny,
+            note: None,
+            metadata: RecordMetadata::new(
+                "w",
+                "j",
+                "file:///policy.md",
+                TruthStatus::Asserted,
+                Authority::Authoritative,
+            ),
+        }
+    }
+
+    fn code<T>(result: Result<T, ApiError>) -> Option<ErrorCode> {
+        result.err().map(|e| e.code())
+    }
+
+    #[test]
+    fn every_surface_gets_the_file_check_before_its_operation() {
+        let dir = tempfile::tempdir().ok();
+        let path = dir
+            .as_ref()
+            .map(|d| d.path().join("db.sqlite3"))
+            .unwrap_or_default();
+        let Ok(kernel) = MemoryKernel::open(&path) else {
+            panic!("kernel did not open");
+        };
+        assert!(kernel.migrate(false).is_ok());
+        assert!(kernel.add_constraint(&deny(), None).is_ok());
+
+        let mut permissions = std::fs::metadata(&path).map(|m| m.permissions()).ok();
+        if let Some(permissions) = permissions.as_mut() {
+            permissions.set_readonly(true);
+            assert!(std::fs::set_permissions(&path, permissions.clone()).is_ok());
+        }
+        // A write is refused before anything reaches SQLite; a read still works.
+        assert_eq!(
+            code(kernel.add_constraint(&deny(), None)),
+            Some(ErrorCode::SchemaUnavailable)
+        );
+        assert_eq!(
+            kernel.list(&ListRequest::default()).ok().map(|r| r.len()),
+            Some(1)
+        );
+
+        let moved = path.with_extension("moved");
+        assert!(std::fs::rename(&path, &moved).is_ok());
+        // Checked before the request is validated: an invalid id still meets the missing file.
+        assert_eq!(
+            code(kernel.context_show("not-a-package-id")),
+            Some(ErrorCode::SchemaUnavailable)
+        );
+        assert_eq!(
+            code(kernel.schema_status()),
+            Some(ErrorCode::SchemaUnavailable)
+        );
+        let message = kernel
+            .list(&ListRequest::default())
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(message.contains("deleted or moved"), "{message}");
+        assert!(std::fs::rename(&moved, &path).is_ok());
+        assert!(kernel.schema_status().is_ok());
+    }
 }

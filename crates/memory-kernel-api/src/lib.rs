@@ -5,16 +5,17 @@
 //! The CLI and the HTTP service are thin surfaces over this crate; they never touch the store.
 
 pub mod browse;
-#[cfg(feature = "contract-schemas")]
-pub mod contract_schemas;
 pub mod error;
 pub mod error_code;
-pub mod fault;
+mod flat_request;
+pub mod interceptor;
 pub mod kernel;
 /// Backup, restore, integrity and snapshot operations.
 pub mod maintenance;
 /// Outcome events, trust replay, projector health and gate decisions.
 pub mod outcome;
+/// The reports operations return, owned by the API (converted from the store's).
+pub mod report;
 pub mod request;
 mod store_error;
 
@@ -25,11 +26,11 @@ pub use browse::{
 };
 pub use error::ApiError;
 pub use error_code::ErrorCode;
-#[cfg(feature = "fault-injection")]
-pub use fault::{Fault, FaultKind};
+pub use interceptor::OperationInterceptor;
 pub use kernel::{Deadline, MemoryKernel, ShownPackage};
 pub use request::{
     AddConstraintRequest, AddSummaryRequest, AskRequest, LinkRequest, ListRequest, RecallRequest,
+    RecordMetadata,
 };
 pub use store_error::Operation;
 
@@ -40,11 +41,12 @@ pub use maintenance::{CopyReport, ExportRequest, FileCopyReport, ImportRequest};
 /// Types callers need from the lower layers, re-exported so surfaces depend on this crate.
 pub use memory_kernel_core::{ContextPackage, Link, MemoryRecord, ValidationError};
 pub use memory_kernel_outcome::{EventType, GateMode, OutcomeEvent, Severity, TrustSnapshot};
-pub use memory_kernel_store_sqlite::{
-    ExportReport, ImportReport, IntegrityReport, LegacyInventory, LegacyPayloadRows,
-    MigrationReport, OutcomeReplay, ProjectorStatus, PruneReport, SchemaStatus, StaleKey,
-};
 pub use outcome::{
     GatePreview, GatePreviewRequest, OutcomeEventRequest, ProjectorCheck, ProjectorIssue,
     ReplayRequest, TrustRequest, VersionKey,
+};
+pub use report::{
+    ContentSummary, ExportReport, ForeignKeyViolation, ImportReport, IntegrityReport,
+    LegacyInventory, LegacyPayloadRows, MigrationReport, OutcomeReplay, ProjectorStatus,
+    PruneReport, SchemaStatus, StaleKey,
 };

@@ -1,19 +1,17 @@
-//! Maintenance operations: backup, restore and integrity reports (docs/spec/snapshots.md, MKR-034), and the
-//! snapshot export/import of the store, each mapped onto the API's one error type.
+//! Maintenance operations: backup, restore and integrity reports (docs/spec/snapshots.md, MKR-034),
+//! and the snapshot export/import of the store, each mapped onto the API's one error type.
 
 use std::path::{Path, PathBuf};
 
 use std::str::FromStr;
 
 use memory_kernel_core::Timestamp;
-use memory_kernel_store_sqlite::{
-    ContentSummary, ExportOptions, ExportReport, ImportOptions, ImportReport, IntegrityReport,
-    PruneReport, SecretKey, Store, read_key_file,
-};
+use memory_kernel_store_sqlite::{ExportOptions, ImportOptions, SecretKey, Store, read_key_file};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
 use crate::kernel::MemoryKernel;
+use crate::report::{ContentSummary, ExportReport, ImportReport, IntegrityReport, PruneReport};
 use crate::store_error::{Operation, classify};
 
 /// What `copy_store` did: both ends (URL passwords hidden) and what the target holds, which
@@ -79,13 +77,16 @@ impl MemoryKernel {
     /// reproducible: the same content gives the same bytes (encryption nonces aside).
     ///
     /// # Errors
-    /// `validation_error` for an unreadable key file or a non-empty target folder;
-    /// `schema_unavailable`; `internal_error` for I/O.
+    /// [`ErrorCode::ValidationError`](crate::ErrorCode::ValidationError) for an unreadable key file
+    /// or a non-empty target folder;
+    /// [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable);
+    /// [`ErrorCode::InternalError`](crate::ErrorCode::InternalError) for I/O.
     pub fn export(
         &self,
         dir: impl AsRef<Path>,
         request: &ExportRequest,
     ) -> Result<ExportReport, ApiError> {
+        self.check_file(Operation::Maintenance)?;
         let options = ExportOptions {
             signing_key: load_key(request.signing_key_file.as_deref())?,
             encryption_key: load_key(request.encrypt_key_file.as_deref())?,
@@ -93,6 +94,7 @@ impl MemoryKernel {
         };
         self.store()
             .export(dir, &options)
+            .map(ExportReport::from)
             .map_err(|e| classify(Operation::Maintenance, e))
     }
 
@@ -100,14 +102,17 @@ impl MemoryKernel {
     /// checked first, and a failure leaves the database exactly as it was.
     ///
     /// # Errors
-    /// `validation_error` for a refused snapshot (unsigned without `allow_unsigned`, wrong
-    /// key, tampered file, invalid record); `write_conflict` for a differing duplicate;
-    /// `schema_unavailable`; `write_failed`.
+    /// [`ErrorCode::ValidationError`](crate::ErrorCode::ValidationError) for a refused snapshot
+    /// (unsigned without `allow_unsigned`, wrong key, tampered file, invalid record);
+    /// [`ErrorCode::WriteConflict`](crate::ErrorCode::WriteConflict) for a differing duplicate;
+    /// [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable);
+    /// [`ErrorCode::WriteFailed`](crate::ErrorCode::WriteFailed).
     pub fn import(
         &self,
         dir: impl AsRef<Path>,
         request: &ImportRequest,
     ) -> Result<ImportReport, ApiError> {
+        self.check_file(Operation::Write)?;
         let options = ImportOptions {
             verify_key: load_key(request.verify_key_file.as_deref())?,
             decrypt_key: load_key(request.decrypt_key_file.as_deref())?,
@@ -116,6 +121,7 @@ impl MemoryKernel {
         };
         self.store()
             .import(dir, &options)
+            .map(ImportReport::from)
             .map_err(|e| classify(Operation::Write, e))
     }
 
@@ -125,8 +131,10 @@ impl MemoryKernel {
     /// `dest` is replaced only with `overwrite`, and never when it is `db` itself.
     ///
     /// # Errors
-    /// `schema_unavailable` when `db` is missing or not a database; `validation_error` when
-    /// `dest` exists without `overwrite` or is the live database; `internal_error` for I/O.
+    /// [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable) when `db` is missing
+    /// or not a database; [`ErrorCode::ValidationError`](crate::ErrorCode::ValidationError) when
+    /// `dest` exists without `overwrite` or is the live database;
+    /// [`ErrorCode::InternalError`](crate::ErrorCode::InternalError) for I/O.
     pub fn backup(
         db: impl AsRef<Path>,
         dest: impl AsRef<Path>,
@@ -166,7 +174,7 @@ impl MemoryKernel {
         Ok(CopyReport {
             from: source.location(),
             to: target.location(),
-            content,
+            content: content.into(),
         })
     }
 
@@ -174,8 +182,9 @@ impl MemoryKernel {
     /// failure the live database is unchanged.
     ///
     /// # Errors
-    /// `validation_error` when the source is not a current, healthy MemoryKernel database;
-    /// `write_failed` otherwise.
+    /// [`ErrorCode::ValidationError`](crate::ErrorCode::ValidationError) when the source is not a
+    /// current, healthy MemoryKernel database;
+    /// [`ErrorCode::WriteFailed`](crate::ErrorCode::WriteFailed) otherwise.
     pub fn restore(&self, source: impl AsRef<Path>) -> Result<FileCopyReport, ApiError> {
         let source = source.as_ref();
         self.store()
@@ -189,21 +198,28 @@ impl MemoryKernel {
     /// at the same `as_of` stores its package again.
     ///
     /// # Errors
-    /// `validation_error` for a bad instant, `schema_unavailable`, or `write_failed`.
+    /// [`ErrorCode::ValidationError`](crate::ErrorCode::ValidationError) for a bad instant,
+    /// [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable), or
+    /// [`ErrorCode::WriteFailed`](crate::ErrorCode::WriteFailed).
     pub fn prune_context_packages(&self, before: &str) -> Result<PruneReport, ApiError> {
+        self.check_file(Operation::Write)?;
         let before = Timestamp::from_str(before)?;
         self.store()
             .prune_context_packages(before)
+            .map(PruneReport::from)
             .map_err(|e| classify(Operation::Write, e))
     }
 
     /// SQLite's quick_check, foreign-key violations and the schema status.
     ///
     /// # Errors
-    /// `schema_unavailable` or `internal_error`.
+    /// [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable) or
+    /// [`ErrorCode::InternalError`](crate::ErrorCode::InternalError).
     pub fn integrity_check(&self) -> Result<IntegrityReport, ApiError> {
+        self.check_file(Operation::Maintenance)?;
         self.store()
             .integrity_check()
+            .map(IntegrityReport::from)
             .map_err(|e| classify(Operation::Maintenance, e))
     }
 }

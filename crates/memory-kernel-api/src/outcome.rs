@@ -3,6 +3,7 @@
 //! in `memory-kernel-outcome`, storage in the store; this module validates, calls and maps
 //! errors, like every other API operation.
 
+use crate::report::{OutcomeReplay, ProjectorStatus, StaleKey};
 use memory_kernel_core::package::{
     ContextPackage, ItemWhy, PackageItem, QueryKind, TrustGateAttachment, trust_gated_package_id,
 };
@@ -13,7 +14,6 @@ use memory_kernel_outcome::{
     Candidate, EventType, GateDecision, GateMode, NewOutcomeEvent, OutcomeError, OutcomeEvent,
     Severity, TrustSnapshot,
 };
-use memory_kernel_store_sqlite::{OutcomeReplay, ProjectorStatus, StaleKey};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
@@ -227,7 +227,8 @@ impl VersionKey {
     /// The key as a gate candidate.
     ///
     /// # Errors
-    /// `validation_error` for a non-canonical memory id or version 0.
+    /// [`ErrorCode::ValidationError`](crate::ErrorCode::ValidationError) for a non-canonical memory
+    /// id or version 0.
     pub fn to_candidate(&self) -> Result<Candidate, ApiError> {
         let memory_id = self.memory_id.parse::<MemoryId>()?;
         if self.version == 0 {
@@ -286,13 +287,16 @@ impl MemoryKernel {
     /// Records the outcome event `request` describes (see [`MemoryKernel::log_outcome`]).
     ///
     /// # Errors
-    /// `validation_error` for a bad id, instant or event rule, an unknown ruleset or memory
-    /// version; `schema_unavailable`, `write_failed`.
+    /// [`ErrorCode::ValidationError`](crate::ErrorCode::ValidationError) for a bad id, instant or
+    /// event rule, an unknown ruleset or memory version;
+    /// [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable),
+    /// [`ErrorCode::WriteFailed`](crate::ErrorCode::WriteFailed).
     pub fn record_outcome(
         &self,
         request: &OutcomeEventRequest,
         deadline: Deadline,
     ) -> Result<OutcomeEvent, ApiError> {
+        self.check_file(Operation::Write)?;
         let event = request.to_event()?;
         self.log_outcome(event, deadline)
     }
@@ -300,9 +304,12 @@ impl MemoryKernel {
     /// The trust snapshot `request` names (see [`MemoryKernel::trust_snapshot`]).
     ///
     /// # Errors
-    /// `validation_error` for a bad id or instant, or when no snapshot exists;
-    /// `schema_unavailable`, `query_failed`.
+    /// [`ErrorCode::ValidationError`](crate::ErrorCode::ValidationError) for a bad id or instant,
+    /// or when no snapshot exists;
+    /// [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable),
+    /// [`ErrorCode::QueryFailed`](crate::ErrorCode::QueryFailed).
     pub fn trust(&self, request: &TrustRequest) -> Result<TrustSnapshot, ApiError> {
+        self.check_file(Operation::Read)?;
         let memory_id = request.memory_id.parse::<MemoryId>()?;
         let as_of = request
             .as_of
@@ -315,9 +322,12 @@ impl MemoryKernel {
     /// Gate decisions for the candidates of `request` (see [`MemoryKernel::gate_preview`]).
     ///
     /// # Errors
-    /// `validation_error` for a bad id, version or instant, or without candidates;
-    /// `schema_unavailable`, `query_failed`.
+    /// [`ErrorCode::ValidationError`](crate::ErrorCode::ValidationError) for a bad id, version or
+    /// instant, or without candidates;
+    /// [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable),
+    /// [`ErrorCode::QueryFailed`](crate::ErrorCode::QueryFailed).
     pub fn gate(&self, request: &GatePreviewRequest) -> Result<GatePreview, ApiError> {
+        self.check_file(Operation::Read)?;
         if let Some(context_id) = &request.context_id {
             no_control_characters("context_id", context_id, true)?;
         }
@@ -336,15 +346,18 @@ impl MemoryKernel {
     /// Appends one outcome event (nothing is projected until a replay).
     ///
     /// # Errors
-    /// `validation_error` for a rule the event breaks, an unknown ruleset or memory version;
-    /// `write_conflict` is not used (a duplicate event id is `write_failed`);
-    /// `schema_unavailable`.
+    /// [`ErrorCode::ValidationError`](crate::ErrorCode::ValidationError) for a rule the event
+    /// breaks, an unknown ruleset or memory version;
+    /// [`ErrorCode::WriteConflict`](crate::ErrorCode::WriteConflict) is not used (a duplicate event
+    /// id is [`ErrorCode::WriteFailed`](crate::ErrorCode::WriteFailed));
+    /// [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable).
     pub fn log_outcome(
         &self,
         event: NewOutcomeEvent,
         deadline: Deadline,
     ) -> Result<OutcomeEvent, ApiError> {
-        self.take_fault(Operation::Write)?;
+        self.check_file(Operation::Write)?;
+        self.intercept(Operation::Write)?;
         self.store()
             .append_outcome_event(event, deadline)
             .map_err(|e| classify(Operation::Write, e))
@@ -353,14 +366,16 @@ impl MemoryKernel {
     /// The events of one memory version, oldest first; with `limit`, the newest `limit`.
     ///
     /// # Errors
-    /// `schema_unavailable`, `query_failed`.
+    /// [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable),
+    /// [`ErrorCode::QueryFailed`](crate::ErrorCode::QueryFailed).
     pub fn outcome_events(
         &self,
         memory_id: MemoryId,
         version: u32,
         limit: Option<u32>,
     ) -> Result<Vec<OutcomeEvent>, ApiError> {
-        self.take_fault(Operation::Read)?;
+        self.check_file(Operation::Read)?;
+        self.intercept(Operation::Read)?;
         self.store()
             .outcome_events(memory_id, version, limit)
             .map_err(|e| classify(Operation::Read, e))
@@ -370,16 +385,19 @@ impl MemoryKernel {
     /// `from`).
     ///
     /// # Errors
-    /// `validation_error` for a stored ruleset the rules refuse; `schema_unavailable`,
-    /// `write_failed`.
+    /// [`ErrorCode::ValidationError`](crate::ErrorCode::ValidationError) for a stored ruleset the
+    /// rules refuse; [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable),
+    /// [`ErrorCode::WriteFailed`](crate::ErrorCode::WriteFailed).
     pub fn replay_outcomes(
         &self,
         from: Option<i64>,
         deadline: Deadline,
     ) -> Result<OutcomeReplay, ApiError> {
-        self.take_fault(Operation::Write)?;
+        self.check_file(Operation::Write)?;
+        self.intercept(Operation::Write)?;
         self.store()
             .replay_outcomes(from, deadline)
+            .map(OutcomeReplay::from)
             .map_err(|e| classify(Operation::Write, e))
     }
 
@@ -387,15 +405,18 @@ impl MemoryKernel {
     /// then count and read-time decay applies.
     ///
     /// # Errors
-    /// `validation_error` when no snapshot exists (`trust snapshot not found for …`);
-    /// `schema_unavailable`, `query_failed`.
+    /// [`ErrorCode::ValidationError`](crate::ErrorCode::ValidationError) when no snapshot exists
+    /// (`trust snapshot not found for …`);
+    /// [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable),
+    /// [`ErrorCode::QueryFailed`](crate::ErrorCode::QueryFailed).
     pub fn trust_snapshot(
         &self,
         memory_id: MemoryId,
         version: u32,
         as_of: Option<Timestamp>,
     ) -> Result<TrustSnapshot, ApiError> {
-        self.take_fault(Operation::Read)?;
+        self.check_file(Operation::Read)?;
+        self.intercept(Operation::Read)?;
         let found = match as_of {
             Some(as_of) => self
                 .store()
@@ -411,19 +432,24 @@ impl MemoryKernel {
     /// The projector's health.
     ///
     /// # Errors
-    /// `schema_unavailable`, `query_failed`.
+    /// [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable),
+    /// [`ErrorCode::QueryFailed`](crate::ErrorCode::QueryFailed).
     pub fn projector_status(&self) -> Result<ProjectorStatus, ApiError> {
-        self.take_fault(Operation::Read)?;
+        self.check_file(Operation::Read)?;
+        self.intercept(Operation::Read)?;
         self.store()
             .projector_status()
+            .map(ProjectorStatus::from)
             .map_err(|e| classify(Operation::Read, e))
     }
 
     /// The projector's health with its issues and a sample of stale keys.
     ///
     /// # Errors
-    /// `schema_unavailable`, `query_failed`.
+    /// [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable),
+    /// [`ErrorCode::QueryFailed`](crate::ErrorCode::QueryFailed).
     pub fn projector_check(&self) -> Result<ProjectorCheck, ApiError> {
+        self.check_file(Operation::Read)?;
         let status = self.projector_status()?;
         let stale_key_sample = self.stale_trust_keys(Some(STALE_KEY_SAMPLE))?;
         let issues = ProjectorCheck::issues_of(&status);
@@ -438,17 +464,22 @@ impl MemoryKernel {
     /// Keys whose snapshot is missing or out of date.
     ///
     /// # Errors
-    /// `schema_unavailable`, `query_failed`.
+    /// [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable),
+    /// [`ErrorCode::QueryFailed`](crate::ErrorCode::QueryFailed).
     pub fn stale_trust_keys(&self, limit: Option<u32>) -> Result<Vec<StaleKey>, ApiError> {
+        self.check_file(Operation::Read)?;
         self.store()
             .stale_trust_keys(limit)
+            .map(|keys| keys.into_iter().map(StaleKey::from).collect())
             .map_err(|e| classify(Operation::Read, e))
     }
 
     /// Gate decisions for `candidates` at `as_of`.
     ///
     /// # Errors
-    /// `validation_error` without candidates; `schema_unavailable`, `query_failed`.
+    /// [`ErrorCode::ValidationError`](crate::ErrorCode::ValidationError) without candidates;
+    /// [`ErrorCode::SchemaUnavailable`](crate::ErrorCode::SchemaUnavailable),
+    /// [`ErrorCode::QueryFailed`](crate::ErrorCode::QueryFailed).
     pub fn gate_preview(
         &self,
         mode: GateMode,
@@ -456,7 +487,8 @@ impl MemoryKernel {
         context_id: Option<String>,
         candidates: Vec<Candidate>,
     ) -> Result<GatePreview, ApiError> {
-        self.take_fault(Operation::Read)?;
+        self.check_file(Operation::Read)?;
+        self.intercept(Operation::Read)?;
         if candidates.is_empty() {
             return Err(ApiError::InvalidRequest {
                 message: "at least one --candidate <memory_id:version> is required".to_owned(),

@@ -1,8 +1,8 @@
-//! Turns typed store failures into API errors. The store's variant decides when it carries
-//! meaning of its own (a conflict, a refused value, a stale schema); otherwise the operation
-//! decides, so a failed write is `write_failed` and a failed query is `query_failed`.
+//! Turns typed store failures into API errors. The store's variant decides when it carries meaning
+//! of its own (a conflict, a refused value, a stale schema); otherwise the operation decides, so a
+//! failed write is [`ErrorCode::WriteFailed`] and a failed query is [`ErrorCode::QueryFailed`].
 
-use memory_kernel_store_sqlite::StoreError;
+use memory_kernel_store_sqlite::{FileUse, StoreError};
 
 use crate::error::ApiError;
 use crate::error_code::ErrorCode;
@@ -28,8 +28,21 @@ pub enum Operation {
 }
 
 impl Operation {
+    /// What the operation does with the database file: adds, links, imports, and ask and
+    /// recall (which store their context package) write; everything else reads, and a
+    /// migration is left to SQLite (a dry run only reads).
+    #[must_use]
+    pub const fn file_use(self) -> FileUse {
+        match self {
+            Self::Write | Self::Query => FileUse::Write,
+            Self::Schema | Self::Migrate | Self::Read | Self::ContextLookup | Self::Maintenance => {
+                FileUse::Read
+            }
+        }
+    }
+
     /// The code of a failure that has no more specific meaning. (A missed deadline is
-    /// `operation_timeout` whatever the operation.)
+    /// [`ErrorCode::OperationTimeout`] whatever the operation.)
     #[must_use]
     pub const fn default_code(self) -> ErrorCode {
         match self {
@@ -66,6 +79,7 @@ pub(crate) fn classify(operation: Operation, error: StoreError) -> ApiError {
             message: error.to_string(),
         },
         StoreError::NotFound { .. }
+        | StoreError::DatabaseFile(_)
         | StoreError::NotADatabase { .. }
         | StoreError::LegacySchema
         | StoreError::SchemaOutdated { .. }

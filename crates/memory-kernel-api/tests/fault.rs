@@ -1,19 +1,23 @@
-//! Fault injection (feature `fault-injection`): an armed fault hits exactly the next operation
-//! of the handle or any clone of it, with the operation's own code, and then is gone.
+//! Fault injection through the operation interceptor (the testkit's injector): an armed fault
+//! hits exactly the next operation of the handle or any clone of it, with the operation's own
+//! code, and then is gone.
 
-#![cfg(feature = "fault-injection")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::{Duration, Instant};
 
-use memory_kernel_api::{ErrorCode, Fault, FaultKind, ListRequest, MemoryKernel, RecallRequest};
+use memory_kernel_api::{ErrorCode, ListRequest, MemoryKernel, RecallRequest};
+use memory_kernel_testkit::{Fault, FaultInjector, FaultKind};
 use tempfile::TempDir;
 
-fn migrated() -> (TempDir, MemoryKernel) {
+fn migrated() -> (TempDir, MemoryKernel, FaultInjector) {
     let dir = TempDir::new().unwrap();
-    let kernel = MemoryKernel::open(dir.path().join("mk.sqlite3")).unwrap();
+    let faults = FaultInjector::new();
+    let kernel = MemoryKernel::open(dir.path().join("mk.sqlite3"))
+        .unwrap()
+        .with_interceptor(faults.interceptor());
     kernel.migrate(false).unwrap();
-    (dir, kernel)
+    (dir, kernel, faults)
 }
 
 /// A case: its name, the operation (returning its error code, if any) and the expected code.
@@ -29,7 +33,7 @@ fn recall() -> RecallRequest {
 
 #[test]
 fn a_store_fault_fails_the_next_operation_with_its_default_code_once() {
-    let (_dir, kernel) = migrated();
+    let (_dir, kernel, faults) = migrated();
     let cases: [Case; 4] = [
         (
             "schema",
@@ -53,8 +57,8 @@ fn a_store_fault_fails_the_next_operation_with_its_default_code_once() {
         ),
     ];
     for (name, operation, code) in cases {
-        kernel.clone().inject_fault(Fault::Fail(FaultKind::Store));
-        assert_eq!(operation(&kernel), Some(code), "{name}");
+        faults.arm(Fault::Fail(FaultKind::Store));
+        assert_eq!(operation(&kernel.clone()), Some(code), "{name}");
         // Taken: the same operation now runs normally.
         assert_ne!(operation(&kernel), Some(code), "{name} after the fault");
     }
@@ -62,8 +66,8 @@ fn a_store_fault_fails_the_next_operation_with_its_default_code_once() {
 
 #[test]
 fn an_internal_fault_is_an_internal_error() {
-    let (_dir, kernel) = migrated();
-    kernel.inject_fault(Fault::Fail(FaultKind::Internal));
+    let (_dir, kernel, faults) = migrated();
+    faults.arm(Fault::Fail(FaultKind::Internal));
     let error = kernel.list(&ListRequest::default()).unwrap_err();
     assert_eq!(error.code(), ErrorCode::InternalError);
     assert!(kernel.list(&ListRequest::default()).is_ok());
@@ -71,8 +75,8 @@ fn an_internal_fault_is_an_internal_error() {
 
 #[test]
 fn a_panic_fault_panics() {
-    let (_dir, kernel) = migrated();
-    kernel.inject_fault(Fault::Fail(FaultKind::Panic));
+    let (_dir, kernel, faults) = migrated();
+    faults.arm(Fault::Fail(FaultKind::Panic));
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| kernel.schema_status()));
     assert!(outcome.is_err());
     assert!(kernel.schema_status().is_ok());
@@ -80,8 +84,8 @@ fn a_panic_fault_panics() {
 
 #[test]
 fn a_delay_past_the_deadline_rolls_the_query_back() {
-    let (_dir, kernel) = migrated();
-    kernel.inject_fault(Fault::Delay(Duration::from_millis(30)));
+    let (_dir, kernel, faults) = migrated();
+    faults.arm(Fault::Delay(Duration::from_millis(30)));
     let deadline = Instant::now() + Duration::from_millis(5);
     let error = kernel.recall(&recall(), Some(deadline)).unwrap_err();
     assert_eq!(error.code(), ErrorCode::OperationTimeout);

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use memory_kernel_api::{
     AddConstraintRequest, AddSummaryRequest, ApiError, AskRequest, ContextPackage, ErrorCode,
-    LinkRequest, ListRequest, MemoryKernel, Operation, RecallRequest,
+    LinkRequest, ListRequest, MemoryKernel, Operation, RecallRequest, RecordMetadata,
 };
 use memory_kernel_core::package::AnswerResult;
 use memory_kernel_core::{Authority, Effect, RecordType, Relation, TruthStatus};
@@ -27,20 +27,17 @@ fn constraint(effect: Effect) -> AddConstraintRequest {
         resource: "usb_drive".into(),
         effect,
         note: None,
-        memory_id: None,
-        version: None,
-        writer: "security-team".into(),
-        justification: "removable media policy".into(),
-        source_uri: "file:///policy.md".into(),
-        source_hash: None,
-        evidence: vec![],
-        confidence: Some(0.9),
-        truth_status: TruthStatus::Asserted,
-        authority: Authority::Authoritative,
-        created_at: Some("2026-01-01T00:00:00Z".into()),
-        effective_at: None,
-        supersedes: vec![],
-        contradicts: vec![],
+        metadata: RecordMetadata {
+            confidence: Some(0.9),
+            created_at: Some("2026-01-01T00:00:00Z".into()),
+            ..RecordMetadata::new(
+                "security-team",
+                "removable media policy",
+                "file:///policy.md",
+                TruthStatus::Asserted,
+                Authority::Authoritative,
+            )
+        },
     }
 }
 
@@ -93,15 +90,15 @@ fn versions_follow_the_memory_and_a_stale_version_conflicts() {
         .add_constraint(&constraint(Effect::Deny), None)
         .unwrap();
     let mut next = constraint(Effect::Allow);
-    next.memory_id = Some(first.memory_id.to_string());
-    next.supersedes = vec![first.memory_version_id.to_string()];
+    next.metadata.memory_id = Some(first.memory_id.to_string());
+    next.metadata.supersedes = vec![first.memory_version_id.to_string()];
     let second = kernel.add_constraint(&next, None).unwrap();
     assert_eq!(second.version, 2);
     assert_eq!(
         kernel.ask(&ask(), None).unwrap().answer.result,
         AnswerResult::Allow
     );
-    next.version = Some(2);
+    next.metadata.version = Some(2);
     assert_eq!(
         code(kernel.add_constraint(&next, None)),
         ErrorCode::WriteConflict
@@ -113,16 +110,20 @@ fn refused_values_are_validation_errors() {
     let (_dir, kernel) = migrated();
     type Mutation = fn(&mut AddConstraintRequest);
     let cases: [(&str, Mutation); 6] = [
-        ("blank writer", |r| r.writer = "  ".into()),
-        ("confidence above one", |r| r.confidence = Some(1.5)),
+        ("blank writer", |r| r.metadata.writer = "  ".into()),
+        ("confidence above one", |r| {
+            r.metadata.confidence = Some(1.5)
+        }),
         ("non-UTC time", |r| {
-            r.created_at = Some("2026-01-01T00:00:00+02:00".into());
+            r.metadata.created_at = Some("2026-01-01T00:00:00+02:00".into());
         }),
         ("bad source hash", |r| {
-            r.source_hash = Some("sha256:ABC".into())
+            r.metadata.source_hash = Some("sha256:ABC".into())
         }),
-        ("not a ULID", |r| r.supersedes = vec!["nope".into()]),
-        ("version zero", |r| r.version = Some(0)),
+        ("not a ULID", |r| {
+            r.metadata.supersedes = vec!["nope".into()]
+        }),
+        ("version zero", |r| r.metadata.version = Some(0)),
     ];
     for (name, mutate) in cases {
         let mut request = constraint(Effect::Deny);
@@ -173,20 +174,16 @@ fn recall_selects_overlapping_summaries() {
     let summary = AddSummaryRequest {
         record_type: RecordType::Decision,
         summary: "Adopt SQLite for local storage".into(),
-        memory_id: None,
-        version: None,
-        writer: "w".into(),
-        justification: "j".into(),
-        source_uri: "file:///adr.md".into(),
-        source_hash: None,
-        evidence: vec![],
-        confidence: None,
-        truth_status: TruthStatus::Asserted,
-        authority: Authority::Derived,
-        created_at: Some("2026-01-01T00:00:00Z".into()),
-        effective_at: None,
-        supersedes: vec![],
-        contradicts: vec![],
+        metadata: RecordMetadata {
+            created_at: Some("2026-01-01T00:00:00Z".into()),
+            ..RecordMetadata::new(
+                "w",
+                "j",
+                "file:///adr.md",
+                TruthStatus::Asserted,
+                Authority::Derived,
+            )
+        },
     };
     kernel.add_summary(&summary, None).unwrap();
     let package = kernel
@@ -367,7 +364,7 @@ fn concurrent_adds_to_one_memory_without_a_version_all_land() {
             std::thread::spawn(move || {
                 for _ in 0..5 {
                     let mut next = constraint(Effect::Deny);
-                    next.memory_id = Some(memory_id.clone());
+                    next.metadata.memory_id = Some(memory_id.clone());
                     kernel.add_constraint(&next, None).unwrap();
                 }
             })

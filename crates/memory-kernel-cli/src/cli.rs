@@ -7,7 +7,7 @@ use std::str::FromStr;
 
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
-use memory_kernel_api::ListOrder;
+use memory_kernel_api::{ListOrder, RecordMetadata};
 use memory_kernel_core::{Authority, Effect, ExclusionMode, RecordType, Relation, TruthStatus};
 use memory_kernel_outcome::GateMode;
 
@@ -122,7 +122,8 @@ pub enum DbCommand {
     /// Report the schema status of the database, strictly read-only
     ///
     /// Never creates or changes the file: a missing file is reported as
-    /// `schema_unavailable`, not created.
+    /// [`ErrorCode::SchemaUnavailable`](memory_kernel_api::ErrorCode::SchemaUnavailable), not
+    /// created.
     ///
     /// Prints: current_version, target_version, pending_versions, up_to_date,
     /// inferred_from_legacy, contract_version.
@@ -326,7 +327,8 @@ pub enum MemoryCommand {
     /// Show one stored record by its memory_version_id
     ///
     /// Read-only. Prints the record as `memory add` printed it; fails with
-    /// `memory_not_found` when no version has the id.
+    /// [`ErrorCode::MemoryNotFound`](memory_kernel_api::ErrorCode::MemoryNotFound) when no version
+    /// has the id.
     ///
     /// Example:
     ///   mk memory get --memory-version-id 01J0000000000000000000000A
@@ -483,6 +485,28 @@ pub struct RecordFlags {
     /// A memory_version_id this record contradicts (repeatable).
     #[arg(long, value_name = "VERSION_ID", value_parser = canonical_ulid)]
     pub contradicts: Vec<String>,
+}
+
+impl From<&RecordFlags> for RecordMetadata {
+    /// The flags as the API's record metadata: the one place they are copied.
+    fn from(flags: &RecordFlags) -> Self {
+        Self {
+            memory_id: flags.memory_id.clone(),
+            version: flags.version,
+            writer: flags.writer.clone(),
+            justification: flags.justification.clone(),
+            source_uri: flags.source_uri.clone(),
+            source_hash: flags.source_hash.clone(),
+            evidence: flags.evidence.clone(),
+            confidence: flags.confidence,
+            truth_status: flags.truth_status,
+            authority: flags.authority,
+            created_at: flags.created_at.clone(),
+            effective_at: flags.effective_at.clone(),
+            supersedes: flags.supersedes.clone(),
+            contradicts: flags.contradicts.clone(),
+        }
+    }
 }
 
 /// Flags of `memory link`.

@@ -30,8 +30,8 @@ impl Failure {
         }
     }
 
-    /// A command-line usage error (missing flag, unknown value, bad number): clap's own
-    /// message, without colours and without its `error: ` prefix, as a `validation_error`.
+    /// A command-line usage error (missing flag, unknown value, bad number): clap's own message,
+    /// without colours and without its `error: ` prefix, as a [`ErrorCode::ValidationError`].
     #[must_use]
     pub fn usage(error: &clap::Error) -> Self {
         let rendered = error.render().to_string();

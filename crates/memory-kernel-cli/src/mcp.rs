@@ -51,7 +51,7 @@ struct GetArguments {
 /// Serves MCP on stdin and stdout until the host closes stdin.
 ///
 /// # Errors
-/// `internal_error` when the runtime cannot start or the connection fails before it is
+/// [`ErrorCode::InternalError`] when the runtime cannot start or the connection fails before it is
 /// initialised (the failure goes to stderr: stdout belongs to the protocol).
 pub fn serve(db: &Path) -> Result<Output, Failure> {
     let server = MemoryServer::new(db.to_path_buf())?;
@@ -217,7 +217,7 @@ fn with_first(properties: Option<&Value>, name: &str, schema: Value) -> Map<Stri
 }
 
 /// Parses a tool's arguments strictly into its request type; a refusal is the caller's to
-/// fix (`validation_error`), with serde's account of the field at fault.
+/// fix ([`ErrorCode::ValidationError`]), with serde's account of the field at fault.
 fn arguments<T: DeserializeOwned>(tool: &str, arguments: JsonObject) -> Result<T, Failure> {
     serde_json::from_value(Value::Object(arguments)).map_err(|e| {
         Failure::new(

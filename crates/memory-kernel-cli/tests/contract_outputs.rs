@@ -399,8 +399,7 @@ fn error_schema_lists_the_contract_codes_in_canonical_order() {
             "{code}"
         );
     }
-    let path =
-        memory_kernel_api::contract_schemas::contracts_dir().join("v1/schemas/error.schema.json");
+    let path = memory_kernel_testkit::contracts_dir().join("v1/schemas/error.schema.json");
     let text = std::fs::read_to_string(path).unwrap();
     let file: Value = serde_json::from_str(&text).unwrap();
     let listed: Vec<&str> = file["properties"]["code"]["enum"]

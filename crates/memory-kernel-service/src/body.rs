@@ -1,14 +1,20 @@
 //! The JSON body extractor. Its checks run in a fixed order so every failure has one code:
 //!
-//! 1. the body is read under the `--max-body-bytes` limit → 413 `validation_error`, and within
-//!    `--body-read-timeout-ms` → 408 `validation_error` (the time spent reading is reported to
-//!    telemetry, which leaves it out of the endpoint's latency);
-//! 2. the bytes must be JSON, with no object naming a key twice → 400 `invalid_json` (checked
-//!    before the content type, so a malformed body is `invalid_json` whatever header came
+//! 1. the body is read under the `--max-body-bytes` limit → 413
+//!    [`ErrorCode::ValidationError`](memory_kernel_api::ErrorCode::ValidationError), and within
+//!    `--body-read-timeout-ms` → 408
+//!    [`ErrorCode::ValidationError`](memory_kernel_api::ErrorCode::ValidationError) (the time spent
+//!    reading is reported to telemetry, which leaves it out of the endpoint's latency);
+//! 2. the bytes must be JSON, with no object naming a key twice → 400
+//!    [`ErrorCode::InvalidJson`](memory_kernel_api::ErrorCode::InvalidJson) (checked before the
+//!    content type, so a malformed body is
+//!    [`ErrorCode::InvalidJson`](memory_kernel_api::ErrorCode::InvalidJson) whatever header came
 //!    with it);
-//! 3. the content type must be `application/json` → 415 `validation_error`;
-//! 4. the JSON must have the endpoint's shape (fields, types, enums; unknown fields refused)
-//!    → 400 `validation_error` with serde's message.
+//! 3. the content type must be `application/json` → 415
+//!    [`ErrorCode::ValidationError`](memory_kernel_api::ErrorCode::ValidationError);
+//! 4. the JSON must have the endpoint's shape (fields, types, enums; unknown fields refused) → 400
+//!    [`ErrorCode::ValidationError`](memory_kernel_api::ErrorCode::ValidationError) with serde's
+//!    message.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};

@@ -100,8 +100,9 @@ pub struct ServiceConfig {
         value_delimiter = ','
     )]
     pub allowed_hosts: Vec<String>,
-    /// Free bytes the file system holding the database must have for `/v1/ready` to answer
-    /// 200; below it readiness answers 503 `storage_unavailable`.
+    /// Free bytes the file system holding the database must have for `/v1/ready` to answer 200;
+    /// below it readiness answers 503
+    /// [`ErrorCode::StorageUnavailable`](memory_kernel_api::ErrorCode::StorageUnavailable).
     #[arg(long, default_value_t = DEFAULT_MIN_FREE_BYTES)]
     pub min_free_bytes: u64,
     /// Apply pending migrations to an existing database at start.

@@ -1,8 +1,8 @@
 //! Runs one API operation on a blocking thread under the operation timeout.
 //!
-//! The deadline is handed to the API, which checks it before committing and rolls back when it
-//! has passed, so a timeout response is the truth and a retry is safe (docs/spec/requirements.md). The service
-//! also stops waiting once the deadline (plus a short grace for a commit already under way)
+//! The deadline is handed to the API, which checks it before committing and rolls back when it has
+//! passed, so a timeout response is the truth and a retry is safe (docs/spec/requirements.md). The
+//! service also stops waiting once the deadline (plus a short grace for a commit already under way)
 //! has passed, so a stuck operation cannot hold a request open.
 
 use std::time::{Duration, Instant};
@@ -19,9 +19,10 @@ pub const COMMIT_GRACE: Duration = Duration::from_millis(50);
 /// could start, so the operation is not started at all.
 ///
 /// # Errors
-/// The operation's [`ServiceError`]; on a timeout (service-side or a missed API deadline)
-/// 503 `operation_timeout` with `details.timeout_ms`; `internal_error` when the operation
-/// panicked.
+/// The operation's [`ServiceError`]; on a timeout (service-side or a missed API deadline) 503
+/// [`ErrorCode::OperationTimeout`](memory_kernel_api::ErrorCode::OperationTimeout) with
+/// `details.timeout_ms`; [`ErrorCode::InternalError`](memory_kernel_api::ErrorCode::InternalError)
+/// when the operation panicked.
 pub async fn run_with_deadline<T, F>(
     timeout: Duration,
     operation: Operation,

@@ -1,5 +1,5 @@
-//! The endpoint table (docs/spec/service-contract.md): the one list the router mounts, the OpenAPI document
-//! describes and the runtime contract reports.
+//! The endpoint table (docs/spec/service-contract.md): the one list the router mounts, the OpenAPI
+//! document describes and the runtime contract reports.
 
 use axum::http::StatusCode;
 use axum::routing::{MethodFilter, MethodRouter, on};
@@ -148,17 +148,17 @@ impl Endpoint {
         self.path != LIVENESS_PATH
     }
 
-    /// The code a timeout of this endpoint reports: `operation_timeout` for every endpoint that
-    /// runs an operation under the deadline.
+    /// The code a timeout of this endpoint reports: [`ErrorCode::OperationTimeout`] for every
+    /// endpoint that runs an operation under the deadline.
     #[must_use]
     pub fn timeout_code(&self) -> Option<ErrorCode> {
         self.operation.map(|_| ErrorCode::OperationTimeout)
     }
 
     /// Every contract code the endpoint can answer with, in canonical order: its own
-    /// [`Endpoint::error_codes`], `operation_timeout` when it runs an operation under the
-    /// deadline, and `storage_unavailable` when that operation writes (or it is the readiness
-    /// probe, which reports what writes will do).
+    /// [`Endpoint::error_codes`], [`ErrorCode::OperationTimeout`] when it runs an operation under
+    /// the deadline, and [`ErrorCode::StorageUnavailable`] when that operation writes (or it is the
+    /// readiness probe, which reports what writes will do).
     #[must_use]
     pub fn codes(&self) -> Vec<ErrorCode> {
         let mut codes = self.error_codes.to_vec();
@@ -176,9 +176,9 @@ impl Endpoint {
         codes
     }
 
-    /// Transport-level statuses this endpoint can answer with (all carry `validation_error`):
-    /// 401 when a token is configured, 405 for another method, and for endpoints with a body
-    /// 413 (too large) and 415 (not `application/json`).
+    /// Transport-level statuses this endpoint can answer with (all carry
+    /// [`ErrorCode::ValidationError`]): 401 when a token is configured, 405 for another method, and
+    /// for endpoints with a body 413 (too large) and 415 (not `application/json`).
     #[must_use]
     pub fn transport_statuses(&self) -> Vec<StatusCode> {
         let mut statuses = Vec::new();
@@ -209,7 +209,8 @@ const QUERY_CODES: &[ErrorCode] = &[
     QueryFailed,
     InternalError,
 ];
-/// Outcome writes: an event never conflicts (its id is generated), so no `write_conflict`.
+/// Outcome writes: an event never conflicts (its id is generated), so no
+/// [`ErrorCode::WriteConflict`].
 const OUTCOME_WRITE_CODES: &[ErrorCode] = &[
     InvalidJson,
     ValidationError,

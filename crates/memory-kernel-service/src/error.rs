@@ -103,7 +103,7 @@ impl ServiceError {
         Self::new(ErrorCode::InternalError, message)
     }
 
-    /// The operation did not finish within `timeout_ms`: 503 `operation_timeout` with
+    /// The operation did not finish within `timeout_ms`: 503 [`ErrorCode::OperationTimeout`] with
     /// `details.timeout_ms`, whatever the operation.
     #[must_use]
     pub fn timeout(operation: Operation, timeout_ms: u64) -> Self {
@@ -346,7 +346,8 @@ impl fmt::Display for ServiceError {
 
 impl std::error::Error for ServiceError {}
 
-/// The non-2xx envelope (docs/spec/service-contract.md): never `api_contract_version`, never `legacy_error`.
+/// The non-2xx envelope (docs/spec/service-contract.md): never `api_contract_version`, never
+/// `legacy_error`.
 #[derive(Serialize)]
 struct ErrorEnvelope<'a> {
     service_contract_version: &'static str,

@@ -17,7 +17,6 @@ pub mod body;
 pub mod config;
 pub mod connection;
 pub mod contract;
-pub mod database_file;
 pub mod deadline;
 pub mod endpoints;
 pub mod envelope;

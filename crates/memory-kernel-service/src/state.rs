@@ -7,7 +7,6 @@ use memory_kernel_api::{ApiError, Deadline, MemoryKernel, Operation};
 
 use crate::auth::BearerToken;
 use crate::config::Settings;
-use crate::database_file;
 use crate::deadline::{millis, run_with_deadline};
 use crate::error::ServiceError;
 use crate::telemetry::Telemetry;
@@ -48,11 +47,14 @@ impl AppState {
     }
 
     /// Runs an API call on a blocking thread under the operation timeout; see
-    /// [`run_with_deadline`]. The database file is checked first ([`database_file::check`]).
+    /// [`run_with_deadline`]. The API checks the database file first
+    /// ([`MemoryKernel::check_file`]).
     ///
     /// # Errors
-    /// The mapped API failure, `schema_unavailable` when the file is gone (or read-only for an
-    /// operation that writes), or a timeout with `operation`'s default code.
+    /// The mapped API failure,
+    /// [`ErrorCode::SchemaUnavailable`](memory_kernel_api::ErrorCode::SchemaUnavailable) when the
+    /// file is gone (or read-only for an operation that writes), or a timeout with `operation`'s
+    /// default code.
     pub async fn run<T, F>(&self, operation: Operation, op: F) -> Result<T, ServiceError>
     where
         T: Send + 'static,
@@ -60,9 +62,6 @@ impl AppState {
     {
         let kernel = self.0.kernel.clone();
         run_with_deadline(self.0.operation_timeout, operation, move |deadline| {
-            if let Some(file) = kernel.database_file() {
-                database_file::check(file, operation)?;
-            }
             op(&kernel, deadline)
         })
         .await

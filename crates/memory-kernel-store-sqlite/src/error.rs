@@ -7,6 +7,7 @@ use memory_kernel_core::{MemoryId, MemoryVersionId, Relation, ValidationError};
 use rusqlite::ErrorCode;
 use thiserror::Error;
 
+use crate::database_file::DatabaseFileError;
 use crate::snapshot::SnapshotError;
 
 /// The store's result type.
@@ -207,6 +208,9 @@ pub enum StoreError {
     /// A snapshot export or import failed.
     #[error(transparent)]
     Snapshot(#[from] SnapshotError),
+    /// The database file cannot serve the operation now (see [`crate::Store::check_file`]).
+    #[error(transparent)]
+    DatabaseFile(#[from] DatabaseFileError),
     /// A file-system operation failed.
     #[error("{action} {}: {source}", path.display())]
     Io {

@@ -13,6 +13,7 @@
 mod backup;
 mod browse;
 mod copy;
+mod database_file;
 mod doc_cache;
 mod error;
 mod integrity;
@@ -31,6 +32,7 @@ mod store;
 
 pub use browse::{MemoryHistory, PackageEntry, PackageKey, PageFilter, PageOrder, RecordKey};
 pub use copy::ContentSummary;
+pub use database_file::{DatabaseFileError, FileUse};
 pub use error::{MIGRATE_COMMAND, Result, StoreError};
 pub use integrity::{ForeignKeyViolation, IntegrityReport};
 pub use legacy::{LegacyInventory, LegacyPayloadRows, UPSTREAM_PACKAGE_KIND};

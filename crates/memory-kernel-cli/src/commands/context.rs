@@ -13,7 +13,9 @@ use crate::shapes::ContextListOutput;
 /// Runs a `context` command.
 ///
 /// # Errors
-/// `context_package_not_found`, `schema_unavailable` or `context_lookup_failed`.
+/// [`ErrorCode::ContextPackageNotFound`](memory_kernel_api::ErrorCode::ContextPackageNotFound),
+/// [`ErrorCode::SchemaUnavailable`](memory_kernel_api::ErrorCode::SchemaUnavailable) or
+/// [`ErrorCode::ContextLookupFailed`](memory_kernel_api::ErrorCode::ContextLookupFailed).
 pub fn run(command: &ContextCommand, db: &Path) -> Result<Output, Failure> {
     match command {
         ContextCommand::Show { context_package_id } => {

@@ -69,9 +69,9 @@ const MANIFEST_FILE: &str = "manifest.json";
 /// Runs a `db` command.
 ///
 /// # Errors
-/// `schema_unavailable` for a missing, unreadable or outdated database, `migration_failed`,
-/// `validation_error` for an unusable backup file or snapshot, `write_failed` or
-/// `internal_error`.
+/// [`ErrorCode::SchemaUnavailable`] for a missing, unreadable or outdated database,
+/// [`ErrorCode::MigrationFailed`], [`ErrorCode::ValidationError`] for an unusable backup file or
+/// snapshot, [`ErrorCode::WriteFailed`] or [`ErrorCode::InternalError`].
 pub fn run(command: &DbCommand, db: &Path) -> Result<Output, Failure> {
     match command {
         DbCommand::SchemaVersion => {

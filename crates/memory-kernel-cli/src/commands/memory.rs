@@ -6,7 +6,7 @@ use std::path::Path;
 
 use memory_kernel_api::{
     AddConstraintRequest, AddSummaryRequest, HistoryRequest, LinkRequest, MAX_PAGE_SIZE,
-    MemoryKernel, MemoryPageRequest, MemoryRecord,
+    MemoryKernel, MemoryPageRequest, MemoryRecord, RecordMetadata,
 };
 use memory_kernel_core::RecordType;
 
@@ -15,36 +15,14 @@ use crate::failure::Failure;
 use crate::output::Output;
 use crate::shapes::{HistoryOutput, LinkOutput, ListOutput, RecordOutput};
 
-/// Builds an add request: the payload fields given, plus every provenance, accountability and
-/// lineage field taken from the shared [`crate::cli::RecordFlags`] (written once, here).
-macro_rules! add_request {
-    ($request:ident { $($field:ident : $value:expr),+ $(,)? }, $flags:expr) => {{
-        let flags = $flags;
-        $request {
-            $($field: $value,)+
-            memory_id: flags.memory_id.clone(),
-            version: flags.version,
-            writer: flags.writer.clone(),
-            justification: flags.justification.clone(),
-            source_uri: flags.source_uri.clone(),
-            source_hash: flags.source_hash.clone(),
-            evidence: flags.evidence.clone(),
-            confidence: flags.confidence,
-            truth_status: flags.truth_status,
-            authority: flags.authority,
-            created_at: flags.created_at.clone(),
-            effective_at: flags.effective_at.clone(),
-            supersedes: flags.supersedes.clone(),
-            contradicts: flags.contradicts.clone(),
-        }
-    }};
-}
-
 /// Runs a `memory` command.
 ///
 /// # Errors
-/// `validation_error` for a refused value, `write_conflict`, `schema_unavailable`,
-/// `write_failed` or `query_failed`.
+/// [`ErrorCode::ValidationError`](memory_kernel_api::ErrorCode::ValidationError) for a refused
+/// value, [`ErrorCode::WriteConflict`](memory_kernel_api::ErrorCode::WriteConflict),
+/// [`ErrorCode::SchemaUnavailable`](memory_kernel_api::ErrorCode::SchemaUnavailable),
+/// [`ErrorCode::WriteFailed`](memory_kernel_api::ErrorCode::WriteFailed) or
+/// [`ErrorCode::QueryFailed`](memory_kernel_api::ErrorCode::QueryFailed).
 pub fn run(command: &MemoryCommand, db: &Path) -> Result<Output, Failure> {
     match command {
         MemoryCommand::Add(add) => match add.as_ref() {
@@ -106,7 +84,8 @@ pub(crate) fn link(db: &Path, request: &LinkRequest) -> Result<Output, Failure> 
 /// `memory get`, and the MCP tool `get`.
 ///
 /// # Errors
-/// As [`run`]; `memory_not_found` for an unknown version id.
+/// As [`run`]; [`ErrorCode::MemoryNotFound`](memory_kernel_api::ErrorCode::MemoryNotFound) for an
+/// unknown version id.
 pub(crate) fn get(db: &Path, memory_version_id: &str) -> Result<Output, Failure> {
     let record = super::open_current(db)?.memory_version(memory_version_id)?;
     Ok(Output::Record(Box::new(RecordOutput::from(record))))
@@ -115,33 +94,30 @@ pub(crate) fn get(db: &Path, memory_version_id: &str) -> Result<Output, Failure>
 /// `memory history`, and the MCP tool `history`.
 ///
 /// # Errors
-/// As [`run`]; `memory_not_found` for a memory with no stored version.
+/// As [`run`]; [`ErrorCode::MemoryNotFound`](memory_kernel_api::ErrorCode::MemoryNotFound) for a
+/// memory with no stored version.
 pub(crate) fn history(db: &Path, request: &HistoryRequest) -> Result<Output, Failure> {
     let history = super::open_current(db)?.memory_history(request)?;
     Ok(Output::History(Box::new(HistoryOutput::from(history))))
 }
 
 fn constraint_request(args: &ConstraintArgs) -> AddConstraintRequest {
-    add_request!(
-        AddConstraintRequest {
-            actor: args.actor.clone(),
-            action: args.action.clone(),
-            resource: args.resource.clone(),
-            effect: args.effect,
-            note: args.note.clone(),
-        },
-        &args.record
-    )
+    AddConstraintRequest {
+        actor: args.actor.clone(),
+        action: args.action.clone(),
+        resource: args.resource.clone(),
+        effect: args.effect,
+        note: args.note.clone(),
+        metadata: RecordMetadata::from(&args.record),
+    }
 }
 
 fn summary_request(record_type: RecordType, args: &SummaryArgs) -> AddSummaryRequest {
-    add_request!(
-        AddSummaryRequest {
-            record_type: record_type,
-            summary: args.summary.clone(),
-        },
-        &args.record
-    )
+    AddSummaryRequest {
+        record_type,
+        summary: args.summary.clone(),
+        metadata: RecordMetadata::from(&args.record),
+    }
 }
 
 fn link_request(args: &LinkArgs) -> LinkRequest {

@@ -393,8 +393,8 @@ fn write_of(command: &OutcomeCommand) -> Result<Option<NewOutcomeEvent>, Failure
 /// Runs an `outcome` command against the database at `db`.
 ///
 /// # Errors
-/// `validation_error` for a bad flag value, a refused event, a missing snapshot or
-/// candidate; `schema_unavailable` for a missing or unmigrated file; store failures.
+/// [`ErrorCode::ValidationError`] for a bad flag value, a refused event, a missing snapshot or
+/// candidate; [`ErrorCode::SchemaUnavailable`] for a missing or unmigrated file; store failures.
 pub fn run(command: &OutcomeCommand, db: &Path) -> Result<Output, Failure> {
     // The benchmark works on its own temporary databases and never touches `db`.
     if let OutcomeCommand::Benchmark(benchmark) = command {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::{Args, Subcommand};
-use memory_kernel_api::{AddSummaryRequest, ErrorCode, MemoryKernel};
+use memory_kernel_api::{AddSummaryRequest, ErrorCode, MemoryKernel, RecordMetadata};
 use memory_kernel_core::{Authority, RecordType, Timestamp, TruthStatus};
 use memory_kernel_outcome::{Candidate, EventType, GateMode, NewOutcomeEvent};
 use serde::Serialize;
@@ -114,8 +114,9 @@ fn internal(message: impl Into<String>) -> Failure {
 /// Runs the benchmark: no database of the caller's is read or written.
 ///
 /// # Errors
-/// `validation_error` for partial thresholds or zero repetitions; `internal_error` when the
-/// policy cannot be read, a temporary database fails or the report cannot be written.
+/// [`ErrorCode::ValidationError`] for partial thresholds or zero repetitions;
+/// [`ErrorCode::InternalError`] when the policy cannot be read, a temporary database fails or the
+/// report cannot be written.
 pub fn run(command: &BenchmarkCommand) -> Result<Output, Failure> {
     let BenchmarkCommand::Run(args) = command;
     let policy = SloPolicy::load(None)
@@ -274,20 +275,13 @@ fn measure_once(
         &AddSummaryRequest {
             record_type: RecordType::Decision,
             summary: "benchmark memory".to_owned(),
-            memory_id: None,
-            version: None,
-            writer: "benchmark".to_owned(),
-            justification: "benchmark run".to_owned(),
-            source_uri: "file:///benchmark".to_owned(),
-            source_hash: None,
-            evidence: Vec::new(),
-            confidence: None,
-            truth_status: TruthStatus::Asserted,
-            authority: Authority::Authoritative,
-            created_at: None,
-            effective_at: None,
-            supersedes: Vec::new(),
-            contradicts: Vec::new(),
+            metadata: RecordMetadata::new(
+                "benchmark",
+                "benchmark run",
+                "file:///benchmark",
+                TruthStatus::Asserted,
+                Authority::Authoritative,
+            ),
         },
         None,
     )?;

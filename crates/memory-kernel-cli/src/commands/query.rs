@@ -12,7 +12,9 @@ use crate::output::Output;
 /// Runs a `query` command.
 ///
 /// # Errors
-/// `validation_error` for a refused question, `schema_unavailable` or `query_failed`.
+/// [`ErrorCode::ValidationError`](memory_kernel_api::ErrorCode::ValidationError) for a refused
+/// question, [`ErrorCode::SchemaUnavailable`](memory_kernel_api::ErrorCode::SchemaUnavailable) or
+/// [`ErrorCode::QueryFailed`](memory_kernel_api::ErrorCode::QueryFailed).
 pub fn run(command: &QueryCommand, db: &Path) -> Result<Output, Failure> {
     match command {
         QueryCommand::Ask(args) => ask(db, &ask_request(args)),

@@ -12,8 +12,8 @@ use crate::output::Output;
 /// Runs a `service` command.
 ///
 /// # Errors
-/// `validation_error` for a bad URL or policy file; `internal_error` when the service cannot
-/// be read.
+/// [`ErrorCode::ValidationError`] for a bad URL or policy file; [`ErrorCode::InternalError`] when
+/// the service cannot be read.
 pub fn run(command: &ServiceCommand) -> Result<Output, Failure> {
     let ServiceCommand::Diagnostics {
         url,

@@ -3,8 +3,9 @@
 //! `/metrics` and the SLO policy. This is the one place the artifact's numbers are derived.
 //!
 //! - `failures` are the service's own failures: every code but `ok` and the caller errors
-//!   (`invalid_json`, `validation_error`, `context_package_not_found`, `write_conflict`), so
-//!   timeouts (`operation_timeout`) and `storage_unavailable` are failures too;
+//!   ([`ErrorCode::InvalidJson`], [`ErrorCode::ValidationError`],
+//!   [`ErrorCode::ContextPackageNotFound`], [`ErrorCode::WriteConflict`]), so timeouts
+//!   ([`ErrorCode::OperationTimeout`]) and [`ErrorCode::StorageUnavailable`] are failures too;
 //! - rates are percentages of the endpoint's requests; `schema_unavailable_per_1000_requests`
 //!   is over every request;
 //! - latency quantiles come from the histogram: the bucket holding rank `q × count` is found
@@ -64,7 +65,7 @@ pub struct Thresholds {
     pub timeout_rate_max_percent: f64,
     /// Largest failure share of an endpoint, in percent.
     pub failure_rate_max_percent: f64,
-    /// Largest `schema_unavailable` count per 1000 requests.
+    /// Largest [`ErrorCode::SchemaUnavailable`] count per 1000 requests.
     pub schema_unavailable_max_per_1000_requests: f64,
 }
 
@@ -79,13 +80,13 @@ pub struct Totals {
     pub client_errors: u64,
     /// Timeouts.
     pub timeouts: u64,
-    /// `schema_unavailable` answers.
+    /// [`ErrorCode::SchemaUnavailable`] answers.
     pub schema_unavailable: u64,
     /// `failures / requests`, in percent.
     pub failure_rate_percent: f64,
     /// `timeouts / requests`, in percent.
     pub timeout_rate_percent: f64,
-    /// `schema_unavailable` answers per 1000 requests.
+    /// [`ErrorCode::SchemaUnavailable`] answers per 1000 requests.
     pub schema_unavailable_per_1000_requests: f64,
 }
 
@@ -164,7 +165,7 @@ pub enum Rule {
     TimeoutRate,
     /// An endpoint's failure rate over `failure_rate_max_percent`.
     FailureRate,
-    /// `schema_unavailable` per 1000 requests over its maximum.
+    /// [`ErrorCode::SchemaUnavailable`] per 1000 requests over its maximum.
     SchemaUnavailableRate,
 }
 
@@ -177,7 +178,7 @@ pub enum Verdict {
     /// A threshold broken, not critical.
     #[serde(rename = "WARNING")]
     Warning,
-    /// A failure-rate breach together with a `schema_unavailable` breach.
+    /// A failure-rate breach together with a [`ErrorCode::SchemaUnavailable`] breach.
     #[serde(rename = "CRITICAL")]
     Critical,
 }

@@ -25,7 +25,8 @@ const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
 /// The exposition's URL: `url` itself when it ends with `/metrics`, else `url` + `/metrics`.
 ///
 /// # Errors
-/// `validation_error` unless `url` starts with `http://` (the service binds plain HTTP).
+/// [`ErrorCode::ValidationError`] unless `url` starts with `http://` (the service binds plain
+/// HTTP).
 pub fn metrics_url(url: &str) -> Result<String, Failure> {
     if !url.starts_with("http://") {
         return Err(Failure::new(
@@ -44,7 +45,7 @@ pub fn metrics_url(url: &str) -> Result<String, Failure> {
 /// Reads the exposition at `url` (with the bearer `token`, when given).
 ///
 /// # Errors
-/// `internal_error` when the service cannot be reached or does not answer 200.
+/// [`ErrorCode::InternalError`] when the service cannot be reached or does not answer 200.
 pub fn fetch(url: &str, token: Option<&str>) -> Result<String, Failure> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(FETCH_TIMEOUT))
@@ -74,7 +75,7 @@ pub fn fetch(url: &str, token: Option<&str>) -> Result<String, Failure> {
 /// against `policy`.
 ///
 /// # Errors
-/// `internal_error` when `text` is not the service's exposition.
+/// [`ErrorCode::InternalError`] when `text` is not the service's exposition.
 pub fn compute(
     text: &str,
     source: &str,

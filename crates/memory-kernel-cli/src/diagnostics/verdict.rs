@@ -3,8 +3,10 @@
 //! about consecutive runs; one reading cannot know about the run before it, so:
 //! - a **breach** is an endpoint whose p95 is over its budget, whose timeout rate is over
 //!   `timeout_rate_max_percent` or whose failure rate is over `failure_rate_max_percent`, or
-//!   `schema_unavailable` per 1000 requests (all endpoints) over its maximum;
-//! - **CRITICAL**: a failure-rate breach together with the `schema_unavailable` breach;
+//!   [`ErrorCode::SchemaUnavailable`](memory_kernel_api::ErrorCode::SchemaUnavailable) per 1000
+//!   requests (all endpoints) over its maximum;
+//! - **CRITICAL**: a failure-rate breach together with the
+//!   [`ErrorCode::SchemaUnavailable`](memory_kernel_api::ErrorCode::SchemaUnavailable) breach;
 //! - **WARNING**: any other breach;
 //! - **OK**: no breach.
 //!

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use memory_kernel_api::contract_schemas::ContractSchemas;
+use memory_kernel_testkit::ContractSchemas;
 use serde_json::Value;
 use tempfile::TempDir;
 

@@ -35,18 +35,18 @@ pub async fn health(State(state): State<AppState>) -> Success<HealthData> {
     })
 }
 
-/// `GET /v1/ready`: 200 when a write would be taken now, else 503. It reports what writes
-/// will do: `schema_unavailable` (with the checks in `details`) when the schema is not current
-/// or the file is missing or read-only, `storage_unavailable` when the file system holding the
-/// database has less than `--min-free-bytes` available or SQLite opened the file read-only.
+/// `GET /v1/ready`: 200 when a write would be taken now, else 503. It reports what writes will do:
+/// [`ErrorCode::SchemaUnavailable`](memory_kernel_api::ErrorCode::SchemaUnavailable) (with the
+/// checks in `details`) when the schema is not current or the file is missing or read-only,
+/// [`ErrorCode::StorageUnavailable`](memory_kernel_api::ErrorCode::StorageUnavailable) when the
+/// file system holding the database has less than `--min-free-bytes` available or SQLite opened the
+/// file read-only.
 pub async fn ready(State(state): State<AppState>) -> Result<Success<ReadyData>, ServiceError> {
     let min_free_bytes = state.min_free_bytes();
     let status = state
         .run(Operation::Schema, move |kernel, _| {
             // The file check writes would meet (missing, read-only permission bits).
-            if let Some(file) = kernel.database_file() {
-                crate::database_file::check(file, Operation::Write)?;
-            }
+            kernel.check_file(Operation::Write)?;
             let status = kernel.schema_status()?;
             if status.up_to_date {
                 kernel.check_writable(min_free_bytes)?;

@@ -1,6 +1,6 @@
-//! Request telemetry (docs/spec/service-contract.md), kept by a layer in front of everything else: every request,
-//! whatever answers it (a handler, the auth layer, a fallback, the body limit), is counted
-//! exactly once, in exactly one outcome class, under the endpoint it was routed to.
+//! Request telemetry (docs/spec/service-contract.md), kept by a layer in front of everything else:
+//! every request, whatever answers it (a handler, the auth layer, a fallback, the body limit), is
+//! counted exactly once, in exactly one outcome class, under the endpoint it was routed to.
 //!
 //! Per endpoint (the route template, e.g. `/v1/context/{context_package_id}`, or
 //! [`UNMATCHED`] for a path no route has) the service keeps a counter per outcome class, a
@@ -8,15 +8,17 @@
 //! ([`DURATION_BUCKETS`]). The hot path is a handful of relaxed atomic increments, no lock.
 //!
 //! Everything is read through one [`TelemetrySnapshot`]: `/v1/health` reports its
-//! [`totals`](TelemetrySnapshot::totals) (the docs/spec/service-contract.md counters, wire-compatible) and
-//! `GET /metrics` renders it in the Prometheus text format
+//! [`totals`](TelemetrySnapshot::totals) (the docs/spec/service-contract.md counters,
+//! wire-compatible) and `GET /metrics` renders it in the Prometheus text format
 //! ([`to_prometheus`](TelemetrySnapshot::to_prometheus)).
 //!
-//! The class comes from the response alone: 2xx is a success; otherwise the [`ErrorOutcome`]
-//! the error envelope left in the response extensions decides: a timeout first, then the code
-//! (`invalid_json`, `validation_error`, `context_package_not_found`, `write_conflict`,
-//! `schema_unavailable`, `internal_error` have their own classes; `write_failed`,
-//! `migration_failed`, `query_failed` and `context_lookup_failed` are `other_error`).
+//! The class comes from the response alone: 2xx is a success; otherwise the [`ErrorOutcome`] the
+//! error envelope left in the response extensions decides: a timeout first, then the code
+//! ([`ErrorCode::InvalidJson`], [`ErrorCode::ValidationError`],
+//! [`ErrorCode::ContextPackageNotFound`], [`ErrorCode::WriteConflict`],
+//! [`ErrorCode::SchemaUnavailable`], [`ErrorCode::InternalError`] have their own classes;
+//! [`ErrorCode::WriteFailed`], [`ErrorCode::MigrationFailed`], [`ErrorCode::QueryFailed`] and
+//! [`ErrorCode::ContextLookupFailed`] are `other_error`).
 
 mod prometheus;
 mod snapshot;
@@ -59,7 +61,8 @@ pub const UNMATCHED: &str = "unmatched";
 pub const CODES: usize = ErrorCode::ALL.len() + 2;
 
 /// The `code` label of each per-endpoint counter: `ok` for a 2xx response, the envelope's
-/// `error.code` otherwise (docs/spec/service-contract.md order), and `other` for a failure that carried no code.
+/// `error.code` otherwise (docs/spec/service-contract.md order), and `other` for a failure that
+/// carried no code.
 pub const CODE_LABELS: [&str; CODES] = {
     let mut labels = ["ok"; CODES];
     let mut i = 0;
@@ -101,17 +104,17 @@ pub enum OutcomeClass {
     Success,
     /// The operation ran out of time (whatever its code).
     Timeout,
-    /// `invalid_json`.
+    /// [`ErrorCode::InvalidJson`].
     InvalidJson,
-    /// `validation_error`, transport-level refusals (401, 404, 405, 413, 415) included.
+    /// [`ErrorCode::ValidationError`], transport-level refusals (401, 404, 405, 413, 415) included.
     ValidationError,
-    /// `context_package_not_found`.
+    /// [`ErrorCode::ContextPackageNotFound`].
     ContextNotFound,
-    /// `write_conflict`.
+    /// [`ErrorCode::WriteConflict`].
     WriteConflict,
-    /// `schema_unavailable`.
+    /// [`ErrorCode::SchemaUnavailable`].
     SchemaUnavailable,
-    /// `internal_error`.
+    /// [`ErrorCode::InternalError`].
     InternalError,
     /// Any other failure code.
     OtherError,

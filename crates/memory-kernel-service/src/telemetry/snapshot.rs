@@ -57,7 +57,8 @@ impl EndpointSnapshot {
     }
 }
 
-/// The docs/spec/service-contract.md totals, as `/v1/health` reports them (field names are wire contract).
+/// The docs/spec/service-contract.md totals, as `/v1/health` reports them (field names are wire
+/// contract).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct TelemetryTotals {
     /// Every finished request.
@@ -68,17 +69,18 @@ pub struct TelemetryTotals {
     pub requests_failure_total: u64,
     /// Timeouts.
     pub timeout_total: u64,
-    /// `invalid_json`.
+    /// [`ErrorCode::InvalidJson`](memory_kernel_api::ErrorCode::InvalidJson).
     pub invalid_json_total: u64,
-    /// `validation_error` (transport refusals included).
+    /// [`ErrorCode::ValidationError`](memory_kernel_api::ErrorCode::ValidationError) (transport
+    /// refusals included).
     pub validation_error_total: u64,
-    /// `context_package_not_found`.
+    /// [`ErrorCode::ContextPackageNotFound`](memory_kernel_api::ErrorCode::ContextPackageNotFound).
     pub context_not_found_total: u64,
-    /// `write_conflict`.
+    /// [`ErrorCode::WriteConflict`](memory_kernel_api::ErrorCode::WriteConflict).
     pub write_conflict_total: u64,
-    /// `schema_unavailable`.
+    /// [`ErrorCode::SchemaUnavailable`](memory_kernel_api::ErrorCode::SchemaUnavailable).
     pub schema_unavailable_total: u64,
-    /// `internal_error`.
+    /// [`ErrorCode::InternalError`](memory_kernel_api::ErrorCode::InternalError).
     pub internal_error_total: u64,
     /// Every other failure code.
     pub other_error_total: u64,

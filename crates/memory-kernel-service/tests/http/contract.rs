@@ -181,7 +181,7 @@ fn every_owned_schema_has_a_valid_sample() {
 #[test]
 fn the_error_envelope_schema_forbids_the_legacy_fields() {
     let sample = read_json("contracts/integration/v1/fixtures/error-envelope.sample.json");
-    let schemas = memory_kernel_api::contract_schemas::ContractSchemas::load().unwrap();
+    let schemas = memory_kernel_testkit::ContractSchemas::load().unwrap();
     for key in ["api_contract_version", "legacy_error"] {
         let mut bad = sample.clone();
         bad[key] = json!("x");

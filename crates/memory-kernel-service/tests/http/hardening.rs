@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use memory_kernel_api::{Fault, FaultKind};
+use memory_kernel_testkit::{Fault, FaultKind};
 use serde_json::json;
 
 use crate::support::{TestService, Variant, decision_body, get, post};
@@ -123,9 +123,7 @@ async fn item_08_readiness_reports_what_writes_will_do() {
         .success("service-ready-envelope.schema.json");
 
     // A full disk is a typed 503, not a 500.
-    service
-        .kernel
-        .inject_fault(Fault::Fail(FaultKind::StorageFull));
+    service.faults.arm(Fault::Fail(FaultKind::StorageFull));
     let response = service
         .send(post("/v1/memory/add/summary").json(&decision_body()))
         .await;
@@ -135,9 +133,7 @@ async fn item_08_readiness_reports_what_writes_will_do() {
 #[tokio::test]
 async fn item_09_timeouts_answer_a_typed_503() {
     let service = TestService::start(Variant::ShortTimeout);
-    service
-        .kernel
-        .inject_fault(Fault::Delay(Duration::from_millis(400)));
+    service.faults.arm(Fault::Delay(Duration::from_millis(400)));
     let response = service
         .send(post("/v1/memory/add/summary").json(&decision_body()))
         .await;

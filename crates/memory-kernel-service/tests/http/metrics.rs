@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use memory_kernel_api::Fault;
 use memory_kernel_service::endpoints::ENDPOINTS;
+use memory_kernel_testkit::Fault;
 use serde_json::json;
 
 use crate::prometheus_text::{Family, parse};
@@ -31,9 +31,7 @@ async fn metrics_parse_strictly_and_count_what_was_sent() {
     ] {
         service.send(request).await;
     }
-    service
-        .kernel
-        .inject_fault(Fault::Delay(Duration::from_millis(400)));
+    service.faults.arm(Fault::Delay(Duration::from_millis(400)));
     let timed_out = service
         .send(post("/v1/query/ask").json(&ask_usb_body()))
         .await;

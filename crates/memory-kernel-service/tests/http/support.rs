@@ -10,13 +10,13 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, header};
 use http_body_util::BodyExt;
-use memory_kernel_api::contract_schemas::ContractSchemas;
 use memory_kernel_api::{
     AddConstraintRequest, AskRequest, LinkRequest, MemoryKernel, OutcomeEventRequest,
 };
 use memory_kernel_service::server::open_database;
 use memory_kernel_service::telemetry::Telemetry;
 use memory_kernel_service::{AppState, Settings, router};
+use memory_kernel_testkit::{ContractSchemas, FaultInjector};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 use tower::ServiceExt;
@@ -66,8 +66,10 @@ pub struct TestService {
     pub app: Router,
     pub seed: Seed,
     pub db: PathBuf,
-    /// The API handle the router serves (clones share its pool and its armed fault).
+    /// The API handle the router serves (clones share its pool and its fault injector).
     pub kernel: MemoryKernel,
+    /// Arms a fault for the next operation of [`TestService::kernel`] (and the router's clone).
+    pub faults: FaultInjector,
     /// The router's request counters.
     pub telemetry: Arc<Telemetry>,
     pub variant: Variant,
@@ -82,7 +84,10 @@ impl TestService {
         if variant == Variant::Unmigrated {
             fs::File::create(&db).unwrap();
         }
-        let kernel = open_database(&db, false).unwrap();
+        let faults = FaultInjector::new();
+        let kernel = open_database(&db, false)
+            .unwrap()
+            .with_interceptor(faults.interceptor());
         let seed = if variant == Variant::Unmigrated {
             Seed::default()
         } else {
@@ -103,6 +108,7 @@ impl TestService {
             seed,
             db,
             kernel,
+            faults,
             variant,
             dir,
         }

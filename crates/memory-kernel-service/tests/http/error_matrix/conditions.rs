@@ -3,15 +3,16 @@
 //!
 //! File conditions are real: the database directory is renamed away, the file is unlinked (a
 //! second hard link keeps the inode so the very same file can be put back), the file's
-//! permission bits are made read-only. Operation conditions use the API's `fault-injection`
-//! feature: the next operation is delayed past the timeout, or fails.
+//! permission bits are made read-only. Operation conditions use the testkit's fault injector
+//! (an interceptor on the service's kernel): the next operation is delayed past the timeout,
+//! or fails.
 
 use std::fs;
 use std::io;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use memory_kernel_api::{Fault, FaultKind};
+use memory_kernel_testkit::{Fault, FaultKind};
 use serde_json::{Value, json};
 
 use crate::support::{Seed, TOKEN, TestRequest, TestService, Variant, ask_usb_body, get, post};
@@ -62,7 +63,7 @@ impl Condition {
     /// Puts `service` in this condition; the returned value undoes it.
     pub fn apply(self, service: &TestService) -> io::Result<Restore> {
         let fault = |fault| {
-            service.kernel.inject_fault(fault);
+            service.faults.arm(fault);
             Ok(Restore::Nothing)
         };
         let data_dir = || service.db.parent().map(PathBuf::from).unwrap_or_default();

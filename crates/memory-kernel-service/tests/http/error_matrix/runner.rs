@@ -3,9 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use memory_kernel_api::contract_schemas::ContractSchemas;
 use memory_kernel_api::{ErrorCode, ListRequest};
 use memory_kernel_service::telemetry::{CODE_LABELS, OutcomeClass, TelemetrySnapshot, UNMATCHED};
+use memory_kernel_testkit::ContractSchemas;
 use serde_json::Value;
 
 use super::conditions::{Condition, SLOW_DELAY, recovery_request};

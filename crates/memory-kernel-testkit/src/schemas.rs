@@ -1,7 +1,8 @@
-//! Contract schema validation for the surfaces' tests (feature `contract-schemas`). Every JSON
-//! Schema under `contracts/**/schemas/` is registered by its `$id`, so schemas reference one
-//! another (`$ref` by id) without any network access, and each surface validates its output
-//! against the very files consumers pin.
+//! Contract schema validation for the surfaces' tests. Every JSON Schema under
+//! `contracts/**/schemas/` is registered by its `$id`, so schemas reference one another (`$ref`
+//! by id) without any network access, and each surface validates its output against the very
+//! files consumers pin. The files are read from the source tree (found through
+//! `memory_kernel_contract::schemas::source_root`), which is why this lives in a test crate.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
