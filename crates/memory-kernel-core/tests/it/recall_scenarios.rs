@@ -3,10 +3,9 @@
 // Test code: a failed unwrap is a failed test, which is what we want.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
 use std::collections::BTreeMap;
 
+use crate::support::{Rec, ids, ts, vid};
 use memory_kernel_core::package::AnswerResult;
 use memory_kernel_core::resolver::{
     DEFAULT_EXCLUSION_LIMIT, DEFAULT_LIMIT, MAX_EXCLUSION_LIMIT, MAX_LIMIT, MAX_TRACE_LINES,
@@ -17,7 +16,6 @@ use memory_kernel_core::{
     ContextPackage, Effect, ExclusionMode, MemoryRecord, RecallQuery, RecordSet, RecordType,
     TruthStatus, recall,
 };
-use support::{Rec, ids, ts, vid};
 
 fn decision(id: u128, text: &str) -> Rec {
     Rec::summary(id, RecordType::Decision, text)

@@ -1,6 +1,5 @@
 //! Test record builder shared by the integration tests. Ids are small integers turned into
 //! ULIDs, and instants are seconds after 2026-01-01T00:00:00Z, so tests read as tables.
-#![allow(dead_code)]
 
 use memory_kernel_core::{
     Authority, Confidence, ConstraintPayload, Effect, Link, MemoryId, MemoryRecord,

@@ -4,17 +4,15 @@
 // Test code: a failed unwrap is a failed test, which is what we want.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
 use std::cmp::Ordering;
 
+use crate::support::{Rec, link, mid, ts, vid};
 use memory_kernel_core::resolver::ordering::PrecedenceKey;
 use memory_kernel_core::{
     AskQuery, Authority, Effect, ExclusionMode, LineageEdge, MemoryRecord, PackageBounds,
     RecallQuery, RecordSet, RecordType, Relation, TruthStatus, ask, recall,
 };
 use proptest::prelude::*;
-use support::{Rec, link, mid, ts, vid};
 
 const ACTORS: [&str; 3] = ["user", "admin", "*"];
 const ACTIONS: [&str; 2] = ["use", "*"];

@@ -3,13 +3,11 @@
 // Test code: a failed unwrap is a failed test, which is what we want.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
+use crate::support::{Rec, link, ts, vid};
 use memory_kernel_core::{
     Confidence, Effect, MemoryVersionId, RecallQuery, RecordType, Scope, Timestamp, TruthStatus,
     ValidationError,
 };
-use support::{Rec, link, ts, vid};
 
 fn valid() -> Rec {
     Rec::constraint(1, "user", "use", "usb_drive", Effect::Deny)

@@ -3,8 +3,7 @@
 // Test code: a failed unwrap is a failed test, which is what we want.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
+use crate::support::{self, Rec, ids, link, vid};
 use memory_kernel_core::package::AnswerResult;
 use memory_kernel_core::resolver::{
     REASON_RETRACTED, REASON_SUPERSEDED, WHY_ALLOW, WHY_CONFLICT, WHY_CONTRADICTION, WHY_DENY,
@@ -14,7 +13,6 @@ use memory_kernel_core::{
     AskQuery, Authority, ContextPackage, Effect, Link, MemoryRecord, RecordSet, Relation,
     TruthStatus, ValidationError, ask,
 };
-use support::{Rec, ids, link, vid};
 
 fn ask_at(records: Vec<MemoryRecord>, links: &[Link], as_of: i64) -> ContextPackage {
     let set = RecordSet::from_records_and_links(records, links);

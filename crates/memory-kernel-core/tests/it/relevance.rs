@@ -6,12 +6,10 @@
 // Test code: a failed unwrap is a failed test, which is what we want.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
+use crate::support::{Rec, ts, vid};
 use memory_kernel_core::{
     Authority, MemoryRecord, RecallQuery, RecordSet, RecordType, recall, resolver::PackageBounds,
 };
-use support::{Rec, ts, vid};
 
 /// Records a query should find, by id, and the texts of every record.
 const CORPUS: &[(u128, &str)] = &[
