@@ -3,14 +3,12 @@
 // Test code: a failed unwrap is a failed test, which is what we want.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
+use crate::support::{self, MEMORY, escalated, event, rulesets, stream, with_confidence};
 use memory_kernel_core::Timestamp;
 use memory_kernel_outcome::{
     Candidate, EventType, GateMode, OutcomeError, RULESET_V1, Severity, TrustSnapshot, TrustStatus,
     decay_as_of, decide, parse_candidate, probe_bucket, probe_hash, project, reason,
 };
-use support::{MEMORY, escalated, event, rulesets, stream, with_confidence};
 
 use EventType::{
     AuthoritativeContradiction, Failure, Ignored, Inherited, ManualPromote, ManualRetire,

@@ -4,8 +4,7 @@
 // Test code: a failed unwrap is a failed test, which is what we want.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
+use crate::support;
 use std::collections::BTreeMap;
 
 use memory_kernel_outcome::{EventType, OutcomeEvent, RULESET_V1, Ruleset, Severity, project};
