@@ -2,18 +2,16 @@
 //! deadlines, ordering and concurrency.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::support::{self, RecordBuilder, link, migrated_store, temp_db};
 use memory_kernel_core::{
     Effect, MemoryId, MemoryVersionId, RecordType, Relation, ValidationError,
 };
 use memory_kernel_store_sqlite::{RecordFilter, Store, StoreError};
 use rusqlite::Connection;
-use support::{RecordBuilder, link, migrated_store, temp_db};
 
 #[test]
 fn record_round_trips_exactly() {

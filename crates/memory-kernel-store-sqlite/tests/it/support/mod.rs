@@ -1,5 +1,5 @@
 //! One record builder and store helpers shared by every integration test.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 

@@ -2,10 +2,11 @@
 //! all-or-nothing import (MKR-033, MKR-051, MKR-053, docs/spec/requirements.md).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
 use std::path::Path;
 
+use crate::support::{
+    RecordBuilder, dir_listing, link, migrated_store, stored_ask, stored_recall, temp_db, ts,
+};
 use memory_kernel_core::{Effect, MemoryId, MemoryVersionId, RecordType, Relation};
 use memory_kernel_store_sqlite::manifest::{MANIFEST_FILE, RECORDS_FILE, SIGNATURE_FILE};
 use memory_kernel_store_sqlite::{
@@ -13,9 +14,6 @@ use memory_kernel_store_sqlite::{
     read_key_file,
 };
 use sha2::{Digest, Sha256};
-use support::{
-    RecordBuilder, dir_listing, link, migrated_store, stored_ask, stored_recall, temp_db, ts,
-};
 use tempfile::TempDir;
 
 const SIGNING_KEY: [u8; 32] = [0x11; 32];

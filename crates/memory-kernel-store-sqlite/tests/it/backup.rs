@@ -1,12 +1,10 @@
 //! Online backup, atomic restore and the integrity report (docs/spec/snapshots.md, MKR-034).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
+use crate::support::{RecordBuilder, dir_listing, link, migrated_store, stored_ask, temp_db};
 use memory_kernel_core::{Effect, RecordType, Relation};
 use memory_kernel_store_sqlite::{Store, StoreError};
 use rusqlite::Connection;
-use support::{RecordBuilder, dir_listing, link, migrated_store, stored_ask, temp_db};
 
 fn seed(store: &Store) {
     let a = RecordBuilder::constraint("user", "use", "disk", Effect::Allow).build();

@@ -9,7 +9,7 @@ use memory_kernel_store_sqlite::{Store, StoreError};
 use rusqlite::Connection;
 use rusqlite::types::Value;
 
-use crate::fixture::{bytes_of, fixture_copy};
+use super::fixture::{bytes_of, fixture_copy};
 
 /// Two records of the fixture (A has versions 1 and 2, B only 1).
 const A: &str = "01M8QFBVG6WNA1FDMHKCCK7MJM";

@@ -2,17 +2,15 @@
 //! MKR-031, MKR-032, docs/spec/requirements.md).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
 use std::path::Path;
 
+use crate::support::{RecordBuilder, dir_listing, link, migrated_store, temp_db, ts};
 use memory_kernel_core::{Authority, Effect, RecordType, Relation, TruthStatus};
 use memory_kernel_store_sqlite::{
     MIGRATE_COMMAND, RecordFilter, Store, StoreError,
     schema::{MIGRATIONS_TABLE, target_version},
 };
 use rusqlite::Connection;
-use support::{RecordBuilder, dir_listing, link, migrated_store, temp_db, ts};
 
 /// A file the original MemoryKernel wrote at its layout version 1 (rows keyed by memory_id,
 /// version read from the shape): one decision.

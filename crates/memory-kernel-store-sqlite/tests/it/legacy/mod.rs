@@ -1,10 +1,6 @@
 //! Files made by the original MemoryKernel: its database (carried whole by `migrate`) and its
 //! snapshot folders (accepted by `import`). The database fixture was written by the original's
-//! own binaries; its expected answers are the ones the original computed. One test binary.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-#[path = "../support/mod.rs"]
-mod support;
+//! own binaries; its expected answers are the ones the original computed.
 
 mod database;
 mod fixture;

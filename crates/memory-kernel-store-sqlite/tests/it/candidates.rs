@@ -2,16 +2,14 @@
 //! visibility at `as_of`, and the lineage edges touching the candidates.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
 use std::collections::BTreeSet;
 
+use crate::support::{RecordBuilder, link, migrated_store, temp_db, ts};
 use memory_kernel_core::{
     Effect, MemoryVersionId, RecordType, Relation, Scope, TruthStatus, ValidationError,
     terms::terms,
 };
 use memory_kernel_store_sqlite::StoreError;
-use support::{RecordBuilder, link, migrated_store, temp_db, ts};
 
 fn ids(records: &[memory_kernel_core::MemoryRecord]) -> BTreeSet<MemoryVersionId> {
     records.iter().map(|r| r.memory_version_id).collect()
@@ -229,7 +227,7 @@ fn recall_fetches_overlap_and_counts_the_rest() {
 mod indexed_recall {
     //! The indexed recall (ranking from postings, reading only listed records) must give the
     //! byte-identical package that recall over the fetched records gives.
-    use super::support::{RecordBuilder, link, migrated_store, temp_db};
+    use crate::support::{RecordBuilder, link, migrated_store, temp_db};
     use memory_kernel_core::{
         Authority, ExclusionMode, PackageBounds, RecallQuery, RecordType, Relation, Timestamp,
         TruthStatus,

@@ -14,7 +14,7 @@ use rusqlite::Connection;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::fixture::{FIXTURE_EXPECTED, FIXTURE_LIST, answer, bytes_of, fixture_copy, read_json};
+use super::fixture::{FIXTURE_EXPECTED, FIXTURE_LIST, answer, bytes_of, fixture_copy, read_json};
 use crate::support::{dir_listing, temp_db};
 
 fn count(conn: &Connection, table: &str) -> i64 {

@@ -4,8 +4,7 @@
 // Test code: a failed unwrap is a failed test, which is what we want.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
+use crate::support::{RecordBuilder, migrated_store, temp_db, ts};
 use memory_kernel_core::{MemoryId, RecordType};
 use memory_kernel_outcome::{
     Candidate, EventType, GateMode, NewOutcomeEvent, OutcomeError, TrustStatus, reason,
@@ -13,7 +12,6 @@ use memory_kernel_outcome::{
 use memory_kernel_store_sqlite::{Store, StoreError};
 use proptest::prelude::*;
 use rusqlite::Connection;
-use support::{RecordBuilder, migrated_store, temp_db, ts};
 
 const AT: &str = "2026-02-07T12:00:00Z";
 

@@ -14,7 +14,7 @@ use rusqlite::Connection;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::fixture::{FIXTURE_DB, FIXTURE_EXPECTED, FIXTURE_LIST, answer, fixture_copy, read_json};
+use super::fixture::{FIXTURE_DB, FIXTURE_EXPECTED, FIXTURE_LIST, answer, fixture_copy, read_json};
 use crate::support::{self, temp_db};
 
 const SIGNING_KEY: [u8; 32] = [0x5a; 32];
