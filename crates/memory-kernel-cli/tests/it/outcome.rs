@@ -4,10 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
+use crate::support::{self, Mk, assert_failure, assert_valid, db_state};
 use serde_json::Value;
-use support::{Mk, assert_failure, assert_valid, db_state};
 
 const AT: &str = "2026-02-07T12:00:00Z";
 

@@ -1,14 +1,11 @@
 //! Shared test support: run the real `mk` binary against a temporary database, validate
 //! outputs against the contract schemas, seed the fixed golden scenario, and normalise
 //! generated values (ULIDs, package and snapshot ids, wall-clock timestamps) to placeholders.
-//! Written once here; every test crate includes it with `mod support;`.
-
-// Each test crate uses a different subset of these helpers.
-#![allow(dead_code, unused_imports)]
+//! The `support` module of the crate's one integration-test binary (`tests/it/main.rs`).
 
 mod scenario;
 
-pub use scenario::{AS_OF, SCENARIO_INSTANTS, Scenario, ask_args, recall_args, seed_scenario};
+pub use scenario::{AS_OF, SCENARIO_INSTANTS, ask_args, recall_args, seed_scenario};
 
 use std::collections::BTreeMap;
 use std::fs;

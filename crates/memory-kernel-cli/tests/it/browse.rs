@@ -3,12 +3,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
 use std::collections::BTreeSet;
 
+use crate::support::{AS_OF, Mk, assert_failure, assert_valid, seed_scenario};
 use serde_json::{Value, json};
-use support::{AS_OF, Mk, assert_failure, assert_valid, seed_scenario};
 
 fn ids(output: &Value, list: &str, key: &str) -> Vec<String> {
     output[list]

@@ -4,11 +4,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
 use std::process::Command;
 
-use support::{Mk, assert_failure};
+use crate::support::{self, Mk, assert_failure};
 
 fn mk() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_mk"));

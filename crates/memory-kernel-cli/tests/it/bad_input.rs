@@ -4,11 +4,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
 use std::fs;
 
-use support::{Mk, assert_failure, db_state, run_with_db};
+use crate::support::{Mk, assert_failure, db_state, run_with_db};
 
 /// Where a row's command points `--db`.
 enum Db {

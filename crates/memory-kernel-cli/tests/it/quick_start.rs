@@ -3,9 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
-use support::{Mk, assert_valid};
+use crate::support::{Mk, assert_valid};
 
 #[test]
 fn readme_quick_start_denies_usb_drives_and_shows_the_same_package() {

@@ -1,20 +1,18 @@
 //! Golden fixtures (`contracts/v1/fixtures/*.golden.json`): the real, pretty-printed output of
 //! `mk` over the fixed scenario of `support::seed_scenario`, with generated values normalised.
-//! `MK_UPDATE_GOLDEN=1 cargo test -p memory-kernel-cli --test golden` rewrites them.
+//! `MK_UPDATE_GOLDEN=1 cargo test -p memory-kernel-cli --test it golden::` rewrites them.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
 
 use std::env;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use support::{
-    Mk, SCENARIO_INSTANTS, ask_args, assert_valid, normalise, recall_args, seed_scenario,
+use crate::support::{
+    self, Mk, SCENARIO_INSTANTS, ask_args, assert_valid, normalise, recall_args, seed_scenario,
 };
 
-const REGENERATE: &str = "MK_UPDATE_GOLDEN=1 cargo test -p memory-kernel-cli --test golden";
+const REGENERATE: &str = "MK_UPDATE_GOLDEN=1 cargo test -p memory-kernel-cli --test it golden::";
 
 fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../contracts/v1/fixtures")

@@ -5,14 +5,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::thread;
 
+use crate::support::{self, assert_failure, assert_valid, run_raw};
 use serde_json::Value;
-use support::{assert_failure, assert_valid, run_raw};
 
 /// Serves `body` on `/metrics` (with `status`) for every connection, on a free loopback port.
 fn stand_in(status: u16, body: String) -> String {
@@ -107,7 +105,7 @@ fn a_zero_ms_budget_warns_and_names_the_endpoint() {
     let url = stand_in(200, exposition(&[("/v1/query/recall", 50, 0, 0, 0)]));
     let dir = tempfile::tempdir().unwrap();
     let mut policy: Value = serde_json::from_str(include_str!(
-        "../../../contracts/integration/v1/service-slo-policy.json"
+        "../../../../contracts/integration/v1/service-slo-policy.json"
     ))
     .unwrap();
     for budget in policy["latency_budgets"].as_array_mut().unwrap() {

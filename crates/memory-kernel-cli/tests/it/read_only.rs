@@ -7,9 +7,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
-use support::{AS_OF, Mk, assert_failure, assert_valid, db_state, seed_scenario};
+use crate::support::{AS_OF, Mk, assert_failure, assert_valid, db_state, seed_scenario};
 
 /// The reading commands, with the package id `context show` asks for.
 fn reading_commands(package_id: &str) -> Vec<Vec<String>> {

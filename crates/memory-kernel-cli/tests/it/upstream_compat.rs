@@ -9,13 +9,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::support::{AS_OF, Mk, ask_args, assert_valid, top_level_keys};
 use serde_json::Value;
-use support::{AS_OF, Mk, ask_args, assert_valid, top_level_keys};
 
 /// The original's output for one command.
 fn upstream(name: &str) -> String {

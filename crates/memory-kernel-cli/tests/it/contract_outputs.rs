@@ -4,13 +4,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
-use memory_kernel_api::ErrorCode;
-use serde_json::Value;
-use support::{
+use crate::support::{
     Mk, ask_args, assert_failure, assert_valid, recall_args, run_raw, schemas, seed_scenario,
 };
+use memory_kernel_api::ErrorCode;
+use serde_json::Value;
 
 /// Asserts the compact output is one line ending with `"contract_version":"cli.v1"}`, and
 /// that `contract_version` appears once (no wrapper object repeats it).
