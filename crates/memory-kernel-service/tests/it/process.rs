@@ -3,9 +3,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "http/prometheus_text.rs"]
-mod prometheus_text;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
@@ -18,6 +15,8 @@ use std::time::{Duration, Instant};
 use memory_kernel_api::{ListRequest, MemoryKernel};
 use serde_json::{Value, json};
 use tempfile::TempDir;
+
+use crate::prometheus_text;
 
 const BIN: &str = env!("CARGO_BIN_EXE_memory-kernel-service");
 
