@@ -6,8 +6,8 @@ use std::path::Path;
 
 use serde_json::json;
 
-use crate::Check;
-use crate::tree::{
+use super::Check;
+use super::tree::{
     CONSUMER, CORRECTIONS, ENVELOPE, HANDOFF, MANIFEST, OPENAPI, PROPOSED, SERVICE_DOC, SOT,
     STATUS_DOC, TRUST, changelog, consumer, edit_json, edit_yaml, git_base, mirror, read,
     register_mirror, replace, side_commit, swap_first_codes, write,

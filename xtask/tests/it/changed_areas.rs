@@ -100,9 +100,12 @@ fn a_governance_check_change_needs_its_negative_fixture() {
     assert!(!without.rules[0].companions[0].met);
     assert!(!without.complete);
 
-    let with = analyse(&["xtask/src/tidy.rs", "xtask/tests/tidy.rs"]);
+    let with = analyse(&["xtask/src/tidy.rs", "xtask/tests/it/tidy.rs"]);
     assert!(with.rules[0].companions[0].met);
-    assert_eq!(with.rules[0].companions[0].changed, ["xtask/tests/tidy.rs"]);
+    assert_eq!(
+        with.rules[0].companions[0].changed,
+        ["xtask/tests/it/tidy.rs"]
+    );
     assert!(with.complete);
 }
 

@@ -2,7 +2,7 @@
 
 use xtask::release_evidence::verify::{Limits, VerifyError};
 
-use crate::fixture::{Raw, TOP, edit_evidence, file, regular, resum, set_file};
+use super::fixture::{Raw, TOP, edit_evidence, file, regular, resum, set_file};
 use tar::EntryType;
 
 pub(crate) type Mutation = fn(&mut Vec<Raw>);
