@@ -11,7 +11,8 @@ use crate::cargo;
 /// and bench targets; doctests are not part of `--all-targets`). With `--nextest` and
 /// cargo-nextest installed it runs `cargo nextest run` with the same selection instead. Fix a
 /// failure by reading the failing test's output above; re-run one test with
-/// `cargo test -p <crate> --test <file> <name>`.
+/// `cargo test -p <crate> --test it <module>::<name>` (each crate's integration tests are one
+/// binary, `tests/it/main.rs`, with a module per file).
 #[derive(Debug, Clone, Default, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Test {
