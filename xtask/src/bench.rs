@@ -84,6 +84,11 @@ pub struct ServiceBench {
     /// Build and run the dev profile instead of release (for trying the command out).
     #[arg(long)]
     pub debug: bool,
+    /// Also measure the service on this PostgreSQL database, after SQLite, in the same run
+    /// (rows say which engine). The database must exist and be empty; it needs exactly one
+    /// --records count. The growth phase is SQLite's only (it weighs the file).
+    #[arg(long, value_name = "URL")]
+    pub postgres: Option<String>,
 }
 
 /// A list of distinct counts, in the order given.
@@ -112,6 +117,9 @@ impl ServiceBench {
         );
         if self.debug {
             line.push_str(" --debug");
+        }
+        if let Some(url) = &self.postgres {
+            line.push_str(&format!(" --postgres {url}"));
         }
         line
     }
@@ -304,11 +312,22 @@ mod tests {
             growth_queries: 50,
             json: Some(PathBuf::from("x.json")),
             debug: true,
+            postgres: None,
         };
         assert_eq!(
             args.command_line(),
             "cargo xtask bench service --records 200 --connections 1,2 --duration 1500ms \
              --growth-queries 50 --debug"
+        );
+        let on_postgres = ServiceBench {
+            postgres: Some("postgres://mk@127.0.0.1/bench".to_owned()),
+            debug: false,
+            ..args
+        };
+        assert!(
+            on_postgres
+                .command_line()
+                .ends_with("--growth-queries 50 --postgres postgres://mk@127.0.0.1/bench")
         );
     }
 

@@ -11,6 +11,14 @@
 //! deep in the listing), and oldest first filtered by writer and truth status. Its cost must
 //! not grow with the store.
 //!
+//! `engines/*` compares the two storage engines in one run over the same 10k records: a policy
+//! ask (candidates and the resolver), an indexed recall and one write, each on SQLite and on
+//! PostgreSQL (`MK_TEST_POSTGRES_URL`, see `docs/testing/postgres.md`; without it only SQLite
+//! runs and a SKIP line says so). `engines/replica_writers` has 16 threads write through two
+//! separate handles on the PostgreSQL database (two pools, as two replicas have) and prints
+//! their latency percentiles, the writes that missed the deadline and any acknowledged write
+//! the database does not hold (`cargo bench -p memory-kernel-store-sqlite -- engines`).
+//!
 //! `writers/16_threads_10k` is writes under load: 16 threads each append 8 constraints (one
 //! transaction per record, as `add constraint` does) to a 10k store, every write under the
 //! service's default 2.5 s deadline. Criterion times a round of 128 writes; the bench also
@@ -26,10 +34,11 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, criterion_main};
 use memory_kernel_core::{
-    Authority, ConstraintPayload, Effect, MemoryId, MemoryRecord, MemoryVersionId, Payload,
-    Provenance, RecallQuery, RecordType, Scope, Timestamp, TruthStatus, terms::terms,
+    AskQuery, Authority, ConstraintPayload, Effect, MemoryId, MemoryRecord, MemoryVersionId,
+    Payload, Provenance, RecallQuery, RecordType, Scope, Timestamp, TruthStatus, terms::terms,
 };
 use memory_kernel_store_sqlite::{PageFilter, PageOrder, RecordKey, Store, StoreError};
+use memory_kernel_testkit::postgres::TempDatabase;
 use tempfile::TempDir;
 
 const SIZES: [usize; 2] = [10_000, 100_000];
@@ -124,13 +133,22 @@ fn record(i: usize, rng: &mut Lcg) -> MemoryRecord {
 fn seeded(size: usize) -> (TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path().join("bench.sqlite3")).unwrap();
-    store.migrate(false).unwrap();
+    seed(&store, &corpus(size));
+    (dir, store)
+}
+
+/// The deterministic content of `size` records (ids are fresh each call).
+fn corpus(size: usize) -> Vec<MemoryRecord> {
     let mut rng = Lcg(42);
-    let records: Vec<MemoryRecord> = (0..size).map(|i| record(i, &mut rng)).collect();
+    (0..size).map(|i| record(i, &mut rng)).collect()
+}
+
+/// Migrates `store` and writes `records` into it.
+fn seed(store: &Store, records: &[MemoryRecord]) {
+    store.migrate(false).unwrap();
     for chunk in records.chunks(10_000) {
         store.insert_records(chunk, None).unwrap();
     }
-    (dir, store)
 }
 
 fn candidates(c: &mut Criterion) {
@@ -342,9 +360,123 @@ fn writers(c: &mut Criterion) {
     );
 }
 
+fn engines(c: &mut Criterion) {
+    let as_of = Timestamp::from_unix_seconds(1_800_000_000).unwrap();
+    // The same records, ids included, on both engines.
+    let records = corpus(10_000);
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = Store::open(dir.path().join("bench.sqlite3")).unwrap();
+    seed(&sqlite, &records);
+    let postgres = TempDatabase::create("engines benchmark");
+    let mut stores = vec![("sqlite", sqlite)];
+    if let Some(db) = &postgres {
+        let store = Store::open(&db.url).unwrap();
+        seed(&store, &records);
+        stores.push(("postgresql", store));
+    }
+    let ask = AskQuery::from_triple("may it?", "actor7", "action3", "resource11", as_of).unwrap();
+    let recall = RecallQuery::new("word17 word1234", as_of).unwrap();
+    let mut group = c.benchmark_group("engines");
+    let next = AtomicUsize::new(2_000_000);
+    let answer = |store: &Store| {
+        let set = store.ask_candidates(ask.scope(), ask.as_of()).unwrap();
+        memory_kernel_core::ask(&set, &ask)
+    };
+    // Compared before the writes below change the stores.
+    for (engine, store) in &stores {
+        assert_eq!(
+            answer(store),
+            answer(&stores[0].1),
+            "{engine} answers as SQLite does"
+        );
+        assert_eq!(
+            store.recall_indexed(&recall).unwrap().0,
+            stores[0].1.recall_indexed(&recall).unwrap().0,
+            "{engine} recalls as SQLite does"
+        );
+    }
+    for (engine, store) in &stores {
+        group.bench_function(BenchmarkId::new("ask_10k", engine), |b| {
+            b.iter(|| black_box(answer(store)));
+        });
+        group.bench_function(BenchmarkId::new("recall_10k", engine), |b| {
+            b.iter(|| black_box(store.recall_indexed(&recall).unwrap()));
+        });
+        group.bench_function(BenchmarkId::new("write_10k", engine), |b| {
+            b.iter(|| {
+                let i = next.fetch_add(2, Ordering::Relaxed);
+                store
+                    .insert_record(&record(i, &mut Lcg(i as u64)), None)
+                    .unwrap();
+            });
+        });
+    }
+    group.finish();
+    if let Some(db) = &postgres {
+        replica_writers(db);
+    }
+}
+
+/// 16 threads over two handles with their own pools on one PostgreSQL database.
+fn replica_writers(db: &TempDatabase) {
+    let replicas = [Store::open(&db.url).unwrap(), Store::open(&db.url).unwrap()];
+    let acknowledged = Mutex::new(Vec::new());
+    let latencies = Mutex::new(Vec::new());
+    let timeouts = AtomicUsize::new(0);
+    thread::scope(|scope| {
+        for writer in 0..WRITER_THREADS {
+            let (replicas, acknowledged, latencies, timeouts) =
+                (&replicas, &acknowledged, &latencies, &timeouts);
+            scope.spawn(move || {
+                let store = &replicas[writer % 2];
+                for n in 0..WRITES_PER_THREAD * 4 {
+                    let i = 3_000_000 + 2 * (writer * 1_000 + n);
+                    let record = record(i, &mut Lcg(i as u64));
+                    let begun = Instant::now();
+                    match store.insert_record(&record, Some(begun + WRITE_DEADLINE)) {
+                        Ok(()) => acknowledged.lock().unwrap().push(record.memory_version_id),
+                        Err(StoreError::DeadlineExceeded) => {
+                            timeouts.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(other) => panic!("{other}"),
+                    }
+                    latencies.lock().unwrap().push(begun.elapsed());
+                }
+            });
+        }
+    });
+    let acknowledged = acknowledged.into_inner().unwrap();
+    let lost = acknowledged
+        .iter()
+        .filter(|id| replicas[0].get_record(**id).unwrap().is_none())
+        .count();
+    let mut all = latencies.into_inner().unwrap();
+    all.sort_unstable();
+    let at = |q: f64| all[((all.len() as f64 * q).ceil() as usize).clamp(1, all.len()) - 1];
+    eprintln!(
+        "engines/replica_writers: {} writes by {WRITER_THREADS} threads over 2 handles on \
+         PostgreSQL: p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms, {} missed the \
+         {} ms deadline, {lost} acknowledged writes lost",
+        all.len(),
+        at(0.50).as_secs_f64() * 1e3,
+        at(0.95).as_secs_f64() * 1e3,
+        at(0.99).as_secs_f64() * 1e3,
+        at(1.0).as_secs_f64() * 1e3,
+        timeouts.load(Ordering::Relaxed),
+        WRITE_DEADLINE.as_millis()
+    );
+    assert_eq!(lost, 0, "acknowledged writes lost");
+}
+
 // The macro expands to an undocumented public function.
 #[allow(missing_docs)]
 mod harness {
-    criterion::criterion_group!(benches, super::candidates, super::recall, super::writers);
+    criterion::criterion_group!(
+        benches,
+        super::candidates,
+        super::recall,
+        super::writers,
+        super::engines
+    );
 }
 criterion_main!(harness::benches);

@@ -58,6 +58,8 @@ pub struct Machine {
 /// How seeding one database went.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SeedRow {
+    /// The storage engine: `sqlite` or `postgresql`.
+    pub engine: &'static str,
     /// Records written.
     pub records: usize,
     /// Client threads.
@@ -73,6 +75,8 @@ pub struct SeedRow {
 /// One endpoint under one load.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Row {
+    /// The storage engine: `sqlite` or `postgresql`.
+    pub engine: &'static str,
     /// Method and route, e.g. `POST /v1/query/recall`.
     pub endpoint: &'static str,
     /// Records seeded before the load.
@@ -182,7 +186,8 @@ pub fn render(report: &Report) -> String {
     }
     let _ = writeln!(
         out,
-        "{:<30} {:>7} {:>5} {:>8} {:>9} {:>8} {:>8} {:>8} {:>7} {:>9} {:>11} {:>10}",
+        "{:<10} {:<30} {:>7} {:>5} {:>8} {:>9} {:>8} {:>8} {:>8} {:>7} {:>9} {:>11} {:>10}",
+        "engine",
         "endpoint",
         "records",
         "conns",
@@ -199,7 +204,8 @@ pub fn render(report: &Report) -> String {
     for row in &report.rows {
         let _ = writeln!(
             out,
-            "{:<30} {:>7} {:>5} {:>8} {:>9.1} {:>8} {:>8} {:>8} {:>7} {:>9} {:>11} {:>10}",
+            "{:<10} {:<30} {:>7} {:>5} {:>8} {:>9.1} {:>8} {:>8} {:>8} {:>7} {:>9} {:>11} {:>10}",
+            row.engine,
             row.endpoint,
             row.records,
             row.connections,
@@ -219,8 +225,8 @@ pub fn render(report: &Report) -> String {
     for seed in &report.seeding {
         let _ = writeln!(
             out,
-            "seeding {} records: {:.1} s ({:.0} records/s, {} client threads)",
-            seed.records, seed.seconds, seed.records_per_second, seed.threads
+            "seeding {} records on {}: {:.1} s ({:.0} records/s, {} client threads)",
+            seed.records, seed.engine, seed.seconds, seed.records_per_second, seed.threads
         );
     }
     for growth in &report.db_growth {
@@ -260,6 +266,7 @@ mod tests {
 
     fn row(peak_rss_kib: Option<u64>) -> Row {
         Row {
+            engine: "sqlite",
             endpoint: "POST /v1/query/recall",
             records: 200,
             connections: 2,
@@ -316,7 +323,8 @@ mod tests {
         };
         let table = render(&report);
         let lines: Vec<&str> = table.lines().collect();
-        assert!(lines[0].starts_with("endpoint"), "{table}");
+        assert!(lines[0].starts_with("engine     endpoint"), "{table}");
+        assert!(lines[1].starts_with("sqlite     POST"), "{table}");
         assert!(
             lines[1].contains("20.0 KiB") && lines[1].ends_with("20.0 MiB"),
             "{table}"
@@ -339,7 +347,7 @@ mod tests {
         let table = render(&stopped);
         assert!(
             table.starts_with(
-                "incomplete run (what was measured before it stopped): seeding: no\nendpoint"
+                "incomplete run (what was measured before it stopped): seeding: no\nengine"
             ),
             "{table}"
         );

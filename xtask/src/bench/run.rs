@@ -131,6 +131,13 @@ pub(super) fn new_report(args: &ServiceBench) -> Report {
 /// Builds the service and measures every record count of `args` into `report`; on an error,
 /// `report` keeps what was measured before it.
 pub(super) fn run(sh: &Shell, root: &Path, args: &ServiceBench, report: &mut Report) -> Result<()> {
+    if args.postgres.is_some() && args.records.0.len() != 1 {
+        bail!(
+            "--postgres takes one empty database, so it needs exactly one --records count \
+             (got {})",
+            args.records.0.len()
+        );
+    }
     let release = !args.debug;
     eprintln!(
         "bench: building memory-kernel-service ({})…",
@@ -140,8 +147,35 @@ pub(super) fn run(sh: &Shell, root: &Path, args: &ServiceBench, report: &mut Rep
     let bin = service::executable(&bin_dir, "memory-kernel-service");
     for &records in &args.records.0 {
         measure(&bin, records, args, report)?;
+        if let Some(url) = &args.postgres {
+            measure_postgres(&bin, url, records, args, report)?;
+        }
     }
     Ok(())
+}
+
+/// Seeds the empty PostgreSQL database at `url` with `records` records and measures every
+/// endpoint on it, as [`measure`] does on SQLite (without the growth phase, which weighs the
+/// SQLite file).
+fn measure_postgres(
+    bin: &Path,
+    url: &str,
+    records: usize,
+    args: &ServiceBench,
+    report: &mut Report,
+) -> Result<()> {
+    let db = PathBuf::from(url);
+    let running = Running::start_with(bin, &db, POOL_THREADS, &["--migrate"])?;
+    eprintln!(
+        "bench: seeding {records} records on PostgreSQL through {}…",
+        running.base
+    );
+    let mut seeded = seed(&running, records)?;
+    seeded.engine = "postgresql";
+    report.seeding.push(seeded);
+    settle(running.service.pid());
+    running.service.stop()?;
+    load(bin, &db, records, args, report, "postgresql")
 }
 
 /// A service over `db` with its own HTTP agent.
@@ -226,8 +260,20 @@ fn measure(bin: &Path, records: usize, args: &ServiceBench, report: &mut Report)
         checkpointed: checkpointed_before && checkpointed_after,
     });
 
+    load(bin, &db, records, args, report, "sqlite")
+}
+
+/// Every endpoint under every connection count, on the seeded database `db`.
+fn load(
+    bin: &Path,
+    db: &Path,
+    records: usize,
+    args: &ServiceBench,
+    report: &mut Report,
+    engine: &'static str,
+) -> Result<()> {
     let clients = args.connections.0.iter().copied().max().unwrap_or(1);
-    let mut running = Running::start(bin, &db, clients)?;
+    let mut running = Running::start(bin, db, clients)?;
     let package_id = recall_package(&running)?;
     let pid = running.service.pid();
     for (endpoint, connections) in Endpoint::ALL
@@ -248,6 +294,7 @@ fn measure(bin: &Path, records: usize, args: &ServiceBench, report: &mut Report)
         running.service.ensure_running()?;
         let peak_rss_kib = peak_rss_kib(pid);
         let mut row = row(endpoint, records, connections, &result, peak_rss_kib, reset);
+        row.engine = engine;
         row.settle_seconds = settle_seconds;
         print_progress(&row, &result);
         report.rows.push(row);
@@ -290,6 +337,7 @@ fn seed(running: &Running, records: usize) -> Result<SeedRow> {
         );
     }
     Ok(SeedRow {
+        engine: "sqlite",
         records,
         threads: POOL_THREADS,
         retries: outcome.retried,
@@ -333,6 +381,7 @@ fn row(
     reset: bool,
 ) -> Row {
     Row {
+        engine: "sqlite",
         endpoint: endpoint.label(),
         records,
         connections,

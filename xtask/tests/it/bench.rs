@@ -208,6 +208,24 @@ fn bad_arguments_are_refused_before_anything_is_built() {
         assert!(!stderr.contains("building"), "{extra:?}: {stderr}");
     }
 
+    // One empty PostgreSQL database cannot be seeded for two record counts.
+    let postgres = xtask(
+        &[
+            "bench",
+            "service",
+            "--postgres",
+            "postgres://mk@127.0.0.1:1/bench",
+        ],
+        dir.path(),
+    );
+    let stderr = text(&postgres.stderr);
+    assert_eq!(postgres.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("needs exactly one --records count (got 2)"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("building"), "{stderr}");
+
     let no_target = xtask(&["bench"], dir.path());
     assert_eq!(no_target.status.code(), Some(2));
     assert!(text(&no_target.stderr).contains("service"));

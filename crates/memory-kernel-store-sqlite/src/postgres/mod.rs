@@ -218,8 +218,11 @@ impl<'a> Pg<'a> {
             ))
             .map_err(|e| deadline_error(e, true))?;
         }
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITER_LOCK])
-            .map_err(|e| deadline_error(e, deadline.is_some()))?;
+        tx.query_typed(
+            "SELECT pg_advisory_xact_lock($1)",
+            &[(&WRITER_LOCK, postgres::types::Type::INT8)],
+        )
+        .map_err(|e| deadline_error(e, deadline.is_some()))?;
         let value = f(&mut tx).map_err(|e| match e {
             StoreError::Postgres(e) => deadline_error(e, deadline.is_some()),
             other => other,

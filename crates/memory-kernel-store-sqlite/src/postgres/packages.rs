@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use memory_kernel_core::{ContextPackage, MemoryRecord, MemoryVersionId, Timestamp};
 use postgres::GenericClient;
+use postgres::types::Type;
 
 use super::queries::records_by_ids;
 use super::{Pg, collect};
@@ -42,16 +43,16 @@ impl Pg<'_> {
             .collect();
         let docs = docs_of(&mut *client, &ids)?;
         let body = encode(package, records, &docs)?;
-        client.execute(
+        client.query_typed(
             "INSERT INTO mk_stored_packages
                  (context_package_id, kind, encoding, stored_at_nanos, body)
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT (context_package_id) DO NOTHING",
             &[
-                id,
-                &kind,
-                &ENCODING_COMPACT,
-                &nanos(Timestamp::now())?,
-                &body,
+                (id, Type::TEXT),
+                (&kind, Type::TEXT),
+                (&ENCODING_COMPACT, Type::TEXT),
+                (&nanos(Timestamp::now())?, Type::INT8),
+                (&body, Type::BYTEA),
             ],
         )?;
         Ok(())
@@ -84,9 +85,9 @@ impl Pg<'_> {
 
     pub(crate) fn get_context_package(&self, id: &str) -> Result<Option<String>> {
         self.read(|tx| {
-            let row = tx.query_opt(
+            let row = tx.query_typed_opt(
                 "SELECT encoding, body FROM mk_stored_packages WHERE context_package_id = $1",
-                &[&id],
+                &[(&id, Type::TEXT)],
             )?;
             row.map(|row| decode_stored(tx, id, &row.try_get::<_, String>(0)?, row.try_get(1)?))
                 .transpose()
@@ -134,9 +135,9 @@ impl Pg<'_> {
 
 fn has_package(client: &mut impl GenericClient, id: &str) -> Result<bool> {
     Ok(client
-        .query_opt(
+        .query_typed_opt(
             "SELECT 1 FROM mk_stored_packages WHERE context_package_id = $1",
-            &[&id],
+            &[(&id, Type::TEXT)],
         )?
         .is_some())
 }
@@ -168,13 +169,13 @@ fn records_by_doc(
     if docs.is_empty() {
         return Ok(BTreeMap::new());
     }
-    let rows = client.query(
+    let rows = client.query_typed(
         &format!(
             "SELECT {RECORD_COLUMNS}, d.doc FROM mk_recall_docs d
                JOIN mk_record_rows v ON v.memory_version_id = d.memory_version_id
              WHERE d.doc = ANY($1)"
         ),
-        &[&docs],
+        &[(&docs, Type::INT8_ARRAY)],
     )?;
     rows.iter()
         .map(|row| Ok((row.try_get(RECORD_COLUMN_COUNT)?, record_from_cells(row)?)))
@@ -188,9 +189,9 @@ fn docs_of(
     if ids.is_empty() {
         return Ok(BTreeMap::new());
     }
-    let rows = client.query(
+    let rows = client.query_typed(
         "SELECT memory_version_id, doc FROM mk_recall_docs WHERE memory_version_id = ANY($1)",
-        &[&ids],
+        &[(&ids, Type::TEXT_ARRAY)],
     )?;
     collect(&rows, |row| {
         let key: String = row.try_get(0)?;

@@ -7,6 +7,7 @@ use memory_kernel_core::{
     RecordType, Scope, record::WILDCARD,
 };
 use postgres::GenericClient;
+use postgres::types::Type;
 
 use super::records::newest_of_type;
 use super::{Pg, collect};
@@ -51,7 +52,7 @@ impl Pg<'_> {
 
     pub(crate) fn ask_candidates(&self, scope: &Scope, as_of: i64) -> Result<RecordSet> {
         self.read(|tx| {
-            let rows = tx.query(
+            let rows = tx.query_typed(
                 &format!(
                     "SELECT {RECORD_COLUMNS} FROM mk_constraint_payloads c
                        JOIN mk_record_rows v ON v.memory_version_id = c.memory_version_id
@@ -60,11 +61,11 @@ impl Pg<'_> {
                      ORDER BY v.created_at_nanos, v.memory_version_id"
                 ),
                 &[
-                    &scope.actor,
-                    &scope.action,
-                    &scope.resource,
-                    &WILDCARD,
-                    &as_of,
+                    (&scope.actor, Type::TEXT),
+                    (&scope.action, Type::TEXT),
+                    (&scope.resource, Type::TEXT),
+                    (&WILDCARD, Type::TEXT),
+                    (&as_of, Type::INT8),
                 ],
             )?;
             let records = collect(&rows, record_from_cells)?;
@@ -98,7 +99,7 @@ impl Pg<'_> {
                 )?;
                 collect(&rows, record_from_cells)?
             } else {
-                let rows = tx.query(
+                let rows = tx.query_typed(
                     &format!(
                         "WITH listed AS (
                            SELECT DISTINCT d.memory_version_id AS id FROM mk_recall_postings t
@@ -110,7 +111,11 @@ impl Pg<'_> {
                            AND v.created_at_nanos <= $2 AND v.effective_at_nanos <= $2
                          ORDER BY v.created_at_nanos, v.memory_version_id"
                     ),
-                    &[&types, &as_of, &terms],
+                    &[
+                        (&types, Type::TEXT_ARRAY),
+                        (&as_of, Type::INT8),
+                        (&terms, Type::TEXT_ARRAY),
+                    ],
                 )?;
                 collect(&rows, record_from_cells)?
             };
@@ -195,10 +200,10 @@ fn ids_of(records: &[MemoryRecord]) -> Vec<String> {
 /// Visible records of the requested types, counted on the type/visibility index.
 fn count_visible(client: &mut impl GenericClient, types: &[&str], as_of: i64) -> Result<u64> {
     let count: i64 = client
-        .query_one(
+        .query_typed_one(
             "SELECT COUNT(*) FROM mk_memory_records WHERE record_type = ANY($1)
                AND created_at_nanos <= $2 AND effective_at_nanos <= $2",
-            &[&types, &as_of],
+            &[(&types, Type::TEXT_ARRAY), (&as_of, Type::INT8)],
         )?
         .try_get(0)?;
     Ok(u64::try_from(count).unwrap_or(0))
@@ -234,7 +239,7 @@ fn edges_touching(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let rows = client.query(
+    let rows = client.query_typed(
         &format!(
             "SELECT {EDGE_COLUMNS} FROM mk_lineage_edges e
              WHERE e.visible_from_nanos <= $2
@@ -242,7 +247,7 @@ fn edges_touching(
              ORDER BY e.from_version_id, e.to_version_id, e.relation, e.visible_from_nanos,
                       e.edge_id"
         ),
-        &[&ids, &as_of],
+        &[(&ids, Type::TEXT_ARRAY), (&as_of, Type::INT8)],
     )?;
     collect(&rows, edge_from_cells)
 }
@@ -255,11 +260,11 @@ pub(crate) fn records_by_ids(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let rows = client.query(
+    let rows = client.query_typed(
         &format!(
             "SELECT {RECORD_COLUMNS} FROM mk_record_rows v WHERE v.memory_version_id = ANY($1)"
         ),
-        &[&ids],
+        &[(&ids, Type::TEXT_ARRAY)],
     )?;
     collect(&rows, record_from_cells)
 }

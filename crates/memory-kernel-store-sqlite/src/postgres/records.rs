@@ -9,6 +9,7 @@ use memory_kernel_core::{
     ValidationError,
 };
 use postgres::GenericClient;
+use postgres::types::Type;
 
 use super::{Pg, collect, is_uniqueness_violation};
 use crate::error::{Result, StoreError};
@@ -70,9 +71,9 @@ impl Pg<'_> {
 
 fn next_version(client: &mut impl GenericClient, memory_id: MemoryId) -> Result<u32> {
     let latest: i64 = client
-        .query_one(
+        .query_typed_one(
             "SELECT COALESCE(MAX(version), 0) FROM mk_memory_records WHERE memory_id = $1",
-            &[&memory_id.to_string()],
+            &[(&memory_id.to_string(), Type::TEXT)],
         )?
         .try_get(0)?;
     u32::try_from(latest)
@@ -86,9 +87,9 @@ fn next_version(client: &mut impl GenericClient, memory_id: MemoryId) -> Result<
 
 fn record_exists(client: &mut impl GenericClient, id: MemoryVersionId) -> Result<bool> {
     Ok(client
-        .query_opt(
+        .query_typed_opt(
             "SELECT 1 FROM mk_memory_records WHERE memory_version_id = $1",
-            &[&id.to_string()],
+            &[(&id.to_string(), Type::TEXT)],
         )?
         .is_some())
 }
@@ -127,31 +128,34 @@ fn write_record(tx: &mut impl GenericClient, record: &MemoryRecord) -> Result<()
             key: id.to_string(),
             detail: e.to_string(),
         })?;
-    let inserted = tx.execute(
+    let inserted = tx.query_typed(
         "INSERT INTO mk_memory_records (memory_version_id, memory_id, version, record_type,
             created_at, created_at_nanos, effective_at, effective_at_nanos, truth_status,
             authority, confidence, writer, justification, source_uri, source_hash,
             evidence_json, supersedes_json, contradicts_json)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
         &[
-            &id.to_string(),
-            &record.memory_id.to_string(),
-            &i64::from(record.version),
-            &record.record_type().as_str(),
-            &record.created_at.to_string(),
-            &nanos(record.created_at)?,
-            &record.effective_at.to_string(),
-            &nanos(record.effective_at)?,
-            &record.truth_status.as_str(),
-            &record.authority.as_str(),
-            &record.confidence.map(|c| c.to_f64_exact_text()),
-            &record.writer,
-            &record.justification,
-            &record.provenance.source_uri,
-            &record.provenance.source_hash,
-            &evidence,
-            &json_ids(&record.supersedes)?,
-            &json_ids(&record.contradicts)?,
+            (&id.to_string(), Type::TEXT),
+            (&record.memory_id.to_string(), Type::TEXT),
+            (&i64::from(record.version), Type::INT8),
+            (&record.record_type().as_str(), Type::TEXT),
+            (&record.created_at.to_string(), Type::TEXT),
+            (&nanos(record.created_at)?, Type::INT8),
+            (&record.effective_at.to_string(), Type::TEXT),
+            (&nanos(record.effective_at)?, Type::INT8),
+            (&record.truth_status.as_str(), Type::TEXT),
+            (&record.authority.as_str(), Type::TEXT),
+            (
+                &record.confidence.map(|c| c.to_f64_exact_text()),
+                Type::FLOAT8,
+            ),
+            (&record.writer, Type::TEXT),
+            (&record.justification, Type::TEXT),
+            (&record.provenance.source_uri, Type::TEXT),
+            (&record.provenance.source_hash, Type::TEXT),
+            (&evidence, Type::TEXT),
+            (&json_ids(&record.supersedes)?, Type::TEXT),
+            (&json_ids(&record.contradicts)?, Type::TEXT),
         ],
     );
     if let Err(error) = inserted {
@@ -183,7 +187,7 @@ fn insert_terms(tx: &mut impl GenericClient, record: &MemoryRecord) -> Result<()
         (ordinal + 1, watermark.max(visible_from))
     });
     let doc: i64 = tx
-        .query_one(
+        .query_typed_one(
             "INSERT INTO mk_recall_docs (doc, memory_version_id, memory_id, record_type,
                 created_at_nanos, effective_at_nanos, truth_status, authority, confidence,
                 length, type_ordinal, visible_watermark_nanos)
@@ -191,17 +195,20 @@ fn insert_terms(tx: &mut impl GenericClient, record: &MemoryRecord) -> Result<()
                FROM mk_recall_docs
              RETURNING doc",
             &[
-                &record.memory_version_id.to_string(),
-                &record.memory_id.to_string(),
-                &record.record_type().as_str(),
-                &nanos(record.created_at)?,
-                &nanos(record.effective_at)?,
-                &record.truth_status.as_str(),
-                &record.authority.as_str(),
-                &record.confidence.map(|c| c.to_f64_exact_text()),
-                &i64::from(postings.length),
-                &ordinal,
-                &watermark,
+                (&record.memory_version_id.to_string(), Type::TEXT),
+                (&record.memory_id.to_string(), Type::TEXT),
+                (&record.record_type().as_str(), Type::TEXT),
+                (&nanos(record.created_at)?, Type::INT8),
+                (&nanos(record.effective_at)?, Type::INT8),
+                (&record.truth_status.as_str(), Type::TEXT),
+                (&record.authority.as_str(), Type::TEXT),
+                (
+                    &record.confidence.map(|c| c.to_f64_exact_text()),
+                    Type::FLOAT8,
+                ),
+                (&i64::from(postings.length), Type::INT8),
+                (&ordinal, Type::INT8),
+                (&watermark, Type::INT8),
             ],
         )?
         .try_get(0)?;
@@ -210,10 +217,10 @@ fn insert_terms(tx: &mut impl GenericClient, record: &MemoryRecord) -> Result<()
         .iter()
         .map(|(term, frequency)| (term.as_str(), i64::from(*frequency)))
         .unzip();
-    tx.execute(
+    tx.query_typed(
         "INSERT INTO mk_recall_postings (term, doc, frequency)
          SELECT t.term, $2, t.frequency FROM UNNEST($1::text[], $3::bigint[]) AS t(term, frequency)",
-        &[&terms, &doc, &frequencies],
+        &[(&terms, Type::TEXT_ARRAY), (&doc, Type::INT8), (&frequencies, Type::INT8_ARRAY)],
     )?;
     Ok(())
 }
@@ -224,10 +231,10 @@ pub(crate) fn newest_of_type(
     record_type: RecordType,
 ) -> Result<Option<(i64, i64)>> {
     client
-        .query_opt(
+        .query_typed_opt(
             "SELECT type_ordinal, visible_watermark_nanos FROM mk_recall_docs \
              WHERE record_type = $1 ORDER BY type_ordinal DESC LIMIT 1",
-            &[&record_type.as_str()],
+            &[(&record_type.as_str(), Type::TEXT)],
         )?
         .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
         .transpose()
@@ -241,25 +248,25 @@ fn insert_payload(
     let table = payload_table(payload.record_type());
     match payload {
         Payload::Constraint(c) => {
-            tx.execute(
+            tx.query_typed(
                 &format!(
                     "INSERT INTO {table} (memory_version_id, actor, action, resource, effect, note)
                      VALUES ($1, $2, $3, $4, $5, $6)"
                 ),
                 &[
-                    &id.to_string(),
-                    &c.scope.actor,
-                    &c.scope.action,
-                    &c.scope.resource,
-                    &c.effect.as_str(),
-                    &c.note,
+                    (&id.to_string(), Type::TEXT),
+                    (&c.scope.actor, Type::TEXT),
+                    (&c.scope.action, Type::TEXT),
+                    (&c.scope.resource, Type::TEXT),
+                    (&c.effect.as_str(), Type::TEXT),
+                    (&c.note, Type::TEXT),
                 ],
             )?;
         }
         Payload::Decision(s) | Payload::Preference(s) | Payload::Event(s) | Payload::Outcome(s) => {
-            tx.execute(
+            tx.query_typed(
                 &format!("INSERT INTO {table} (memory_version_id, summary) VALUES ($1, $2)"),
-                &[&id.to_string(), &s.summary],
+                &[(&id.to_string(), Type::TEXT), (&s.summary, Type::TEXT)],
             )?;
         }
     }
@@ -267,32 +274,32 @@ fn insert_payload(
 }
 
 fn insert_edge(tx: &mut impl GenericClient, edge: &LineageEdge) -> Result<()> {
-    tx.execute(
+    tx.query_typed(
         "INSERT INTO mk_lineage_edges (edge_id, from_version_id, to_version_id, relation,
             visible_from, visible_from_nanos)
          SELECT COALESCE(MAX(edge_id), 0) + 1, $1, $2, $3, $4, $5 FROM mk_lineage_edges",
         &[
-            &edge.from.to_string(),
-            &edge.to.to_string(),
-            &edge.relation.as_str(),
-            &edge.visible_from.to_string(),
-            &nanos(edge.visible_from)?,
+            (&edge.from.to_string(), Type::TEXT),
+            (&edge.to.to_string(), Type::TEXT),
+            (&edge.relation.as_str(), Type::TEXT),
+            (&edge.visible_from.to_string(), Type::TEXT),
+            (&nanos(edge.visible_from)?, Type::INT8),
         ],
     )?;
     Ok(())
 }
 
 fn same_link(tx: &mut impl GenericClient, link: &Link) -> Result<Option<Link>> {
-    let rows = tx.query(
+    let rows = tx.query_typed(
         &format!(
             "SELECT {LINK_COLUMNS} FROM mk_memory_links l
               WHERE l.from_version_id = $1 AND l.to_version_id = $2 AND l.relation = $3
               ORDER BY l.created_at_nanos, l.link_id LIMIT 1"
         ),
         &[
-            &link.from.to_string(),
-            &link.to.to_string(),
-            &link.relation.as_str(),
+            (&link.from.to_string(), Type::TEXT),
+            (&link.to.to_string(), Type::TEXT),
+            (&link.relation.as_str(), Type::TEXT),
         ],
     )?;
     Ok(collect(&rows, link_from_cells)?.into_iter().next())
@@ -319,18 +326,18 @@ fn supersedes_path(
 }
 
 fn insert_link(tx: &mut impl GenericClient, link: &Link) -> Result<()> {
-    let inserted = tx.execute(
+    let inserted = tx.query_typed(
         "INSERT INTO mk_memory_links (link_id, from_version_id, to_version_id, relation, writer,
             justification, created_at, created_at_nanos)
          SELECT COALESCE(MAX(link_id), 0) + 1, $1, $2, $3, $4, $5, $6, $7 FROM mk_memory_links",
         &[
-            &link.from.to_string(),
-            &link.to.to_string(),
-            &link.relation.as_str(),
-            &link.writer,
-            &link.justification,
-            &link.created_at.to_string(),
-            &nanos(link.created_at)?,
+            (&link.from.to_string(), Type::TEXT),
+            (&link.to.to_string(), Type::TEXT),
+            (&link.relation.as_str(), Type::TEXT),
+            (&link.writer, Type::TEXT),
+            (&link.justification, Type::TEXT),
+            (&link.created_at.to_string(), Type::TEXT),
+            (&nanos(link.created_at)?, Type::INT8),
         ],
     );
     if let Err(error) = inserted {
