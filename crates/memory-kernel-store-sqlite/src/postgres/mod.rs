@@ -11,6 +11,7 @@ mod packages;
 mod queries;
 mod records;
 mod schema;
+mod snapshot;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,6 +31,9 @@ type Client = r2d2::PooledConnection<PostgresConnectionManager<NoTls>>;
 /// The key of the advisory lock every write transaction takes (any constant that no other
 /// application sharing the database uses; "MKWRITE" in ASCII).
 const WRITER_LOCK: i64 = 0x004D_4B57_5249_5445;
+
+/// The engine's name in messages.
+pub(crate) const ENGINE: &str = "postgresql";
 
 /// Connections one process keeps open to the server at most (see
 /// `docs/operations/scaling.md`, "Connection budgets").

@@ -84,18 +84,34 @@ impl Pg<'_> {
     }
 
     pub(crate) fn get_context_package(&self, id: &str) -> Result<Option<String>> {
-        self.read(|tx| {
+        self.read(|tx| get_package(tx, id))
+    }
+}
+
+/// A stored package's JSON.
+pub(crate) fn get_package(tx: &mut impl GenericClient, id: &str) -> Result<Option<String>> {
+    {
+        {
             let row = tx.query_typed_opt(
                 "SELECT encoding, body FROM mk_stored_packages WHERE context_package_id = $1",
                 &[(&id, Type::TEXT)],
             )?;
             row.map(|row| decode_stored(tx, id, &row.try_get::<_, String>(0)?, row.try_get(1)?))
                 .transpose()
-        })
+        }
     }
+}
 
+impl Pg<'_> {
     pub(crate) fn all_context_packages(&self) -> Result<Vec<StoredContextPackage>> {
-        self.read(|tx| {
+        self.read(|tx| all_packages(tx))
+    }
+}
+
+/// Every stored package, by id, each as its full JSON.
+pub(crate) fn all_packages(tx: &mut impl GenericClient) -> Result<Vec<StoredContextPackage>> {
+    {
+        {
             let rows = tx.query(
                 "SELECT context_package_id, kind, encoding, body FROM mk_stored_packages
                  ORDER BY context_package_id",
@@ -113,9 +129,11 @@ impl Pg<'_> {
                     })
                 })
                 .collect()
-        })
+        }
     }
+}
 
+impl Pg<'_> {
     pub(crate) fn prune_context_packages(&self, before: i64) -> Result<PruneReport> {
         self.write(None, |tx| {
             let pruned = tx.execute(

@@ -20,19 +20,7 @@ use crate::rows::{
 
 impl Pg<'_> {
     pub(crate) fn list_records(&self, filter: &RecordFilter) -> Result<Vec<MemoryRecord>> {
-        let record_type = filter.record_type.map(RecordType::as_str);
-        let memory_id = filter.memory_id.map(|m| m.to_string());
-        let limit = filter.limit.map(i64::from);
-        let rows = self.current(self.deadline)?.query(
-            &format!(
-                "SELECT {RECORD_COLUMNS} FROM mk_record_rows v
-                 WHERE ($1::text IS NULL OR v.record_type = $1)
-                   AND ($2::text IS NULL OR v.memory_id = $2)
-                 ORDER BY v.created_at_nanos, v.memory_version_id LIMIT $3"
-            ),
-            &[&record_type, &memory_id, &limit],
-        )?;
-        collect(&rows, record_from_cells)
+        list_records(&mut *self.current(self.deadline)?, filter)
     }
 
     pub(crate) fn get_record(&self, id: MemoryVersionId) -> Result<Option<MemoryRecord>> {
@@ -41,13 +29,7 @@ impl Pg<'_> {
     }
 
     pub(crate) fn all_links(&self) -> Result<Vec<Link>> {
-        let rows = self.current(self.deadline)?.query(
-            &format!(
-                "SELECT {LINK_COLUMNS} FROM mk_memory_links l ORDER BY l.created_at_nanos, l.link_id"
-            ),
-            &[],
-        )?;
-        collect(&rows, link_from_cells)
+        all_links(&mut *self.current(self.deadline)?)
     }
 
     pub(crate) fn ask_candidates(&self, scope: &Scope, as_of: i64) -> Result<RecordSet> {
@@ -267,4 +249,39 @@ pub(crate) fn records_by_ids(
         &[(&ids, Type::TEXT_ARRAY)],
     )?;
     collect(&rows, record_from_cells)
+}
+
+/// Records matching `filter`, in listing order.
+pub(crate) fn list_records(
+    client: &mut impl GenericClient,
+    filter: &RecordFilter,
+) -> Result<Vec<MemoryRecord>> {
+    let record_type = filter.record_type.map(RecordType::as_str);
+    let memory_id = filter.memory_id.map(|m| m.to_string());
+    let limit = filter.limit.map(i64::from);
+    let rows = client.query_typed(
+        &format!(
+            "SELECT {RECORD_COLUMNS} FROM mk_record_rows v
+             WHERE ($1::text IS NULL OR v.record_type = $1)
+               AND ($2::text IS NULL OR v.memory_id = $2)
+             ORDER BY v.created_at_nanos, v.memory_version_id LIMIT $3"
+        ),
+        &[
+            (&record_type, Type::TEXT),
+            (&memory_id, Type::TEXT),
+            (&limit, Type::INT8),
+        ],
+    )?;
+    collect(&rows, record_from_cells)
+}
+
+/// Every link, in listing order.
+pub(crate) fn all_links(client: &mut impl GenericClient) -> Result<Vec<Link>> {
+    let rows = client.query_typed(
+        &format!(
+            "SELECT {LINK_COLUMNS} FROM mk_memory_links l ORDER BY l.created_at_nanos, l.link_id"
+        ),
+        &[],
+    )?;
+    collect(&rows, link_from_cells)
 }

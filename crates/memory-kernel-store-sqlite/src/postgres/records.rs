@@ -85,7 +85,7 @@ fn next_version(client: &mut impl GenericClient, memory_id: MemoryId) -> Result<
         })
 }
 
-fn record_exists(client: &mut impl GenericClient, id: MemoryVersionId) -> Result<bool> {
+pub(crate) fn record_exists(client: &mut impl GenericClient, id: MemoryVersionId) -> Result<bool> {
     Ok(client
         .query_typed_opt(
             "SELECT 1 FROM mk_memory_records WHERE memory_version_id = $1",
@@ -103,7 +103,7 @@ fn json_ids(ids: &[MemoryVersionId]) -> Result<String> {
 
 /// The store's own rules, then the row, its payload row, its lineage edges and its recall
 /// document and postings.
-fn write_record(tx: &mut impl GenericClient, record: &MemoryRecord) -> Result<()> {
+pub(crate) fn write_record(tx: &mut impl GenericClient, record: &MemoryRecord) -> Result<()> {
     let id = record.memory_version_id;
     if record_exists(tx, id)? {
         return Err(StoreError::DuplicateRecord {
@@ -325,7 +325,7 @@ fn supersedes_path(
         .is_some())
 }
 
-fn insert_link(tx: &mut impl GenericClient, link: &Link) -> Result<()> {
+pub(crate) fn insert_link(tx: &mut impl GenericClient, link: &Link) -> Result<()> {
     let inserted = tx.query_typed(
         "INSERT INTO mk_memory_links (link_id, from_version_id, to_version_id, relation, writer,
             justification, created_at, created_at_nanos)

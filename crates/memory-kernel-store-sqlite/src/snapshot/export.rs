@@ -43,20 +43,34 @@ impl Store {
     pub fn export(&self, dir: impl AsRef<Path>, options: &ExportOptions) -> Result<ExportReport> {
         let target = dir.as_ref();
         check_target(target)?;
-        let contents = self.with_current_conn(|conn| {
-            // One read transaction: the three files describe the same instant.
-            let tx = conn.transaction()?;
-            let contents = Contents {
-                schema_version: migrations::read_status(&tx)?.current_version,
-                records: list_records(&tx, &RecordFilter::default())?,
-                links: all_links(&tx)?,
-                packages: all_packages(&tx)?,
-                rulesets: all_rulesets(&tx)?,
-                events: all_events(&tx)?,
-            };
-            tx.commit()?;
-            Ok(contents)
-        })?;
+        let contents = if let Some(pg) = self.postgres() {
+            let (records, links, packages) = pg.snapshot_contents()?;
+            // The snapshot's schema version names the layout of its items: PostgreSQL
+            // stores SQLite's current one (see `docs/spec/storage-engines.md`).
+            Contents {
+                schema_version: crate::schema::target_version(),
+                records,
+                links,
+                packages,
+                rulesets: Vec::new(),
+                events: Vec::new(),
+            }
+        } else {
+            self.with_current_conn(|conn| {
+                // One read transaction: the three files describe the same instant.
+                let tx = conn.transaction()?;
+                let contents = Contents {
+                    schema_version: migrations::read_status(&tx)?.current_version,
+                    records: list_records(&tx, &RecordFilter::default())?,
+                    links: all_links(&tx)?,
+                    packages: all_packages(&tx)?,
+                    rulesets: all_rulesets(&tx)?,
+                    events: all_events(&tx)?,
+                };
+                tx.commit()?;
+                Ok(contents)
+            })?
+        };
 
         let parent = parent_dir(target);
         let staging = tempfile::Builder::new()

@@ -26,7 +26,7 @@ use crate::schema;
 use crate::store::Store;
 
 /// A snapshot's items, checked and parsed.
-pub(super) struct Items {
+pub(crate) struct Items {
     pub(super) records: Vec<MemoryRecord>,
     pub(super) links: Vec<Link>,
     pub(super) packages: Vec<StoredContextPackage>,
@@ -60,7 +60,71 @@ impl Store {
         } else {
             read_snapshot(dir, &manifest_bytes, options)?
         };
-        self.write_tx(None, |tx| write_items(tx, items, options.skip_existing))
+        if let Some(pg) = self.postgres() {
+            return pg.import_items(|target| write_items(target, items, options.skip_existing));
+        }
+        self.write_tx(None, |tx| {
+            write_items(&mut SqliteTarget(tx), items, options.skip_existing)
+        })
+    }
+}
+
+/// What an import writes into, inside its one write transaction: the engine's own reads and
+/// checked writes, so both engines apply a snapshot by the same rules.
+pub(crate) trait ImportTarget {
+    /// The stored record with this id.
+    fn record(&mut self, id: MemoryVersionId) -> Result<Option<MemoryRecord>>;
+    /// Appends a record: checked by core's rules unless `carried` (the original's records,
+    /// already checked with `validate_carried`), then by the store's.
+    fn add_record(&mut self, record: &MemoryRecord, carried: bool) -> Result<()>;
+    /// Whether this exact link is stored.
+    fn has_link(&mut self, link: &Link) -> Result<bool>;
+    /// Appends a link after the store's checks.
+    fn add_link(&mut self, link: &Link) -> Result<()>;
+    /// The stored package's JSON.
+    fn package(&mut self, id: &str) -> Result<Option<String>>;
+    /// Stores a package's JSON verbatim.
+    fn add_package(&mut self, id: &str, kind: &str, json: &str) -> Result<()>;
+    /// The trust layer's rulesets and events.
+    fn add_outcome(
+        &mut self,
+        rulesets: &[StoredRuleset],
+        events: &[memory_kernel_outcome::OutcomeEvent],
+    ) -> Result<()>;
+}
+
+/// The SQLite engine's import target: an open write transaction.
+struct SqliteTarget<'c>(&'c Connection);
+
+impl ImportTarget for SqliteTarget<'_> {
+    fn record(&mut self, id: MemoryVersionId) -> Result<Option<MemoryRecord>> {
+        get_record(self.0, id)
+    }
+    fn add_record(&mut self, record: &MemoryRecord, carried: bool) -> Result<()> {
+        if carried {
+            write_record(self.0, record)
+        } else {
+            insert_record(self.0, record)
+        }
+    }
+    fn has_link(&mut self, link: &Link) -> Result<bool> {
+        link_exists(self.0, link)
+    }
+    fn add_link(&mut self, link: &Link) -> Result<()> {
+        insert_link(self.0, link)
+    }
+    fn package(&mut self, id: &str) -> Result<Option<String>> {
+        get_package(self.0, id)
+    }
+    fn add_package(&mut self, id: &str, kind: &str, json: &str) -> Result<()> {
+        insert_package(self.0, id, kind, json).map(|_| ())
+    }
+    fn add_outcome(
+        &mut self,
+        rulesets: &[StoredRuleset],
+        events: &[memory_kernel_outcome::OutcomeEvent],
+    ) -> Result<()> {
+        write_outcome(self.0, rulesets, events)
     }
 }
 
@@ -344,16 +408,16 @@ fn dependency_order(records: Vec<MemoryRecord>) -> Vec<MemoryRecord> {
     order.into_iter().filter_map(|i| slots[i].take()).collect()
 }
 
-fn write_items(conn: &Connection, items: Items, skip_existing: bool) -> Result<ImportReport> {
+pub(crate) fn write_items(
+    target: &mut impl ImportTarget,
+    items: Items,
+    skip_existing: bool,
+) -> Result<ImportReport> {
     let mut report = ImportReport::default();
     for record in dependency_order(items.records) {
-        match get_record(conn, record.memory_version_id)? {
+        match target.record(record.memory_version_id)? {
             None => {
-                if items.carried {
-                    write_record(conn, &record)?;
-                } else {
-                    insert_record(conn, &record)?;
-                }
+                target.add_record(&record, items.carried)?;
                 report.records_imported += 1;
             }
             Some(_) if !skip_existing => {
@@ -371,7 +435,7 @@ fn write_items(conn: &Connection, items: Items, skip_existing: bool) -> Result<I
         }
     }
     for link in &items.links {
-        if link_exists(conn, link)? {
+        if target.has_link(link)? {
             if !skip_existing {
                 return Err(StoreError::DuplicateLink {
                     from: link.from,
@@ -381,15 +445,14 @@ fn write_items(conn: &Connection, items: Items, skip_existing: bool) -> Result<I
             }
             report.links_skipped += 1;
         } else {
-            insert_link(conn, link)?;
+            target.add_link(link)?;
             report.links_imported += 1;
         }
     }
     for package in &items.packages {
-        match get_package(conn, &package.context_package_id)? {
+        match target.package(&package.context_package_id)? {
             None => {
-                insert_package(
-                    conn,
+                target.add_package(
                     &package.context_package_id,
                     &package.kind,
                     &package.package_json,
@@ -410,7 +473,7 @@ fn write_items(conn: &Connection, items: Items, skip_existing: bool) -> Result<I
             }
         }
     }
-    write_outcome(conn, &items.rulesets, &items.events)?;
+    target.add_outcome(&items.rulesets, &items.events)?;
     Ok(report)
 }
 

@@ -4,7 +4,7 @@
 
 mod crypto;
 mod export;
-mod import;
+pub(crate) mod import;
 pub mod manifest;
 mod original;
 
