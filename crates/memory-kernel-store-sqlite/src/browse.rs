@@ -121,6 +121,9 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<MemoryRecord>> {
         let (sql, values) = record_page_sql(filter, order, after, limit)?;
+        if let Some(pg) = self.postgres() {
+            return pg.record_page(&sql, &values);
+        }
         self.with_current_conn(|conn| {
             let mut stmt = conn.prepare_cached(&sql)?;
             collect(stmt.query(params_from_iter(values))?, record_from_row)
@@ -134,6 +137,9 @@ impl Store {
     /// # Errors
     /// Schema-gate, corrupt-row and SQLite errors.
     pub fn memory_history(&self, memory_id: MemoryId) -> Result<MemoryHistory> {
+        if let Some(pg) = self.postgres() {
+            return pg.memory_history(memory_id);
+        }
         self.with_current_conn(|conn| memory_history(conn, memory_id))
     }
 
@@ -148,23 +154,10 @@ impl Store {
         after: Option<&PackageKey>,
         limit: u32,
     ) -> Result<Vec<PackageEntry>> {
-        let (direction, beyond) = order.sql();
-        let mut values: Vec<Value> = Vec::new();
-        let seek = match after {
-            Some(key) => {
-                values.push(Value::Integer(key.stored_at_nanos));
-                values.push(Value::Text(key.context_package_id.clone()));
-                format!("WHERE (p.stored_at_nanos, p.context_package_id) {beyond} (?1, ?2)")
-            }
-            None => String::new(),
-        };
-        values.push(Value::Integer(i64::from(limit)));
-        let sql = format!(
-            "SELECT p.context_package_id, p.kind, p.stored_at_nanos FROM mk_stored_packages p \
-             {seek} ORDER BY p.stored_at_nanos {direction}, p.context_package_id {direction} \
-             LIMIT ?{}",
-            values.len()
-        );
+        let (sql, values) = package_page_sql(order, after, limit);
+        if let Some(pg) = self.postgres() {
+            return pg.package_page(&sql, &values);
+        }
         self.with_current_conn(|conn| {
             let mut stmt = conn.prepare_cached(&sql)?;
             collect(stmt.query(params_from_iter(values))?, |row| {
@@ -176,6 +169,32 @@ impl Store {
             })
         })
     }
+}
+
+/// The package page query and its values in parameter order.
+pub(crate) fn package_page_sql(
+    order: PageOrder,
+    after: Option<&PackageKey>,
+    limit: u32,
+) -> (String, Vec<Value>) {
+    let (direction, beyond) = order.sql();
+    let mut values: Vec<Value> = Vec::new();
+    let seek = match after {
+        Some(key) => {
+            values.push(Value::Integer(key.stored_at_nanos));
+            values.push(Value::Text(key.context_package_id.clone()));
+            format!("WHERE (p.stored_at_nanos, p.context_package_id) {beyond} (?1, ?2)")
+        }
+        None => String::new(),
+    };
+    values.push(Value::Integer(i64::from(limit)));
+    let sql = format!(
+        "SELECT p.context_package_id, p.kind, p.stored_at_nanos FROM mk_stored_packages p \
+         {seek} ORDER BY p.stored_at_nanos {direction}, p.context_package_id {direction} \
+         LIMIT ?{}",
+        values.len()
+    );
+    (sql, values)
 }
 
 /// The page query for `filter`, with only the clauses it needs (so each shape is one cached

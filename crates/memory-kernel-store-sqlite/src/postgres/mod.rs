@@ -7,6 +7,7 @@
 //! leaves nothing behind. Reads run without the lock, on a consistent snapshot when they take
 //! more than one statement.
 
+mod browse;
 mod packages;
 mod queries;
 mod records;

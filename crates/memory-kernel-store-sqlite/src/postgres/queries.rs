@@ -285,3 +285,17 @@ pub(crate) fn all_links(client: &mut impl GenericClient) -> Result<Vec<Link>> {
     )?;
     collect(&rows, link_from_cells)
 }
+
+/// Every version of one memory, ascending.
+pub(crate) fn records_by_memory(
+    client: &mut impl GenericClient,
+    memory_id: memory_kernel_core::MemoryId,
+) -> Result<Vec<MemoryRecord>> {
+    let rows = client.query_typed(
+        &format!(
+            "SELECT {RECORD_COLUMNS} FROM mk_record_rows v WHERE v.memory_id = $1 ORDER BY v.version"
+        ),
+        &[(&memory_id.to_string(), Type::TEXT)],
+    )?;
+    collect(&rows, record_from_cells)
+}

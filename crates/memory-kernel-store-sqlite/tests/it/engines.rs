@@ -578,3 +578,70 @@ fn snapshots_are_byte_identical_and_cross_engines() {
         }
     }
 }
+
+#[test]
+fn browsing_pages_and_history_behave_alike() {
+    use memory_kernel_store_sqlite::{PackageKey, PageFilter, PageOrder, RecordKey};
+
+    let engines = migrated("browsing_pages_and_history_behave_alike");
+    let records = corpus();
+    let memory = records[3].memory_id;
+    let second = RecordBuilder::summary(RecordType::Decision, "usb drives, second take")
+        .version_of(memory, 2)
+        .at("2026-03-30T00:00:00Z")
+        .supersedes(records[3].memory_version_id)
+        .build();
+    let mut outcomes = Vec::new();
+    for (name, store) in &engines.stores {
+        store.insert_records(&records, None).unwrap();
+        store.insert_record(&second, None).unwrap();
+        crate::support::stored_recall(store, "usb drives");
+        crate::support::stored_recall(store, "release tuesday");
+        let mut pages = Vec::new();
+        for order in [PageOrder::Oldest, PageOrder::Newest] {
+            // Walk every record seven at a time; the pages must cover each record once.
+            let mut after: Option<RecordKey> = None;
+            let mut seen = Vec::new();
+            loop {
+                let page = store
+                    .record_page(&PageFilter::default(), order, after.as_ref(), 7)
+                    .unwrap();
+                let Some(last) = page.last() else { break };
+                after = Some(RecordKey::of(last).unwrap());
+                seen.extend(page.iter().map(|r| r.memory_version_id));
+            }
+            assert_eq!(seen.len(), records.len() + 1, "{name} {order:?}");
+            pages.push(seen);
+        }
+        let filtered = store
+            .record_page(
+                &PageFilter {
+                    record_type: Some(RecordType::Decision),
+                    created_from: Some(ts("2026-03-10T00:00:00Z")),
+                    ..PageFilter::default()
+                },
+                PageOrder::Newest,
+                None,
+                50,
+            )
+            .unwrap();
+        let history = store.memory_history(memory).unwrap();
+        assert_eq!(history.records.len(), 2, "{name}");
+        assert!(!history.edges.is_empty(), "{name}");
+        let first_package = store.package_page(PageOrder::Oldest, None, 1).unwrap();
+        let after = PackageKey {
+            stored_at_nanos: 0,
+            context_package_id: String::new(),
+        };
+        let packages: Vec<(String, String)> = store
+            .package_page(PageOrder::Oldest, Some(&after), 10)
+            .unwrap()
+            .into_iter()
+            .map(|p| (p.context_package_id, p.kind))
+            .collect();
+        assert_eq!(first_package.len(), 1, "{name}");
+        assert_eq!(packages.len(), 2, "{name}");
+        outcomes.push((*name, (pages, filtered, history, packages.len())));
+    }
+    same(&outcomes);
+}
