@@ -345,19 +345,30 @@ fn writers(c: &mut Criterion) {
         // Filtered out: nothing ran.
         return;
     }
-    all.sort_unstable();
-    let at = |q: f64| all[((all.len() as f64 * q).ceil() as usize).clamp(1, all.len()) - 1];
     eprintln!(
-        "writers: {} writes by {WRITER_THREADS} threads over a 10k store: p50 {:.1} ms, \
-         p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms, {} missed the {} ms deadline",
+        "writers: {} writes by {WRITER_THREADS} threads over a 10k store: {}, {} missed the \
+         {} ms deadline",
         all.len(),
-        at(0.50).as_secs_f64() * 1e3,
-        at(0.95).as_secs_f64() * 1e3,
-        at(0.99).as_secs_f64() * 1e3,
-        at(1.0).as_secs_f64() * 1e3,
+        percentiles(&mut all),
         timeouts.load(Ordering::Relaxed),
         WRITE_DEADLINE.as_millis()
     );
+}
+
+/// p50, p95, p99 and max of `latencies` (nearest rank), in milliseconds.
+fn percentiles(latencies: &mut [Duration]) -> String {
+    latencies.sort_unstable();
+    let at = |q: f64| {
+        let rank = ((latencies.len() as f64 * q).ceil() as usize).clamp(1, latencies.len());
+        latencies[rank - 1].as_secs_f64() * 1e3
+    };
+    format!(
+        "p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        at(0.50),
+        at(0.95),
+        at(0.99),
+        at(1.0)
+    )
 }
 
 fn engines(c: &mut Criterion) {
@@ -451,17 +462,11 @@ fn replica_writers(db: &TempDatabase) {
         .filter(|id| replicas[0].get_record(**id).unwrap().is_none())
         .count();
     let mut all = latencies.into_inner().unwrap();
-    all.sort_unstable();
-    let at = |q: f64| all[((all.len() as f64 * q).ceil() as usize).clamp(1, all.len()) - 1];
     eprintln!(
         "engines/replica_writers: {} writes by {WRITER_THREADS} threads over 2 handles on \
-         PostgreSQL: p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms, {} missed the \
-         {} ms deadline, {lost} acknowledged writes lost",
+         PostgreSQL: {}, {} missed the {} ms deadline, {lost} acknowledged writes lost",
         all.len(),
-        at(0.50).as_secs_f64() * 1e3,
-        at(0.95).as_secs_f64() * 1e3,
-        at(0.99).as_secs_f64() * 1e3,
-        at(1.0).as_secs_f64() * 1e3,
+        percentiles(&mut all),
         timeouts.load(Ordering::Relaxed),
         WRITE_DEADLINE.as_millis()
     );

@@ -266,19 +266,35 @@ fn visible_of_types(
     types: &str,
     as_of: i64,
 ) -> Result<u64> {
+    visible_from_newest(
+        record_types,
+        as_of,
+        |record_type| newest_of_type(conn, record_type),
+        || {
+            let visible: i64 = conn
+                .prepare_cached(RECALL_COUNT_SQL)?
+                .query_row(params![types, as_of], |row| row.get(0))?;
+            Ok(u64::try_from(visible).unwrap_or(0))
+        },
+    )
+}
+
+/// The rule of [`visible_of_types`] for either engine: `newest` reads a type's newest
+/// document figures, `count` counts the visible records when the figures cannot answer.
+pub(crate) fn visible_from_newest(
+    record_types: &[RecordType],
+    as_of: i64,
+    mut newest: impl FnMut(RecordType) -> Result<Option<(i64, i64)>>,
+    count: impl FnOnce() -> Result<u64>,
+) -> Result<u64> {
     let mut total: u64 = 0;
     for record_type in record_types {
-        match newest_of_type(conn, *record_type)? {
+        match newest(*record_type)? {
             None => {}
             Some((ordinal, watermark)) if watermark <= as_of => {
                 total = total.saturating_add(u64::try_from(ordinal).unwrap_or(0));
             }
-            Some(_) => {
-                let visible: i64 = conn
-                    .prepare_cached(RECALL_COUNT_SQL)?
-                    .query_row(params![types, as_of], |row| row.get(0))?;
-                return Ok(u64::try_from(visible).unwrap_or(0));
-            }
+            Some(_) => return count(),
         }
     }
     Ok(total)

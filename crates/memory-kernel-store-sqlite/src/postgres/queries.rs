@@ -13,7 +13,7 @@ use super::records::newest_of_type;
 use super::{Pg, collect};
 use crate::doc_cache::{DOC_COLUMNS, doc_from_cells};
 use crate::error::{Result, StoreError};
-use crate::queries::{HitMerger, RecordFilter};
+use crate::queries::{HitMerger, RecordFilter, visible_from_newest};
 use crate::rows::{
     EDGE_COLUMNS, LINK_COLUMNS, RECORD_COLUMNS, edge_from_cells, link_from_cells, record_from_cells,
 };
@@ -191,25 +191,22 @@ fn count_visible(client: &mut impl GenericClient, types: &[&str], as_of: i64) ->
     Ok(u64::try_from(count).unwrap_or(0))
 }
 
-/// As SQLite's: the running figures of each type's newest document answer a query about the
-/// present without counting.
+/// As SQLite's (`crate::queries::visible_from_newest`): the running figures of each type's
+/// newest document answer a query about the present without counting.
 fn visible_of_types(
     client: &mut impl GenericClient,
     record_types: &[RecordType],
     types: &[&str],
     as_of: i64,
 ) -> Result<u64> {
-    let mut total: u64 = 0;
-    for record_type in record_types {
-        match newest_of_type(client, *record_type)? {
-            None => {}
-            Some((ordinal, watermark)) if watermark <= as_of => {
-                total = total.saturating_add(u64::try_from(ordinal).unwrap_or(0));
-            }
-            Some(_) => return count_visible(client, types, as_of),
-        }
-    }
-    Ok(total)
+    // Both readers use the one connection, one after the other.
+    let client = std::cell::RefCell::new(client);
+    visible_from_newest(
+        record_types,
+        as_of,
+        |record_type| newest_of_type(&mut **client.borrow_mut(), record_type),
+        || count_visible(&mut **client.borrow_mut(), types, as_of),
+    )
 }
 
 /// Edges visible at `as_of` with either end among `ids`, in the SQLite engine's order.
