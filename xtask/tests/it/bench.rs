@@ -84,6 +84,7 @@ fn a_tiny_run_reports_every_endpoint_for_every_connection_count() {
     let seeding = report["seeding"].as_array().unwrap();
     assert_eq!(seeding.len(), 1);
     assert_eq!(seeding[0]["records"], 200);
+    assert_eq!(seeding[0]["engine"], "sqlite");
     assert!(number(&seeding[0]["records_per_second"], "seed rate") > 0.0);
     assert!(seeding[0]["retries"].is_u64(), "{report}");
 
@@ -98,6 +99,7 @@ fn a_tiny_run_reports_every_endpoint_for_every_connection_count() {
                 .unwrap_or_else(|| panic!("no row for {endpoint} × {connections}"));
             let what = format!("{endpoint} × {connections}");
             assert_eq!(row["records"], 200, "{what}");
+            assert_eq!(row["engine"], "sqlite", "{what}");
             let requests = row["requests"].as_u64().unwrap();
             assert!(requests > 0, "{what}: {row}");
             assert_eq!(row["non_2xx"], 0, "{what}: {row}");
@@ -135,8 +137,12 @@ fn a_tiny_run_reports_every_endpoint_for_every_connection_count() {
             let line = stdout
                 .lines()
                 .find(|l| {
-                    l.starts_with(endpoint) && {
-                        let fields: Vec<&str> = l[endpoint.len()..].split_whitespace().collect();
+                    // Each line starts with the engine, then the endpoint.
+                    let Some(rest) = l.strip_prefix("sqlite").map(str::trim_start) else {
+                        return false;
+                    };
+                    rest.starts_with(endpoint) && {
+                        let fields: Vec<&str> = rest[endpoint.len()..].split_whitespace().collect();
                         fields.first() == Some(&"200")
                             && fields.get(1) == Some(&connections.to_string().as_str())
                     }
@@ -177,7 +183,7 @@ fn a_tiny_run_reports_every_endpoint_for_every_connection_count() {
         stdout.contains("database growth at 200 records: 20 distinct recalls"),
         "{stdout}"
     );
-    assert!(stdout.contains("seeding 200 records:"), "{stdout}");
+    assert!(stdout.contains("seeding 200 records on sqlite:"), "{stdout}");
 }
 
 #[test]
