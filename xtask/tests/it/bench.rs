@@ -183,7 +183,10 @@ fn a_tiny_run_reports_every_endpoint_for_every_connection_count() {
         stdout.contains("database growth at 200 records: 20 distinct recalls"),
         "{stdout}"
     );
-    assert!(stdout.contains("seeding 200 records on sqlite:"), "{stdout}");
+    assert!(
+        stdout.contains("seeding 200 records on sqlite:"),
+        "{stdout}"
+    );
 }
 
 #[test]
