@@ -129,19 +129,6 @@ impl MemoryKernel {
         &self.path
     }
 
-    /// The database file, when the engine keeps the database in one (SQLite); `None` for a
-    /// database server.
-    #[must_use]
-    pub fn database_file(&self) -> Option<&Path> {
-        self.store.path()
-    }
-
-    /// The storage engine: `sqlite` or `postgresql`.
-    #[must_use]
-    pub fn engine(&self) -> &'static str {
-        self.store.engine()
-    }
-
     /// The schema status of the open database.
     ///
     /// # Errors

@@ -142,6 +142,53 @@ fn json_ids(ids: &[MemoryVersionId]) -> Result<String> {
     })
 }
 
+/// What the store's own rules read about stored versions, on either engine.
+pub(crate) trait StoredVersions {
+    /// Whether a record with this version id is stored.
+    fn has_version(&mut self, id: MemoryVersionId) -> Result<bool>;
+    /// The version the next record of `memory_id` must carry.
+    fn next_version_of(&mut self, memory_id: MemoryId) -> Result<u32>;
+}
+
+struct SqliteVersions<'c>(&'c Connection);
+
+impl StoredVersions for SqliteVersions<'_> {
+    fn has_version(&mut self, id: MemoryVersionId) -> Result<bool> {
+        record_exists(self.0, id)
+    }
+    fn next_version_of(&mut self, memory_id: MemoryId) -> Result<u32> {
+        next_version(self.0, memory_id)
+    }
+}
+
+/// The store's own rules for a record about to be written, in order, for either engine: no
+/// stored record has its version id, its version is the next of its memory, and every version
+/// it supersedes or contradicts is stored. Returns the version it had to carry.
+pub(crate) fn check_new_record(
+    stored: &mut impl StoredVersions,
+    record: &MemoryRecord,
+) -> Result<u32> {
+    if stored.has_version(record.memory_version_id)? {
+        return Err(StoreError::DuplicateRecord {
+            memory_version_id: record.memory_version_id,
+        });
+    }
+    let expected = stored.next_version_of(record.memory_id)?;
+    if record.version != expected {
+        return Err(StoreError::VersionConflict {
+            memory_id: record.memory_id,
+            expected,
+            got: record.version,
+        });
+    }
+    for target in record.supersedes.iter().chain(&record.contradicts) {
+        if !stored.has_version(*target)? {
+            return Err(StoreError::UnknownLineageTarget { id: *target });
+        }
+    }
+    Ok(expected)
+}
+
 /// Checks and appends one record inside an open transaction.
 pub(crate) fn insert_record(conn: &Connection, record: &MemoryRecord) -> Result<()> {
     record.validate()?;
@@ -153,24 +200,7 @@ pub(crate) fn insert_record(conn: &Connection, record: &MemoryRecord) -> Result<
 /// lineage edges and its recall terms. Every record enters the store through here.
 pub(crate) fn write_record(conn: &Connection, record: &MemoryRecord) -> Result<()> {
     let id = record.memory_version_id;
-    if record_exists(conn, id)? {
-        return Err(StoreError::DuplicateRecord {
-            memory_version_id: id,
-        });
-    }
-    let expected = next_version(conn, record.memory_id)?;
-    if record.version != expected {
-        return Err(StoreError::VersionConflict {
-            memory_id: record.memory_id,
-            expected,
-            got: record.version,
-        });
-    }
-    for target in record.supersedes.iter().chain(&record.contradicts) {
-        if !record_exists(conn, *target)? {
-            return Err(StoreError::UnknownLineageTarget { id: *target });
-        }
-    }
+    let expected = check_new_record(&mut SqliteVersions(conn), record)?;
     let evidence =
         serde_json::to_string(&record.provenance.evidence).map_err(|e| StoreError::CorruptRow {
             key: id.to_string(),

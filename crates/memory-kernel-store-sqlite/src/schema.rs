@@ -315,6 +315,22 @@ CREATE TABLE {table} (
     sql
 }
 
+/// The tables of the current layout whose rows are never updated or deleted (MKR-002),
+/// besides the migration table. SQLite's migrations added their triggers version by version
+/// (a test checks the result against this list); PostgreSQL's layout is created from it.
+pub(crate) const APPEND_ONLY_TABLES: &[&str] = &[
+    "mk_memory_records",
+    "mk_constraint_payloads",
+    "mk_decision_payloads",
+    "mk_preference_payloads",
+    "mk_event_payloads",
+    "mk_outcome_payloads",
+    "mk_memory_links",
+    "mk_lineage_edges",
+    "mk_recall_docs",
+    "mk_recall_postings",
+];
+
 /// Tables of version 1 whose rows are never updated or deleted (MKR-002), enforced by
 /// triggers. Version 2 replaced the term index and the package table (see [`v2_sql`]).
 const V1_APPEND_ONLY_TABLES: &[&str] = &[
@@ -373,6 +389,37 @@ mod tests {
             assert_eq!(migration.version as usize, index + 1);
         }
         assert_eq!(target_version(), 4);
+    }
+
+    #[test]
+    fn the_append_only_list_names_exactly_the_tables_the_migrations_guard() {
+        // The store's own tables (the outcome memory's have their own triggers).
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        for migration in migrations() {
+            conn.execute_batch(&migration.sql).unwrap();
+        }
+        let guarded = |suffix: &str| -> Vec<String> {
+            let mut stmt = conn
+                .prepare(
+                    "SELECT tbl_name FROM sqlite_master WHERE type = 'trigger' AND name LIKE ?1 \
+                     AND tbl_name LIKE 'mk\\_%' ESCAPE '\\' ORDER BY tbl_name",
+                )
+                .unwrap();
+            stmt.query_map([format!("%{suffix}")], |row| row.get(0))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+        };
+        let mut expected: Vec<String> = APPEND_ONLY_TABLES
+            .iter()
+            .chain(&[MIGRATIONS_TABLE])
+            .map(|t| (*t).to_owned())
+            .collect();
+        expected.sort();
+        assert_eq!(guarded("_no_delete"), expected);
+        expected.push("mk_stored_packages".to_owned());
+        expected.sort();
+        assert_eq!(guarded("_no_update"), expected);
     }
 
     #[test]

@@ -78,7 +78,7 @@ impl Store {
         match &self.backend {
             Backend::Sqlite(shared) => Ok(shared),
             Backend::Postgres(_) => Err(StoreError::Unsupported {
-                engine: "postgresql",
+                engine: crate::postgres::ENGINE,
             }),
         }
     }
@@ -217,7 +217,7 @@ impl Store {
     pub fn engine(&self) -> &'static str {
         match &self.backend {
             Backend::Sqlite(_) => "sqlite",
-            Backend::Postgres(_) => "postgresql",
+            Backend::Postgres(_) => crate::postgres::ENGINE,
         }
     }
 

@@ -24,6 +24,22 @@ pub struct TempDatabase {
     pub url: String,
 }
 
+/// The server to use: `url` when set; otherwise `None` after a visible SKIP line, or a panic
+/// when the server is `required` (CI): a missing server never passes silently there.
+fn server_url(url: Option<String>, required: bool, test: &str) -> Option<String> {
+    match url {
+        Some(url) if !url.is_empty() => Some(url),
+        _ => {
+            assert!(
+                !required,
+                "{REQUIRE_VARIABLE} is set but {URL_VARIABLE} is not: {START_HINT}"
+            );
+            eprintln!("SKIP {test} on PostgreSQL: {URL_VARIABLE} is not set; {START_HINT}");
+            None
+        }
+    }
+}
+
 impl TempDatabase {
     /// A fresh, empty database, or `None` (after printing SKIP) when no server is configured.
     ///
@@ -32,17 +48,11 @@ impl TempDatabase {
     /// database.
     #[must_use]
     pub fn create(test: &str) -> Option<Self> {
-        let admin_url = match std::env::var(URL_VARIABLE) {
-            Ok(url) if !url.is_empty() => url,
-            _ => {
-                assert!(
-                    std::env::var_os(REQUIRE_VARIABLE).is_none(),
-                    "{REQUIRE_VARIABLE} is set but {URL_VARIABLE} is not: {START_HINT}"
-                );
-                eprintln!("SKIP {test} on PostgreSQL: {URL_VARIABLE} is not set; {START_HINT}");
-                return None;
-            }
-        };
+        let admin_url = server_url(
+            std::env::var(URL_VARIABLE).ok(),
+            std::env::var_os(REQUIRE_VARIABLE).is_some(),
+            test,
+        )?;
         let name = format!("mk_test_{}", ulid::Ulid::new().to_string().to_lowercase());
         let mut admin = Client::connect(&admin_url, NoTls)
             .unwrap_or_else(|e| panic!("{URL_VARIABLE}={admin_url}: {e}"));
@@ -88,5 +98,28 @@ impl Drop for TempDatabase {
                 self.name
             ));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_configured_server_is_used() {
+        let url = "postgres://postgres@127.0.0.1:5432/postgres".to_owned();
+        assert_eq!(server_url(Some(url.clone()), true, "t"), Some(url));
+    }
+
+    #[test]
+    fn without_a_server_a_test_skips_unless_one_is_required() {
+        assert_eq!(server_url(None, false, "t"), None);
+        assert_eq!(server_url(Some(String::new()), false, "t"), None);
+    }
+
+    #[test]
+    #[should_panic(expected = "MK_REQUIRE_POSTGRES is set but MK_TEST_POSTGRES_URL is not")]
+    fn a_required_server_that_is_missing_fails() {
+        let _ = server_url(None, true, "t");
     }
 }

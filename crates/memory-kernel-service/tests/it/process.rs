@@ -72,10 +72,20 @@ impl Server {
 
     /// Sends one HTTP/1.1 request and returns the status and the JSON (or text) body.
     fn call(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
-        let mut stream = TcpStream::connect(&self.address).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .unwrap();
+        self.try_call(method, path, body)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    }
+
+    /// [`Server::call`], with a connection that fails or is cut (a killed server) as an
+    /// error instead of a panic.
+    fn try_call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> std::io::Result<(u16, Value)> {
+        let mut stream = TcpStream::connect(&self.address)?;
+        stream.set_read_timeout(Some(Duration::from_secs(30)))?;
         let payload = body.map(Value::to_string).unwrap_or_default();
         let content_type = if body.is_some() {
             "Content-Type: application/json\r\n"
@@ -88,20 +98,25 @@ impl Server {
              Connection: close\r\n\r\n{payload}",
             self.address,
             payload.len()
-        )
-        .unwrap();
+        )?;
         let mut response = String::new();
-        stream.read_to_string(&mut response).unwrap();
-        let (head, body) = response.split_once("\r\n\r\n").unwrap();
+        stream.read_to_string(&mut response)?;
+        let (head, body) = response
+            .split_once("\r\n\r\n")
+            .ok_or_else(|| std::io::Error::other("the answer was cut before its body"))?;
         assert!(
             !head
                 .to_ascii_lowercase()
                 .contains("transfer-encoding: chunked"),
             "{head}"
         );
-        let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+        let status = head
+            .split(' ')
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .ok_or_else(|| std::io::Error::other(format!("no status in {head:?}")))?;
         let body = serde_json::from_str(body).unwrap_or_else(|_| Value::String(body.to_owned()));
-        (status, body)
+        Ok((status, body))
     }
 
     fn terminate(mut self) -> (ExitStatus, Vec<String>) {
@@ -636,27 +651,13 @@ fn replicas_on_one_postgresql_database_lose_no_acknowledged_write() {
                     "memory_id": memory_id, "writer": "replicas", "justification": "kill test",
                     "source_uri": "file:///replicas.md", "truth_status": "observed",
                     "authority": "derived"});
-                let Ok(mut stream) = TcpStream::connect(&servers[1].address) else {
+                let Ok((status, reply)) =
+                    servers[1].try_call("POST", "/v1/memory/add/summary", Some(&body))
+                else {
                     return n;
                 };
-                let payload = body.to_string();
-                let sent = write!(
-                    stream,
-                    "POST /v1/memory/add/summary HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
-                     Content-Length: {}\r\nConnection: close\r\n\r\n{payload}",
-                    servers[1].address,
-                    payload.len()
-                );
-                let mut response = String::new();
-                if sent.is_err() || stream.read_to_string(&mut response).is_err() {
-                    return n;
-                }
-                let Some((head, body)) = response.split_once("\r\n\r\n") else {
-                    return n;
-                };
-                if head.starts_with("HTTP/1.1 200") {
+                if status == 200 {
                     victims.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let reply: Value = serde_json::from_str(body).unwrap();
                     acknowledged.lock().unwrap().push(
                         reply["data"]["memory_version_id"]
                             .as_str()

@@ -13,7 +13,7 @@ use postgres::types::Type;
 
 use super::{Pg, collect, is_uniqueness_violation};
 use crate::error::{Result, StoreError};
-use crate::records::nanos;
+use crate::records::{StoredVersions, check_new_record, nanos};
 use crate::rows::{LINK_COLUMNS, link_from_cells};
 use crate::schema::payload_table;
 
@@ -101,28 +101,22 @@ fn json_ids(ids: &[MemoryVersionId]) -> Result<String> {
     })
 }
 
-/// The store's own rules, then the row, its payload row, its lineage edges and its recall
+struct PgVersions<'c, C>(&'c mut C);
+
+impl<C: GenericClient> StoredVersions for PgVersions<'_, C> {
+    fn has_version(&mut self, id: MemoryVersionId) -> Result<bool> {
+        record_exists(self.0, id)
+    }
+    fn next_version_of(&mut self, memory_id: MemoryId) -> Result<u32> {
+        next_version(self.0, memory_id)
+    }
+}
+
+/// The store's own rules (`crate::records::check_new_record`), then the row, its payload row, its lineage edges and its recall
 /// document and postings.
 pub(crate) fn write_record(tx: &mut impl GenericClient, record: &MemoryRecord) -> Result<()> {
     let id = record.memory_version_id;
-    if record_exists(tx, id)? {
-        return Err(StoreError::DuplicateRecord {
-            memory_version_id: id,
-        });
-    }
-    let expected = next_version(tx, record.memory_id)?;
-    if record.version != expected {
-        return Err(StoreError::VersionConflict {
-            memory_id: record.memory_id,
-            expected,
-            got: record.version,
-        });
-    }
-    for target in record.supersedes.iter().chain(&record.contradicts) {
-        if !record_exists(tx, *target)? {
-            return Err(StoreError::UnknownLineageTarget { id: *target });
-        }
-    }
+    let expected = check_new_record(&mut PgVersions(&mut *tx), record)?;
     let evidence =
         serde_json::to_string(&record.provenance.evidence).map_err(|e| StoreError::CorruptRow {
             key: id.to_string(),

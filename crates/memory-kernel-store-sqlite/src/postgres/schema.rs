@@ -8,7 +8,9 @@ use postgres::GenericClient;
 
 use crate::error::{Result, StoreError};
 use crate::migrations::{MigrationReport, SchemaStatus};
-use crate::schema::{MIGRATIONS_TABLE, check_in, payload_table, record_view_sql};
+use crate::schema::{
+    APPEND_ONLY_TABLES, MIGRATIONS_TABLE, check_in, payload_table, record_view_sql,
+};
 
 /// One PostgreSQL migration: applied once, in order, never edited after release.
 pub(crate) struct PgMigration {
@@ -163,18 +165,7 @@ CREATE TABLE {table} (
         ));
     }
     sql.push_str(&record_view_sql());
-    for table in [
-        "mk_memory_records",
-        "mk_constraint_payloads",
-        "mk_decision_payloads",
-        "mk_preference_payloads",
-        "mk_event_payloads",
-        "mk_outcome_payloads",
-        "mk_memory_links",
-        "mk_lineage_edges",
-        "mk_recall_docs",
-        "mk_recall_postings",
-    ] {
+    for table in APPEND_ONLY_TABLES {
         sql.push_str(&append_only(table, false));
     }
     // Packages are derived data: pruning may delete them, nothing may rewrite one.

@@ -645,3 +645,27 @@ fn browsing_pages_and_history_behave_alike() {
     }
     same(&outcomes);
 }
+
+#[test]
+fn a_healthy_store_checks_healthy_on_both_engines() {
+    let healthy = migrated("a_healthy_store_checks_healthy_on_both_engines");
+    let mut reports = Vec::new();
+    for (name, store) in &healthy.stores {
+        store.insert_records(&corpus(), None).unwrap();
+        let report = store.integrity_check().unwrap();
+        assert!(report.is_healthy(), "{name}: {report:?}");
+        assert_eq!(report.quick_check_message, "ok", "{name}");
+        reports.push((
+            *name,
+            (report.quick_check_ok, report.foreign_key_violations),
+        ));
+    }
+    same(&reports);
+    // An outdated schema is reported, not hidden.
+    let fresh = engines("a fresh store is not healthy");
+    for (name, store) in &fresh.stores {
+        let report = store.integrity_check().unwrap();
+        assert!(!report.is_healthy(), "{name}: {report:?}");
+        assert!(!report.schema_status.up_to_date, "{name}");
+    }
+}
