@@ -489,7 +489,10 @@ pub struct ContentSummary {
     pub links: u64,
     /// Context packages stored.
     pub context_packages: u64,
-    /// `sha256:` of every record, link and package in listing order, each as canonical JSON.
+    /// Outcome events stored.
+    pub outcome_events: u64,
+    /// `sha256:` of every record, link and package in listing order, then the trust layer,
+    /// each as canonical JSON (see `docs/spec/storage-engines.md`).
     pub digest: String,
 }
 
@@ -499,12 +502,14 @@ impl From<store::ContentSummary> for ContentSummary {
             records,
             links,
             context_packages,
+            outcome_events,
             digest,
         } = summary;
         Self {
             records,
             links,
             context_packages,
+            outcome_events,
             digest,
         }
     }

@@ -88,11 +88,11 @@ pub(crate) fn classify(operation: Operation, error: StoreError) -> ApiError {
             message: error.to_string(),
             status: None,
         },
-        StoreError::Unsupported { .. }
-        | StoreError::CopyTargetNotEmpty { .. }
-        | StoreError::CopyOutcomeMemory { .. } => ApiError::InvalidRequest {
-            message: error.to_string(),
-        },
+        StoreError::Unsupported { .. } | StoreError::CopyTargetNotEmpty { .. } => {
+            ApiError::InvalidRequest {
+                message: error.to_string(),
+            }
+        }
         StoreError::InvalidLocation { .. } => ApiError::SchemaUnavailable {
             message: error.to_string(),
             status: None,

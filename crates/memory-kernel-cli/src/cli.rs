@@ -225,10 +225,11 @@ pub enum DbCommand {
     /// Copy a whole store into a new, empty database of either engine
     ///
     /// Moves a store between SQLite and PostgreSQL (or between two files or two servers):
-    /// every record, link and stored context package, in one pass. The target is migrated
-    /// first and must be empty. After the copy both sides are counted and digested and must
-    /// match; the report prints: from, to (passwords hidden), records, links,
-    /// context_packages, digest, contract_version. --db is not used.
+    /// every record, link, stored context package and outcome event, with the trust
+    /// snapshots, in one pass. The target is migrated first and must be empty. After the copy
+    /// both sides are counted and digested and must match; the report prints: from, to
+    /// (passwords hidden), records, links, context_packages, outcome_events, digest,
+    /// contract_version. --db is not used.
     ///
     /// Example:
     ///   mk db copy --from ./memory_kernel.sqlite3 --to postgres://mk@db.internal/memory

@@ -209,6 +209,8 @@ pub struct CopyOutput {
     pub links: u64,
     /// Context packages copied.
     pub context_packages: u64,
+    /// Outcome events copied (with the rulesets, trust snapshots and projector position).
+    pub outcome_events: u64,
     /// The content digest both sides share.
     pub digest: String,
 }
@@ -223,6 +225,7 @@ impl CopyOutput {
             records: report.content.records,
             links: report.content.links,
             context_packages: report.content.context_packages,
+            outcome_events: report.content.outcome_events,
             digest: report.content.digest.clone(),
         }
     }

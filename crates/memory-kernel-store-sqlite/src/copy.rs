@@ -1,6 +1,7 @@
 //! Copying a whole store into an empty one, across engines (`mk db copy`, see
-//! `docs/spec/storage-engines.md`, "Moving between engines"): records, links and context
-//! packages in one pass, then counts and a content digest compared on both sides.
+//! `docs/spec/storage-engines.md`, "Moving between engines"): records, links, context
+//! packages and the trust layer in one pass, then counts and a content digest compared on both
+//! sides.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -20,13 +21,18 @@ pub struct ContentSummary {
     pub links: u64,
     /// Context packages stored.
     pub context_packages: u64,
-    /// `sha256:` of every record, link and package in listing order, each as its canonical
-    /// JSON: equal digests mean equal content, whatever the engine.
+    /// Outcome events stored.
+    pub outcome_events: u64,
+    /// `sha256:` of every record, link and package in listing order, then the trust layer
+    /// (each ruleset's version and parameters, every event, every trust snapshot, the
+    /// projector's position), each as its canonical JSON: equal digests mean equal content,
+    /// whatever the engine.
     pub digest: String,
 }
 
 impl Store {
-    /// Counts and digests the store's records, links and context packages (reads only).
+    /// Counts and digests the store's records, links, context packages and trust layer
+    /// (reads only).
     ///
     /// # Errors
     /// Schema-gate, corrupt-row and engine errors.
@@ -34,6 +40,7 @@ impl Store {
         let records = self.all_records()?;
         let links = self.all_links()?;
         let packages = self.all_context_packages()?;
+        let trust = self.trust_layer()?;
         let mut hasher = Sha256::new();
         let mut line = |value: &dyn erased::Json| -> Result<()> {
             hasher.update(value.json()?);
@@ -49,31 +56,42 @@ impl Store {
         for package in &packages {
             line(package)?;
         }
+        // A ruleset's `created_at` is when this store got it, not part of its content.
+        for ruleset in &trust.rulesets {
+            line(&(ruleset.ruleset_version, &ruleset.ruleset_json))?;
+        }
+        for event in &trust.events {
+            line(event)?;
+        }
+        for snapshot in &trust.snapshots {
+            line(snapshot)?;
+        }
+        line(&trust.projected())?;
         Ok(ContentSummary {
             records: records.len() as u64,
             links: links.len() as u64,
             context_packages: packages.len() as u64,
+            outcome_events: trust.events.len() as u64,
             digest: format!("sha256:{}", hex::encode(hasher.finalize())),
         })
     }
 
-    /// Copies every record, link and context package of this store into `target`, which is
-    /// migrated first and must hold none of them. Records go in one transaction, in an order
-    /// where each version follows the one before it and every lineage target; links and
-    /// packages follow as stored. The copy is then summarised on both sides and must match.
+    /// Copies every record, link, context package and the trust layer of this store into
+    /// `target`, which is migrated first and must hold none of them. Records go in one
+    /// transaction, in an order where each version follows the one before it and every
+    /// lineage target; links, packages and the trust layer (rulesets, events, snapshots and
+    /// the projector's position) follow as stored. The copy is then summarised on both sides
+    /// and must match.
     ///
     /// # Errors
     /// [`StoreError::CopyTargetNotEmpty`]; [`StoreError::CopyMismatch`] when the target does
-    /// not read back what was copied; [`StoreError::CopyOutcomeMemory`] when the source holds
-    /// outcome events (not carried); the engines' errors.
+    /// not read back what was copied; the engines' errors.
     pub fn copy_to(&self, target: &Store) -> Result<ContentSummary> {
-        let events = self.outcome_event_count()?;
-        if events > 0 {
-            return Err(StoreError::CopyOutcomeMemory { events });
-        }
         target.migrate(false)?;
         let existing = target.content_summary()?;
-        if existing.records + existing.links + existing.context_packages > 0 {
+        if existing.records + existing.links + existing.context_packages + existing.outcome_events
+            > 0
+        {
             return Err(StoreError::CopyTargetNotEmpty {
                 location: target.location(),
             });
@@ -82,6 +100,7 @@ impl Store {
         target.insert_records(&dependency_order(self.all_records()?)?, None)?;
         target.append_links(&self.all_links()?)?;
         target.append_packages(&self.all_context_packages()?)?;
+        target.put_trust_layer(&self.trust_layer()?)?;
         let copied = target.content_summary()?;
         if copied != source {
             return Err(StoreError::CopyMismatch {
@@ -94,18 +113,6 @@ impl Store {
 }
 
 impl Store {
-    /// How many outcome events the store holds (none on an engine without outcome memory).
-    fn outcome_event_count(&self) -> Result<u64> {
-        if self.postgres().is_some() {
-            return Ok(0);
-        }
-        self.with_current_conn(|conn| {
-            let count: i64 =
-                conn.query_row("SELECT count(*) FROM outcome_events", [], |row| row.get(0))?;
-            Ok(u64::try_from(count).unwrap_or(0))
-        })
-    }
-
     /// Appends links exactly as given (an identical link is refused, not merged), in one
     /// transaction.
     fn append_links(&self, links: &[memory_kernel_core::Link]) -> Result<()> {

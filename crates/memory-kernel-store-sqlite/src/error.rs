@@ -249,17 +249,12 @@ pub enum StoreError {
         /// The driver's account.
         detail: String,
     },
-    /// `copy_to` was given a target that already holds records, links or packages.
+    /// `copy_to` was given a target that already holds records, links, packages or outcome
+    /// events.
     #[error("the copy target {location} is not empty; copy into a new, empty database")]
     CopyTargetNotEmpty {
         /// The target's location.
         location: String,
-    },
-    /// The source holds outcome events, which a copy does not carry yet.
-    #[error("the source holds {events} outcome events, which `mk db copy` does not carry yet")]
-    CopyOutcomeMemory {
-        /// How many events.
-        events: u64,
     },
     /// The target did not read back what was copied into it.
     #[error("the copy does not match its source: expected {expected:?}, found {found:?}")]

@@ -28,6 +28,7 @@ mod records;
 mod rows;
 pub mod schema;
 mod snapshot;
+mod sql;
 mod store;
 
 pub use browse::{MemoryHistory, PackageEntry, PackageKey, PageFilter, PageOrder, RecordKey};

@@ -1,8 +1,8 @@
 //! The trust layer's tables (`outcome_rulesets`, `outcome_events`, `memory_trust`,
 //! `outcome_projection_state`, named as the original MemoryKernel named them, because other
-//! tools read them directly) and every operation on them. The rules themselves live in
-//! `memory-kernel-outcome`; this module only stores, reads and replays. See
-//! `docs/spec/outcome.md`.
+//! tools read them directly) and every operation on them, on both engines: each statement is
+//! written once (`crate::sql`). The rules themselves live in `memory-kernel-outcome`; this
+//! module only stores, reads and replays. See `docs/spec/outcome.md`.
 
 use std::collections::BTreeMap;
 
@@ -11,10 +11,13 @@ use memory_kernel_outcome::{
     Candidate, EventType, GateDecision, GateMode, NewOutcomeEvent, OutcomeEvent, PROJECTOR_NAME,
     RULESET_V1, Ruleset, Severity, TrustSnapshot, TrustStatus, decay_as_of, decide, project,
 };
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::types::Value;
 use serde::Serialize;
 
 use crate::error::{Result, StoreError};
+use crate::rows::Cells;
+use crate::snapshot::SnapshotError;
+use crate::sql::{Engine, Lite, Sql};
 use crate::store::Store;
 
 /// The SQL of schema version 3: the four outcome tables, their indexes, the append-only
@@ -165,9 +168,37 @@ pub struct StaleKey {
     pub projected_event_seq: Option<i64>,
 }
 
+/// The outcome memory's tables.
+pub(crate) const TABLES: [&str; 4] = [
+    "outcome_rulesets",
+    "outcome_events",
+    "memory_trust",
+    "outcome_projection_state",
+];
+
 pub(crate) const EVENT_COLUMNS: &str = "event_seq, event_id, ruleset_version, memory_id, version, \
     event_type, occurred_at, recorded_at, writer, justification, context_id, edited, \
     escalated, severity, manual_confidence, override_cap, payload_json";
+
+/// The columns of `memory_trust`, in the order [`trust_from`] reads them; the first two are
+/// the key.
+const TRUST_COLUMNS: [&str; 15] = [
+    "memory_id",
+    "version",
+    "confidence_raw",
+    "confidence_effective",
+    "baseline_confidence",
+    "trust_status",
+    "contradiction_cap_active",
+    "cap_value",
+    "manual_override_active",
+    "wins_last5",
+    "failures_last5",
+    "last_event_seq",
+    "last_ruleset_version",
+    "last_scored_at",
+    "updated_at",
+];
 
 fn corrupt(key: impl Into<String>, detail: impl std::fmt::Display) -> StoreError {
     StoreError::CorruptRow {
@@ -190,304 +221,248 @@ const fn narrow(value: f64) -> f32 {
     value as f32
 }
 
-struct RawEvent {
-    event_seq: i64,
-    event_id: String,
-    ruleset_version: i64,
-    memory_id: String,
-    version: i64,
-    event_type: String,
-    occurred_at: String,
-    recorded_at: String,
-    writer: String,
-    justification: String,
-    context_id: Option<String>,
-    edited: bool,
-    escalated: bool,
-    severity: Option<String>,
-    manual_confidence: Option<f64>,
-    override_cap: bool,
-    payload_json: String,
+fn text(value: impl Into<String>) -> Value {
+    Value::Text(value.into())
 }
 
-fn raw_event(row: &Row<'_>) -> rusqlite::Result<RawEvent> {
-    Ok(RawEvent {
-        event_seq: row.get(0)?,
-        event_id: row.get(1)?,
-        ruleset_version: row.get(2)?,
-        memory_id: row.get(3)?,
-        version: row.get(4)?,
-        event_type: row.get(5)?,
-        occurred_at: row.get(6)?,
-        recorded_at: row.get(7)?,
-        writer: row.get(8)?,
-        justification: row.get(9)?,
-        context_id: row.get(10)?,
-        edited: row.get(11)?,
-        escalated: row.get(12)?,
-        severity: row.get(13)?,
-        manual_confidence: row.get(14)?,
-        override_cap: row.get(15)?,
-        payload_json: row.get(16)?,
+fn int(value: impl Into<i64>) -> Value {
+    Value::Integer(value.into())
+}
+
+/// Flags are stored as 0 or 1 on both engines, as the original stored them.
+fn flag(value: bool) -> Value {
+    Value::Integer(i64::from(value))
+}
+
+fn opt_text(value: Option<impl Into<String>>) -> Value {
+    value.map_or(Value::Null, text)
+}
+
+/// A `LIMIT` value: the limit, or no limit.
+fn limit_value(limit: Option<u32>) -> Value {
+    Value::Integer(limit.map_or(i64::MAX, i64::from))
+}
+
+/// Decodes one row of [`EVENT_COLUMNS`].
+fn event_from(row: &dyn Cells) -> Result<OutcomeEvent> {
+    let event_seq = row.int(0)?;
+    let key = format!("outcome_events#{event_seq}");
+    let bad = |e: ValidationError| corrupt(key.clone(), e);
+    Ok(OutcomeEvent {
+        event_seq,
+        event_id: row.text(1)?,
+        ruleset_version: parse_u32(&key, row.int(2)?)?,
+        memory_id: row.text(3)?.parse().map_err(bad)?,
+        version: parse_u32(&key, row.int(4)?)?,
+        event_type: row.text(5)?.parse().map_err(bad)?,
+        occurred_at: parse_ts(&key, &row.text(6)?)?,
+        recorded_at: parse_ts(&key, &row.text(7)?)?,
+        writer: row.text(8)?,
+        justification: row.text(9)?,
+        context_id: row.opt_text(10)?,
+        edited: row.int(11)? != 0,
+        escalated: row.int(12)? != 0,
+        severity: row
+            .opt_text(13)?
+            .map(|s| s.parse::<Severity>())
+            .transpose()
+            .map_err(bad)?,
+        manual_confidence: row.opt_real(14)?.map(narrow),
+        override_cap: row.int(15)? != 0,
+        payload_json: serde_json::from_str(&row.text(16)?).map_err(|e| corrupt(key.clone(), e))?,
     })
 }
 
-impl RawEvent {
-    fn into_event(self) -> Result<OutcomeEvent> {
-        let key = format!("outcome_events#{}", self.event_seq);
-        let bad = |e: ValidationError| corrupt(key.clone(), e);
-        Ok(OutcomeEvent {
-            event_seq: self.event_seq,
-            event_id: self.event_id,
-            ruleset_version: parse_u32(&key, self.ruleset_version)?,
-            memory_id: self.memory_id.parse().map_err(bad)?,
-            version: parse_u32(&key, self.version)?,
-            event_type: self.event_type.parse().map_err(bad)?,
-            occurred_at: parse_ts(&key, &self.occurred_at)?,
-            recorded_at: parse_ts(&key, &self.recorded_at)?,
-            writer: self.writer,
-            justification: self.justification,
-            context_id: self.context_id,
-            edited: self.edited,
-            escalated: self.escalated,
-            severity: self
-                .severity
-                .map(|s| s.parse::<Severity>())
-                .transpose()
-                .map_err(bad)?,
-            manual_confidence: self.manual_confidence.map(narrow),
-            override_cap: self.override_cap,
-            payload_json: serde_json::from_str(&self.payload_json)
-                .map_err(|e| corrupt(key.clone(), e))?,
-        })
-    }
+/// The values of [`EVENT_COLUMNS`] after `event_seq`, as `?1`..`?16`.
+fn event_values(event: &OutcomeEvent) -> Vec<Value> {
+    vec![
+        text(event.event_id.clone()),
+        int(event.ruleset_version),
+        text(event.memory_id.to_string()),
+        int(event.version),
+        text(event.event_type.as_str()),
+        text(event.occurred_at.to_string()),
+        text(event.recorded_at.to_string()),
+        text(event.writer.clone()),
+        text(event.justification.clone()),
+        opt_text(event.context_id.clone()),
+        flag(event.edited),
+        flag(event.escalated),
+        opt_text(event.severity.map(Severity::as_str)),
+        event
+            .manual_confidence
+            .map_or(Value::Null, |c| Value::Real(f64::from(c))),
+        flag(event.override_cap),
+        text(event.payload_json.to_string()),
+    ]
 }
 
-fn query_events(
-    conn: &Connection,
-    sql: &str,
-    params: impl rusqlite::Params,
-) -> Result<Vec<OutcomeEvent>> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    let raws = stmt
-        .query_map(params, raw_event)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    raws.into_iter().map(RawEvent::into_event).collect()
+fn query_events(db: &mut dyn Sql, sql: &str, values: &[Value]) -> Result<Vec<OutcomeEvent>> {
+    db.rows(sql, values, event_from)
 }
 
-fn key_events(conn: &Connection, memory_id: MemoryId, version: u32) -> Result<Vec<OutcomeEvent>> {
+fn key_events(db: &mut dyn Sql, memory_id: MemoryId, version: u32) -> Result<Vec<OutcomeEvent>> {
     query_events(
-        conn,
+        db,
         &format!(
             "SELECT {EVENT_COLUMNS} FROM outcome_events WHERE memory_id = ?1 AND version = ?2 \
              ORDER BY event_seq"
         ),
-        params![memory_id.to_string(), version],
+        &[text(memory_id.to_string()), int(version)],
     )
 }
 
 /// Every stored ruleset, decoded and validated.
-pub(crate) fn load_rulesets(conn: &Connection) -> Result<BTreeMap<u32, Ruleset>> {
-    let mut stmt =
-        conn.prepare_cached("SELECT ruleset_version, ruleset_json FROM outcome_rulesets")?;
-    let rows = stmt
-        .query_map([], |row| {
-            Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+fn load_rulesets(db: &mut dyn Sql) -> Result<BTreeMap<u32, Ruleset>> {
     let mut map = BTreeMap::new();
-    for (version, json) in rows {
-        let version = parse_u32("outcome_rulesets", version)?;
-        map.insert(version, Ruleset::from_json(version, &json)?);
+    for stored in all_rulesets(db)? {
+        let ruleset = Ruleset::from_json(stored.ruleset_version, &stored.ruleset_json)?;
+        map.insert(stored.ruleset_version, ruleset);
     }
     Ok(map)
 }
 
-struct RawTrust {
-    memory_id: String,
-    version: i64,
-    raw: f64,
-    effective: f64,
-    baseline: f64,
-    status: String,
-    cap_active: bool,
-    cap_value: f64,
-    override_active: bool,
-    wins: i64,
-    failures: i64,
-    last_event_seq: i64,
-    last_ruleset_version: i64,
-    last_scored_at: Option<String>,
-    updated_at: String,
-}
-
-const TRUST_COLUMNS: &str = "memory_id, version, confidence_raw, confidence_effective, \
-    baseline_confidence, trust_status, contradiction_cap_active, cap_value, \
-    manual_override_active, wins_last5, failures_last5, last_event_seq, last_ruleset_version, \
-    last_scored_at, updated_at";
-
-fn raw_trust(row: &Row<'_>) -> rusqlite::Result<RawTrust> {
-    Ok(RawTrust {
-        memory_id: row.get(0)?,
-        version: row.get(1)?,
-        raw: row.get(2)?,
-        effective: row.get(3)?,
-        baseline: row.get(4)?,
-        status: row.get(5)?,
-        cap_active: row.get(6)?,
-        cap_value: row.get(7)?,
-        override_active: row.get(8)?,
-        wins: row.get(9)?,
-        failures: row.get(10)?,
-        last_event_seq: row.get(11)?,
-        last_ruleset_version: row.get(12)?,
-        last_scored_at: row.get(13)?,
-        updated_at: row.get(14)?,
+/// Decodes one row of [`TRUST_COLUMNS`].
+fn trust_from(row: &dyn Cells) -> Result<TrustSnapshot> {
+    let memory_id = row.text(0)?;
+    let version = row.int(1)?;
+    let key = format!("memory_trust#{memory_id}:{version}");
+    let status_text = row.text(5)?;
+    let status = TrustStatus::ALL
+        .iter()
+        .copied()
+        .find(|s| s.as_str() == status_text)
+        .ok_or_else(|| corrupt(key.clone(), format!("trust_status {status_text}")))?;
+    Ok(TrustSnapshot {
+        memory_id: memory_id
+            .parse()
+            .map_err(|e: ValidationError| corrupt(key.clone(), e))?,
+        version: parse_u32(&key, version)?,
+        confidence_raw: narrow(row.real(2)?),
+        confidence_effective: narrow(row.real(3)?),
+        baseline_confidence: narrow(row.real(4)?),
+        trust_status: status,
+        contradiction_cap_active: row.int(6)? != 0,
+        cap_value: narrow(row.real(7)?),
+        manual_override_active: row.int(8)? != 0,
+        wins_last5: parse_u32(&key, row.int(9)?)?,
+        failures_last5: parse_u32(&key, row.int(10)?)?,
+        last_event_seq: row.int(11)?,
+        last_ruleset_version: parse_u32(&key, row.int(12)?)?,
+        last_scored_at: row.opt_text(13)?.map(|t| parse_ts(&key, &t)).transpose()?,
+        updated_at: parse_ts(&key, &row.text(14)?)?,
     })
 }
 
-impl RawTrust {
-    fn into_snapshot(self) -> Result<TrustSnapshot> {
-        let key = format!("memory_trust#{}:{}", self.memory_id, self.version);
-        let status = TrustStatus::ALL
-            .iter()
-            .copied()
-            .find(|s| s.as_str() == self.status)
-            .ok_or_else(|| corrupt(key.clone(), format!("trust_status {}", self.status)))?;
-        Ok(TrustSnapshot {
-            memory_id: self
-                .memory_id
-                .parse()
-                .map_err(|e: ValidationError| corrupt(key.clone(), e))?,
-            version: parse_u32(&key, self.version)?,
-            confidence_raw: narrow(self.raw),
-            confidence_effective: narrow(self.effective),
-            baseline_confidence: narrow(self.baseline),
-            trust_status: status,
-            contradiction_cap_active: self.cap_active,
-            cap_value: narrow(self.cap_value),
-            manual_override_active: self.override_active,
-            wins_last5: parse_u32(&key, self.wins)?,
-            failures_last5: parse_u32(&key, self.failures)?,
-            last_event_seq: self.last_event_seq,
-            last_ruleset_version: parse_u32(&key, self.last_ruleset_version)?,
-            last_scored_at: self
-                .last_scored_at
-                .map(|t| parse_ts(&key, &t))
-                .transpose()?,
-            updated_at: parse_ts(&key, &self.updated_at)?,
-        })
-    }
+fn snapshot(db: &mut dyn Sql, memory_id: MemoryId, version: u32) -> Result<Option<TrustSnapshot>> {
+    db.first(
+        &format!(
+            "SELECT {} FROM memory_trust WHERE memory_id = ?1 AND version = ?2",
+            TRUST_COLUMNS.join(", ")
+        ),
+        &[text(memory_id.to_string()), int(version)],
+        trust_from,
+    )
 }
 
-fn snapshot(conn: &Connection, memory_id: MemoryId, version: u32) -> Result<Option<TrustSnapshot>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {TRUST_COLUMNS} FROM memory_trust WHERE memory_id = ?1 AND version = ?2"
-    ))?;
-    stmt.query_row(params![memory_id.to_string(), version], raw_trust)
-        .optional()?
-        .map(RawTrust::into_snapshot)
-        .transpose()
+/// Stores `s` as its key's snapshot, replacing any older one.
+fn upsert_snapshot(db: &mut dyn Sql, s: &TrustSnapshot) -> Result<()> {
+    let placeholders: Vec<String> = (1..=TRUST_COLUMNS.len()).map(|i| format!("?{i}")).collect();
+    let updates: Vec<String> = TRUST_COLUMNS[2..]
+        .iter()
+        .map(|c| format!("{c} = excluded.{c}"))
+        .collect();
+    db.execute(
+        &format!(
+            "INSERT INTO memory_trust ({}) VALUES ({}) \
+             ON CONFLICT (memory_id, version) DO UPDATE SET {}",
+            TRUST_COLUMNS.join(", "),
+            placeholders.join(", "),
+            updates.join(", ")
+        ),
+        &[
+            text(s.memory_id.to_string()),
+            int(s.version),
+            Value::Real(f64::from(s.confidence_raw)),
+            Value::Real(f64::from(s.confidence_effective)),
+            Value::Real(f64::from(s.baseline_confidence)),
+            text(s.trust_status.as_str()),
+            flag(s.contradiction_cap_active),
+            Value::Real(f64::from(s.cap_value)),
+            flag(s.manual_override_active),
+            int(s.wins_last5),
+            int(s.failures_last5),
+            int(s.last_event_seq),
+            int(s.last_ruleset_version),
+            opt_text(s.last_scored_at.map(|t| t.to_string())),
+            text(s.updated_at.to_string()),
+        ],
+    )
 }
 
-fn upsert_snapshot(conn: &Connection, s: &TrustSnapshot) -> Result<()> {
-    conn.prepare_cached(&format!(
-        "INSERT OR REPLACE INTO memory_trust ({TRUST_COLUMNS}) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
-    ))?
-    .execute(params![
-        s.memory_id.to_string(),
-        s.version,
-        f64::from(s.confidence_raw),
-        f64::from(s.confidence_effective),
-        f64::from(s.baseline_confidence),
-        s.trust_status.as_str(),
-        s.contradiction_cap_active,
-        f64::from(s.cap_value),
-        s.manual_override_active,
-        s.wins_last5,
-        s.failures_last5,
-        s.last_event_seq,
-        s.last_ruleset_version,
-        s.last_scored_at.map(|t| t.to_string()),
-        s.updated_at.to_string(),
-    ])?;
-    Ok(())
-}
-
-fn stale_keys(conn: &Connection, limit: Option<u32>) -> Result<Vec<StaleKey>> {
-    let mut stmt = conn.prepare_cached(
+fn stale_keys(db: &mut dyn Sql, limit: Option<u32>) -> Result<Vec<StaleKey>> {
+    db.rows(
         "WITH k AS (SELECT memory_id, version, MAX(event_seq) AS max_seq \
                     FROM outcome_events GROUP BY memory_id, version) \
          SELECT k.memory_id, k.version, k.max_seq, t.last_event_seq \
          FROM k LEFT JOIN memory_trust t ON t.memory_id = k.memory_id AND t.version = k.version \
          WHERE t.last_event_seq IS NULL OR t.last_event_seq < k.max_seq \
          ORDER BY k.memory_id, k.version LIMIT ?1",
-    )?;
-    let limit = limit.map_or(-1, i64::from);
-    let rows = stmt
-        .query_map([limit], |row| {
-            Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, i64>(1)?,
-                row.get::<_, i64>(2)?,
-                row.get::<_, Option<i64>>(3)?,
-            ))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    rows.into_iter()
-        .map(|(memory_id, version, max_event_seq, projected_event_seq)| {
+        &[limit_value(limit)],
+        |row| {
+            let memory_id = row.text(0)?;
             Ok(StaleKey {
-                version: parse_u32(&memory_id, version)?,
+                version: parse_u32(&memory_id, row.int(1)?)?,
                 memory_id,
-                max_event_seq,
-                projected_event_seq,
+                max_event_seq: row.int(2)?,
+                projected_event_seq: row.opt_int(3)?,
             })
-        })
-        .collect()
+        },
+    )
 }
 
 /// The largest sequence number up to which every event is reflected in its key's snapshot:
 /// one before the oldest event that no snapshot reflects yet, or the newest event when every
 /// snapshot is current.
-fn consistent_seq(conn: &Connection) -> Result<i64> {
-    Ok(conn.query_row(
+fn consistent_seq(db: &mut dyn Sql) -> Result<i64> {
+    db.int(
         "SELECT COALESCE(
             (SELECT MIN(e.event_seq) - 1 FROM outcome_events e
              LEFT JOIN memory_trust t ON t.memory_id = e.memory_id AND t.version = e.version
              WHERE t.last_event_seq IS NULL OR e.event_seq > t.last_event_seq),
             (SELECT MAX(event_seq) FROM outcome_events),
             0)",
-        [],
-        |row| row.get(0),
-    )?)
+        &[],
+    )
 }
 
-fn count(conn: &Connection, sql: &str) -> Result<u64> {
-    let n: i64 = conn.query_row(sql, [], |row| row.get(0))?;
-    Ok(u64::try_from(n).unwrap_or(0))
-}
-
-fn status(conn: &Connection) -> Result<ProjectorStatus> {
-    let state: Option<(String, i64, i64, String)> = conn
-        .query_row(
-            "SELECT projector_name, ruleset_version, last_event_seq, updated_at \
-             FROM outcome_projection_state WHERE projector_name = ?1",
-            [PROJECTOR_NAME],
-            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
-        )
-        .optional()?;
-    let latest: i64 = conn.query_row(
+fn latest_seq(db: &mut dyn Sql) -> Result<i64> {
+    db.int(
         "SELECT COALESCE(MAX(event_seq), 0) FROM outcome_events",
-        [],
-        |row| row.get(0),
-    )?;
+        &[],
+    )
+}
+
+fn count(db: &mut dyn Sql, sql: &str) -> Result<u64> {
+    Ok(u64::try_from(db.int(sql, &[])?).unwrap_or(0))
+}
+
+/// The projector's state row: its ruleset, how far it has projected, when it was written.
+struct ProjectorState {
+    ruleset_version: i64,
+    last_event_seq: i64,
+    updated_at: String,
+}
+
+fn status(db: &mut dyn Sql) -> Result<ProjectorStatus> {
+    let state = projector_state(db)?;
+    let latest = latest_seq(db)?;
     // Never claim more than the snapshots show: an event appended or left unprojected after
     // the last replay counts as lag, whatever the state row says.
-    let recorded = state.as_ref().map_or(0, |s| s.2);
-    let projected = recorded.min(consistent_seq(conn)?);
+    let recorded = state.as_ref().map_or(0, |s| s.last_event_seq);
+    let projected = recorded.min(consistent_seq(db)?);
     let lag = (latest - projected).max(0);
-    let stale = stale_keys(conn, None)?;
+    let stale = stale_keys(db, None)?;
     let max_gap = stale
         .iter()
         .map(|k| k.max_event_seq - k.projected_event_seq.unwrap_or(0))
@@ -495,18 +470,19 @@ fn status(conn: &Connection) -> Result<ProjectorStatus> {
         .unwrap_or(0);
     Ok(ProjectorStatus {
         projector_name: PROJECTOR_NAME.to_owned(),
-        ruleset_version: state
-            .as_ref()
-            .map_or(Ok(1), |s| parse_u32("outcome_projection_state", s.1))?,
+        ruleset_version: state.as_ref().map_or(Ok(1), |s| {
+            parse_u32("outcome_projection_state", s.ruleset_version)
+        })?,
         projected_event_seq: projected,
         latest_event_seq: latest,
         lag_events: lag,
         lag_delta_events: lag,
         tracked_keys: count(
-            conn,
-            "SELECT COUNT(*) FROM (SELECT 1 FROM outcome_events GROUP BY memory_id, version)",
+            db,
+            "SELECT COUNT(*) FROM \
+             (SELECT 1 AS one FROM outcome_events GROUP BY memory_id, version) AS k",
         )?,
-        trust_rows: count(conn, "SELECT COUNT(*) FROM memory_trust")?,
+        trust_rows: count(db, "SELECT COUNT(*) FROM memory_trust")?,
         stale_trust_rows: u64::try_from(stale.len()).unwrap_or(u64::MAX),
         keys_with_events_no_trust_row: u64::try_from(
             stale
@@ -516,12 +492,12 @@ fn status(conn: &Connection) -> Result<ProjectorStatus> {
         )
         .unwrap_or(u64::MAX),
         trust_rows_without_events: count(
-            conn,
+            db,
             "SELECT COUNT(*) FROM memory_trust t WHERE NOT EXISTS (SELECT 1 FROM outcome_events e \
              WHERE e.memory_id = t.memory_id AND e.version = t.version)",
         )?,
         max_stale_seq_gap: max_gap,
-        updated_at: state.map(|s| s.3),
+        updated_at: state.map(|s| s.updated_at),
     })
 }
 
@@ -529,37 +505,33 @@ fn status(conn: &Connection) -> Result<ProjectorStatus> {
 /// event it reflects occurred after `as_of`, otherwise a fold of only the events that had
 /// occurred by then (none: no snapshot). Decay is applied on top.
 fn snapshot_at(
-    conn: &Connection,
+    db: &mut dyn Sql,
     rulesets: &BTreeMap<u32, Ruleset>,
     candidate: Candidate,
     as_of: Timestamp,
 ) -> Result<Option<TrustSnapshot>> {
-    let Some(stored) = snapshot(conn, candidate.memory_id, candidate.version)? else {
+    let Some(stored) = snapshot(db, candidate.memory_id, candidate.version)? else {
         return Ok(None);
     };
-    let mut stmt = conn.prepare_cached(
+    let times = db.rows(
         "SELECT occurred_at FROM outcome_events \
          WHERE memory_id = ?1 AND version = ?2 AND event_seq <= ?3",
+        &[
+            text(candidate.memory_id.to_string()),
+            int(candidate.version),
+            int(stored.last_event_seq),
+        ],
+        |row| row.text(0),
     )?;
-    let times = stmt
-        .query_map(
-            params![
-                candidate.memory_id.to_string(),
-                candidate.version,
-                stored.last_event_seq
-            ],
-            |row| row.get::<_, String>(0),
-        )?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
     let mut later = false;
-    for text in &times {
-        if parse_ts("outcome_events", text)? > as_of {
+    for time in &times {
+        if parse_ts("outcome_events", time)? > as_of {
             later = true;
             break;
         }
     }
     let current = if later {
-        let events: Vec<OutcomeEvent> = key_events(conn, candidate.memory_id, candidate.version)?
+        let events: Vec<OutcomeEvent> = key_events(db, candidate.memory_id, candidate.version)?
             .into_iter()
             .filter(|e| e.event_seq <= stored.last_event_seq && e.occurred_at <= as_of)
             .collect();
@@ -578,72 +550,170 @@ fn snapshot_at(
     Ok(Some(decay_as_of(&current, as_of, ruleset)))
 }
 
+/// Whether the memory version is stored.
+fn memory_version_exists(db: &mut dyn Sql, memory_id: MemoryId, version: u32) -> Result<bool> {
+    Ok(db
+        .first(
+            "SELECT memory_version_id FROM mk_memory_records \
+             WHERE memory_id = ?1 AND version = ?2",
+            &[text(memory_id.to_string()), int(version)],
+            |_| Ok(()),
+        )?
+        .is_some())
+}
+
+/// Stores `event` under `event_seq`, or under the next sequence number when `None`, after
+/// checking that its ruleset and memory version are stored; the number it was stored under.
+///
+/// # Errors
+/// [`StoreError::UnknownRuleset`], [`StoreError::UnknownMemoryVersion`]; the engines' errors
+/// (a taken `event_id` or `event_seq`).
+fn insert_event(db: &mut dyn Sql, event: &OutcomeEvent, event_seq: Option<i64>) -> Result<i64> {
+    if get_ruleset(db, event.ruleset_version)?.is_none() {
+        return Err(StoreError::UnknownRuleset {
+            version: event.ruleset_version,
+        });
+    }
+    if !memory_version_exists(db, event.memory_id, event.version)? {
+        return Err(StoreError::UnknownMemoryVersion {
+            memory_id: event.memory_id,
+            version: event.version,
+        });
+    }
+    // SQLite numbers by AUTOINCREMENT, which continues a migrated original's sequence;
+    // PostgreSQL takes the next number under the writer lock, so no number is skipped.
+    let next = match db.engine() {
+        Engine::Sqlite => "NULL",
+        Engine::Postgres => "(SELECT COALESCE(MAX(event_seq), 0) + 1 FROM outcome_events)",
+    };
+    let mut values = event_values(event);
+    values.push(event_seq.map_or(Value::Null, Value::Integer));
+    let stored = db.first(
+        &format!(
+            "INSERT INTO outcome_events ({EVENT_COLUMNS}) VALUES (COALESCE(?17, {next}), \
+             ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) \
+             RETURNING event_seq"
+        ),
+        &values,
+        |row| row.int(0),
+    )?;
+    stored.ok_or_else(|| corrupt("outcome_events", "an insert returned no sequence number"))
+}
+
+/// Rebuilds the snapshots a replay from `from` covers and records how far the snapshots are
+/// current.
+fn replay(db: &mut dyn Sql, from: Option<i64>) -> Result<OutcomeReplay> {
+    let rulesets = load_rulesets(db)?;
+    let events = match from {
+        None => query_events(
+            db,
+            &format!(
+                "SELECT {EVENT_COLUMNS} FROM outcome_events ORDER BY memory_id, version, event_seq"
+            ),
+            &[],
+        )?,
+        Some(from) => query_events(
+            db,
+            &format!(
+                "SELECT {EVENT_COLUMNS} FROM outcome_events e WHERE EXISTS \
+                 (SELECT 1 FROM outcome_events f WHERE f.memory_id = e.memory_id \
+                  AND f.version = e.version AND f.event_seq >= ?1) \
+                 ORDER BY memory_id, version, event_seq"
+            ),
+            &[int(from)],
+        )?,
+    };
+    let mut report = OutcomeReplay {
+        projected_keys: 0,
+        processed_events: u64::try_from(events.len()).unwrap_or(u64::MAX),
+        last_event_seq: 0,
+    };
+    for stream in events.chunk_by(|a, b| a.memory_id == b.memory_id && a.version == b.version) {
+        if let Some(snapshot) = project(stream, &rulesets)? {
+            upsert_snapshot(db, &snapshot)?;
+            report.projected_keys += 1;
+        }
+    }
+    report.last_event_seq = latest_seq(db)?;
+    let consistent = consistent_seq(db)?;
+    db.execute(
+        "INSERT INTO outcome_projection_state \
+         (projector_name, ruleset_version, last_event_seq, updated_at) \
+         VALUES (?1, 1, ?2, ?3) ON CONFLICT (projector_name) DO UPDATE SET \
+         last_event_seq = excluded.last_event_seq, updated_at = excluded.updated_at",
+        &[
+            text(PROJECTOR_NAME),
+            int(consistent),
+            text(Timestamp::now().to_string()),
+        ],
+    )?;
+    Ok(report)
+}
+
+fn gate_verdicts(
+    db: &mut dyn Sql,
+    mode: GateMode,
+    as_of: Timestamp,
+    context_id: Option<&str>,
+    candidates: &[Candidate],
+) -> Result<Vec<(GateDecision, Option<u32>)>> {
+    let rulesets = load_rulesets(db)?;
+    let default = rulesets.get(&1).copied().unwrap_or(RULESET_V1);
+    candidates
+        .iter()
+        .map(|candidate| {
+            let s = snapshot_at(db, &rulesets, *candidate, as_of)?;
+            let ruleset = s
+                .as_ref()
+                .and_then(|s| rulesets.get(&s.last_ruleset_version))
+                .copied()
+                .unwrap_or(default);
+            let decision = decide(*candidate, s.as_ref(), mode, context_id, &ruleset);
+            Ok((decision, s.map(|s| s.last_ruleset_version)))
+        })
+        .collect()
+}
+
 impl Store {
+    /// Runs `f` on a session of this store's engine whose schema is current (one read-only
+    /// snapshot on PostgreSQL).
+    fn outcome_read<T>(&self, f: impl FnOnce(&mut dyn Sql) -> Result<T>) -> Result<T> {
+        match self.postgres() {
+            Some(pg) => pg.read_sql(f),
+            None => self.with_current_conn(|conn| f(&mut Lite(conn))),
+        }
+    }
+
+    /// Runs `f` in one write transaction of this store's engine.
+    fn outcome_write<T>(
+        &self,
+        deadline: Option<std::time::Instant>,
+        f: impl FnOnce(&mut dyn Sql) -> Result<T>,
+    ) -> Result<T> {
+        match self.postgres() {
+            Some(pg) => pg.write_sql(deadline, f),
+            None => self.write_tx(deadline, |tx| f(&mut Lite(tx))),
+        }
+    }
+
     /// Appends one outcome event in its own transaction, after the trust rules accept it,
     /// its ruleset is stored and its memory version exists. Nothing is projected.
     ///
     /// # Errors
     /// [`StoreError::Outcome`] for a broken rule, [`StoreError::UnknownRuleset`],
-    /// [`StoreError::UnknownMemoryVersion`], a uniqueness conflict on `event_id` as
-    /// [`StoreError::Sqlite`]; schema and SQLite errors.
+    /// [`StoreError::UnknownMemoryVersion`], a uniqueness conflict on `event_id` as the
+    /// engine's error; schema and engine errors.
     pub fn append_outcome_event(
         &self,
         event: NewOutcomeEvent,
         deadline: Option<std::time::Instant>,
     ) -> Result<OutcomeEvent> {
         event.validate()?;
-        self.write_tx(deadline, |tx| {
-            let ruleset: Option<i64> = tx
-                .prepare_cached("SELECT 1 FROM outcome_rulesets WHERE ruleset_version = ?1")?
-                .query_row([event.ruleset_version], |row| row.get(0))
-                .optional()?;
-            if ruleset.is_none() {
-                return Err(StoreError::UnknownRuleset {
-                    version: event.ruleset_version,
-                });
-            }
-            let exists: Option<i64> = tx
-                .prepare_cached(
-                    "SELECT 1 FROM mk_memory_records WHERE memory_id = ?1 AND version = ?2",
-                )?
-                .query_row(params![event.memory_id.to_string(), event.version], |row| {
-                    row.get(0)
-                })
-                .optional()?;
-            if exists.is_none() {
-                return Err(StoreError::UnknownMemoryVersion {
-                    memory_id: event.memory_id,
-                    version: event.version,
-                });
-            }
-            let recorded_at = Timestamp::now();
-            let stored = event.clone().into_event(0, ulid::Ulid::new(), recorded_at);
-            tx.prepare_cached(
-                "INSERT INTO outcome_events (event_id, ruleset_version, memory_id, version, \
-                 event_type, occurred_at, recorded_at, writer, justification, context_id, edited, \
-                 escalated, severity, manual_confidence, override_cap, payload_json) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-            )?
-            .execute(params![
-                stored.event_id,
-                stored.ruleset_version,
-                stored.memory_id.to_string(),
-                stored.version,
-                stored.event_type.as_str(),
-                stored.occurred_at.to_string(),
-                stored.recorded_at.to_string(),
-                stored.writer,
-                stored.justification,
-                stored.context_id,
-                stored.edited,
-                stored.escalated,
-                stored.severity.map(Severity::as_str),
-                stored.manual_confidence.map(f64::from),
-                stored.override_cap,
-                stored.payload_json.to_string(),
-            ])?;
+        self.outcome_write(deadline, |db| {
+            let stored = event.into_event(0, ulid::Ulid::new(), Timestamp::now());
+            let event_seq = insert_event(db, &stored, None)?;
             Ok(OutcomeEvent {
-                event_seq: tx.last_insert_rowid(),
+                event_seq,
                 ..stored
             })
         })
@@ -652,21 +722,25 @@ impl Store {
     /// The events of one key, oldest first; with `limit`, only the newest `limit` of them.
     ///
     /// # Errors
-    /// Schema, corrupt-row and SQLite errors.
+    /// Schema, corrupt-row and engine errors.
     pub fn outcome_events(
         &self,
         memory_id: MemoryId,
         version: u32,
         limit: Option<u32>,
     ) -> Result<Vec<OutcomeEvent>> {
-        self.with_current_conn(|conn| {
+        self.outcome_read(|db| {
             let mut events = query_events(
-                conn,
+                db,
                 &format!(
                     "SELECT {EVENT_COLUMNS} FROM outcome_events \
                      WHERE memory_id = ?1 AND version = ?2 ORDER BY event_seq DESC LIMIT ?3"
                 ),
-                params![memory_id.to_string(), version, limit.map_or(-1, i64::from)],
+                &[
+                    text(memory_id.to_string()),
+                    int(version),
+                    limit_value(limit),
+                ],
             )?;
             events.reverse();
             Ok(events)
@@ -679,102 +753,63 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError::Outcome`] for a stored ruleset or stream the rules refuse; schema,
-    /// corrupt-row and SQLite errors.
+    /// corrupt-row and engine errors.
     pub fn replay_outcomes(
         &self,
         from: Option<i64>,
         deadline: Option<std::time::Instant>,
     ) -> Result<OutcomeReplay> {
-        self.write_tx(deadline, |tx| {
-            let rulesets = load_rulesets(tx)?;
-            let events = query_events(
-                tx,
-                &format!(
-                    "SELECT {EVENT_COLUMNS} FROM outcome_events e WHERE ?1 IS NULL OR EXISTS \
-                     (SELECT 1 FROM outcome_events f WHERE f.memory_id = e.memory_id \
-                      AND f.version = e.version AND f.event_seq >= ?1) \
-                     ORDER BY memory_id, version, event_seq"
-                ),
-                [from],
-            )?;
-            let mut report = OutcomeReplay {
-                projected_keys: 0,
-                processed_events: u64::try_from(events.len()).unwrap_or(u64::MAX),
-                last_event_seq: 0,
-            };
-            for stream in
-                events.chunk_by(|a, b| a.memory_id == b.memory_id && a.version == b.version)
-            {
-                if let Some(snapshot) = project(stream, &rulesets)? {
-                    upsert_snapshot(tx, &snapshot)?;
-                    report.projected_keys += 1;
-                }
-            }
-            report.last_event_seq = tx.query_row(
-                "SELECT COALESCE(MAX(event_seq), 0) FROM outcome_events",
-                [],
-                |row| row.get(0),
-            )?;
-            let consistent = consistent_seq(tx)?;
-            tx.execute(
-                "INSERT INTO outcome_projection_state \
-                 (projector_name, ruleset_version, last_event_seq, updated_at) \
-                 VALUES (?1, 1, ?2, ?3) ON CONFLICT (projector_name) DO UPDATE SET \
-                 last_event_seq = excluded.last_event_seq, updated_at = excluded.updated_at",
-                params![PROJECTOR_NAME, consistent, Timestamp::now().to_string()],
-            )?;
-            Ok(report)
-        })
+        self.outcome_write(deadline, |db| replay(db, from))
     }
 
     /// The stored snapshot of one key, if replay has built one.
     ///
     /// # Errors
-    /// Schema, corrupt-row and SQLite errors.
+    /// Schema, corrupt-row and engine errors.
     pub fn trust_snapshot(
         &self,
         memory_id: MemoryId,
         version: u32,
     ) -> Result<Option<TrustSnapshot>> {
-        self.with_current_conn(|conn| snapshot(conn, memory_id, version))
+        self.outcome_read(|db| snapshot(db, memory_id, version))
     }
 
     /// The snapshot of one key as read at `as_of` (point in time and decay applied).
     ///
     /// # Errors
-    /// [`StoreError::Outcome`] for a missing or refused ruleset; schema and SQLite errors.
+    /// [`StoreError::Outcome`] for a missing or refused ruleset; schema and engine errors.
     pub fn trust_snapshot_at(
         &self,
         candidate: Candidate,
         as_of: Timestamp,
     ) -> Result<Option<TrustSnapshot>> {
-        self.with_current_conn(|conn| {
-            let rulesets = load_rulesets(conn)?;
-            snapshot_at(conn, &rulesets, candidate, as_of)
+        self.outcome_read(|db| {
+            let rulesets = load_rulesets(db)?;
+            snapshot_at(db, &rulesets, candidate, as_of)
         })
     }
 
     /// The projector's health.
     ///
     /// # Errors
-    /// Schema and SQLite errors.
+    /// Schema and engine errors.
     pub fn projector_status(&self) -> Result<ProjectorStatus> {
-        self.with_current_conn(|conn| status(conn))
+        self.outcome_read(status)
     }
 
     /// Keys whose snapshot is missing or out of date, ordered by memory_id, version.
     ///
     /// # Errors
-    /// Schema and SQLite errors.
+    /// Schema and engine errors.
     pub fn stale_trust_keys(&self, limit: Option<u32>) -> Result<Vec<StaleKey>> {
-        self.with_current_conn(|conn| stale_keys(conn, limit))
+        self.outcome_read(|db| stale_keys(db, limit))
     }
 
     /// Gate decisions for `candidates` (duplicates kept, order preserved) at `as_of`. The
     /// gate's thresholds come from ruleset 1 unless the candidate's snapshot names another.
     ///
     /// # Errors
-    /// [`StoreError::Outcome`] for a missing or refused ruleset; schema and SQLite errors.
+    /// [`StoreError::Outcome`] for a missing or refused ruleset; schema and engine errors.
     pub fn gate_preview(
         &self,
         mode: GateMode,
@@ -793,7 +828,7 @@ impl Store {
     /// (`None` without a snapshot).
     ///
     /// # Errors
-    /// [`StoreError::Outcome`] for a missing or refused ruleset; schema and SQLite errors.
+    /// [`StoreError::Outcome`] for a missing or refused ruleset; schema and engine errors.
     pub fn gate_verdicts(
         &self,
         mode: GateMode,
@@ -801,23 +836,7 @@ impl Store {
         context_id: Option<&str>,
         candidates: &[Candidate],
     ) -> Result<Vec<(GateDecision, Option<u32>)>> {
-        self.with_current_conn(|conn| {
-            let rulesets = load_rulesets(conn)?;
-            let default = rulesets.get(&1).copied().unwrap_or(RULESET_V1);
-            candidates
-                .iter()
-                .map(|candidate| {
-                    let s = snapshot_at(conn, &rulesets, *candidate, as_of)?;
-                    let ruleset = s
-                        .as_ref()
-                        .and_then(|s| rulesets.get(&s.last_ruleset_version))
-                        .copied()
-                        .unwrap_or(default);
-                    let decision = decide(*candidate, s.as_ref(), mode, context_id, &ruleset);
-                    Ok((decision, s.map(|s| s.last_ruleset_version)))
-                })
-                .collect()
-        })
+        self.outcome_read(|db| gate_verdicts(db, mode, as_of, context_id, candidates))
     }
 }
 
@@ -834,115 +853,176 @@ pub struct StoredRuleset {
 }
 
 /// Every ruleset row, by version.
-pub(crate) fn all_rulesets(conn: &Connection) -> Result<Vec<StoredRuleset>> {
-    let mut stmt = conn.prepare_cached(
+pub(crate) fn all_rulesets(db: &mut dyn Sql) -> Result<Vec<StoredRuleset>> {
+    db.rows(
         "SELECT ruleset_version, ruleset_json, created_at FROM outcome_rulesets \
          ORDER BY ruleset_version",
-    )?;
-    let rows = stmt
-        .query_map([], |row| {
-            Ok((
-                row.get::<_, i64>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, String>(2)?,
-            ))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    rows.into_iter()
-        .map(|(version, ruleset_json, created_at)| {
+        &[],
+        |row| {
             Ok(StoredRuleset {
-                ruleset_version: parse_u32("outcome_rulesets", version)?,
-                ruleset_json,
-                created_at,
+                ruleset_version: parse_u32("outcome_rulesets", row.int(0)?)?,
+                ruleset_json: row.text(1)?,
+                created_at: row.text(2)?,
             })
-        })
-        .collect()
-}
-
-/// The stored ruleset `version`, if any.
-pub(crate) fn get_ruleset(conn: &Connection, version: u32) -> Result<Option<String>> {
-    Ok(conn
-        .prepare_cached("SELECT ruleset_json FROM outcome_rulesets WHERE ruleset_version = ?1")?
-        .query_row([version], |row| row.get::<_, String>(0))
-        .optional()?)
-}
-
-/// Stores a ruleset row as given.
-pub(crate) fn insert_ruleset(conn: &Connection, ruleset: &StoredRuleset) -> Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO outcome_rulesets (ruleset_version, ruleset_json, created_at) \
-         VALUES (?1, ?2, ?3)",
-    )?
-    .execute(params![
-        ruleset.ruleset_version,
-        ruleset.ruleset_json,
-        ruleset.created_at
-    ])?;
-    Ok(())
-}
-
-/// Every event, by sequence number.
-pub(crate) fn all_events(conn: &Connection) -> Result<Vec<OutcomeEvent>> {
-    query_events(
-        conn,
-        &format!("SELECT {EVENT_COLUMNS} FROM outcome_events ORDER BY event_seq"),
-        [],
+        },
     )
 }
 
-/// The event stored under `event_seq`, if any.
-pub(crate) fn get_event(conn: &Connection, event_seq: i64) -> Result<Option<OutcomeEvent>> {
-    Ok(query_events(
-        conn,
-        &format!("SELECT {EVENT_COLUMNS} FROM outcome_events WHERE event_seq = ?1"),
-        [event_seq],
-    )?
-    .pop())
+/// The stored ruleset `version`, if any.
+fn get_ruleset(db: &mut dyn Sql, version: u32) -> Result<Option<String>> {
+    db.first(
+        "SELECT ruleset_json FROM outcome_rulesets WHERE ruleset_version = ?1",
+        &[int(version)],
+        |row| row.text(0),
+    )
 }
 
-/// Stores an event under its own sequence number (a snapshot's event, as exported). Its
-/// memory version and ruleset must be stored.
+/// Every event, by sequence number.
+pub(crate) fn all_events(db: &mut dyn Sql) -> Result<Vec<OutcomeEvent>> {
+    query_events(
+        db,
+        &format!("SELECT {EVENT_COLUMNS} FROM outcome_events ORDER BY event_seq"),
+        &[],
+    )
+}
+
+/// Adds a snapshot's (or a copied store's) trust layer: rulesets, then events under their
+/// own sequence numbers. A ruleset already stored with the same parameters is kept (its
+/// `created_at` is the target's); an event already stored under its `event_seq` is skipped
+/// when it is the same event. Either with different content is refused: the event log is
+/// append-only, so two different histories cannot be merged by skipping one. Snapshots are
+/// not written; a replay rebuilds them from the events.
 ///
 /// # Errors
-/// [`StoreError::UnknownMemoryVersion`], [`StoreError::UnknownRuleset`]; SQLite errors (a
-/// taken `event_id`).
-pub(crate) fn insert_event(conn: &Connection, event: &OutcomeEvent) -> Result<()> {
-    if get_ruleset(conn, event.ruleset_version)?.is_none() {
-        return Err(StoreError::UnknownRuleset {
-            version: event.ruleset_version,
-        });
+/// [`SnapshotError::ConflictingRuleset`], [`SnapshotError::ConflictingEvent`],
+/// [`StoreError::UnknownMemoryVersion`] for an event whose record is not stored; the engines'
+/// errors.
+pub(crate) fn add_history(
+    db: &mut dyn Sql,
+    rulesets: &[StoredRuleset],
+    events: &[OutcomeEvent],
+) -> Result<()> {
+    for ruleset in rulesets {
+        match get_ruleset(db, ruleset.ruleset_version)? {
+            None => db.execute(
+                "INSERT INTO outcome_rulesets (ruleset_version, ruleset_json, created_at) \
+                 VALUES (?1, ?2, ?3)",
+                &[
+                    int(ruleset.ruleset_version),
+                    text(ruleset.ruleset_json.clone()),
+                    text(ruleset.created_at.clone()),
+                ],
+            )?,
+            Some(stored) if stored == ruleset.ruleset_json => {}
+            Some(_) => {
+                return Err(SnapshotError::ConflictingRuleset {
+                    version: ruleset.ruleset_version,
+                }
+                .into());
+            }
+        }
     }
-    let exists = conn
-        .prepare_cached("SELECT 1 FROM mk_memory_records WHERE memory_id = ?1 AND version = ?2")?
-        .exists(params![event.memory_id.to_string(), event.version])?;
-    if !exists {
-        return Err(StoreError::UnknownMemoryVersion {
-            memory_id: event.memory_id,
-            version: event.version,
-        });
+    for event in events {
+        let stored = query_events(
+            db,
+            &format!("SELECT {EVENT_COLUMNS} FROM outcome_events WHERE event_seq = ?1"),
+            &[int(event.event_seq)],
+        )?
+        .pop();
+        match stored {
+            None => {
+                insert_event(db, event, Some(event.event_seq))?;
+            }
+            Some(stored) if stored == *event => {}
+            Some(_) => {
+                return Err(SnapshotError::ConflictingEvent {
+                    event_seq: event.event_seq,
+                }
+                .into());
+            }
+        }
     }
-    conn.prepare_cached(&format!(
-        "INSERT INTO outcome_events ({EVENT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, \
-         ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
-    ))?
-    .execute(params![
-        event.event_seq,
-        event.event_id,
-        event.ruleset_version,
-        event.memory_id.to_string(),
-        event.version,
-        event.event_type.as_str(),
-        event.occurred_at.to_string(),
-        event.recorded_at.to_string(),
-        event.writer,
-        event.justification,
-        event.context_id,
-        event.edited,
-        event.escalated,
-        event.severity.map(Severity::as_str),
-        event.manual_confidence.map(f64::from),
-        event.override_cap,
-        event.payload_json.to_string(),
-    ])?;
     Ok(())
+}
+
+/// The whole trust layer of a store, as `mk db copy` carries it: the rows themselves, the
+/// projector's snapshots and state included, so the copy answers exactly as the source.
+pub(crate) struct TrustLayer {
+    pub(crate) rulesets: Vec<StoredRuleset>,
+    pub(crate) events: Vec<OutcomeEvent>,
+    pub(crate) snapshots: Vec<TrustSnapshot>,
+    state: Option<ProjectorState>,
+}
+
+impl TrustLayer {
+    /// The projector's state as digested: how far it had projected, under which ruleset.
+    pub(crate) fn projected(&self) -> Option<(i64, i64)> {
+        self.state
+            .as_ref()
+            .map(|s| (s.ruleset_version, s.last_event_seq))
+    }
+}
+
+fn projector_state(db: &mut dyn Sql) -> Result<Option<ProjectorState>> {
+    db.first(
+        "SELECT ruleset_version, last_event_seq, updated_at \
+         FROM outcome_projection_state WHERE projector_name = ?1",
+        &[text(PROJECTOR_NAME)],
+        |row| {
+            Ok(ProjectorState {
+                ruleset_version: row.int(0)?,
+                last_event_seq: row.int(1)?,
+                updated_at: row.text(2)?,
+            })
+        },
+    )
+}
+
+impl Store {
+    /// Reads the whole trust layer in one view of the database.
+    pub(crate) fn trust_layer(&self) -> Result<TrustLayer> {
+        self.outcome_read(|db| {
+            Ok(TrustLayer {
+                rulesets: all_rulesets(db)?,
+                events: all_events(db)?,
+                snapshots: db.rows(
+                    &format!(
+                        "SELECT {} FROM memory_trust ORDER BY memory_id, version",
+                        TRUST_COLUMNS.join(", ")
+                    ),
+                    &[],
+                    trust_from,
+                )?,
+                state: projector_state(db)?,
+            })
+        })
+    }
+
+    /// Writes a trust layer read from another store into this one, in one transaction:
+    /// rulesets and events by the rules of [`add_history`], then the snapshots and the
+    /// projector's state as they were.
+    pub(crate) fn put_trust_layer(&self, layer: &TrustLayer) -> Result<()> {
+        self.outcome_write(None, |db| {
+            add_history(db, &layer.rulesets, &layer.events)?;
+            for snapshot in &layer.snapshots {
+                upsert_snapshot(db, snapshot)?;
+            }
+            if let Some(state) = &layer.state {
+                db.execute(
+                    "INSERT INTO outcome_projection_state \
+                     (projector_name, ruleset_version, last_event_seq, updated_at) \
+                     VALUES (?1, ?2, ?3, ?4) ON CONFLICT (projector_name) DO UPDATE SET \
+                     ruleset_version = excluded.ruleset_version, \
+                     last_event_seq = excluded.last_event_seq, updated_at = excluded.updated_at",
+                    &[
+                        text(PROJECTOR_NAME),
+                        int(state.ruleset_version),
+                        int(state.last_event_seq),
+                        text(state.updated_at.clone()),
+                    ],
+                )?;
+            }
+            Ok(())
+        })
+    }
 }

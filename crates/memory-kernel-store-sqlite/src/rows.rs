@@ -20,6 +20,10 @@ pub(crate) trait Cells {
     fn opt_text(&self, column: usize) -> Result<Option<String>>;
     /// A non-null integer column.
     fn int(&self, column: usize) -> Result<i64>;
+    /// A nullable integer column.
+    fn opt_int(&self, column: usize) -> Result<Option<i64>>;
+    /// A non-null floating-point column.
+    fn real(&self, column: usize) -> Result<f64>;
     /// A nullable floating-point column.
     fn opt_real(&self, column: usize) -> Result<Option<f64>>;
 }
@@ -32,6 +36,12 @@ impl Cells for Row<'_> {
         Ok(self.get(column)?)
     }
     fn int(&self, column: usize) -> Result<i64> {
+        Ok(self.get(column)?)
+    }
+    fn opt_int(&self, column: usize) -> Result<Option<i64>> {
+        Ok(self.get(column)?)
+    }
+    fn real(&self, column: usize) -> Result<f64> {
         Ok(self.get(column)?)
     }
     fn opt_real(&self, column: usize) -> Result<Option<f64>> {

@@ -1,6 +1,6 @@
 //! `mk db copy`: a whole store moved SQLite -> PostgreSQL -> SQLite arrives unchanged (the
-//! two SQLite files export identical snapshots), and a copy never lands in a store that
-//! already holds data.
+//! two SQLite files export identical snapshots and answer trust questions alike, the trust
+//! history included), and a copy never lands in a store that already holds data.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -18,10 +18,68 @@ fn exported(db: &Path, out: &Path) -> Vec<(String, Vec<u8>)> {
         "memory_records.ndjson",
         "memory_links.ndjson",
         "context_packages.ndjson",
+        "outcome_events.ndjson",
     ]
     .iter()
     .map(|name| ((*name).to_owned(), fs::read(out.join(name)).unwrap()))
     .collect()
+}
+
+/// A trust history on the scenario's deny constraint: three events, a replay, and one more
+/// event left unprojected, so the projector's position has to travel too.
+fn add_trust_history(mk: &Mk, memory: &str) {
+    for event in ["success", "failure", "success", "success"] {
+        if event == "success"
+            && mk.ok(&["outcome", "projector", "status", "--json"])["latest_event_seq"] == 3
+        {
+            mk.ok(&["outcome", "replay"]);
+        }
+        let mut args = vec![
+            "outcome",
+            "log",
+            "--memory-id",
+            memory,
+            "--version",
+            "1",
+            "--writer",
+            "w",
+            "--justification",
+            "j",
+            "--occurred-at",
+            "2026-02-07T12:00:00Z",
+            "--event",
+            event,
+        ];
+        if event == "failure" {
+            args.extend(["--severity", "high"]);
+        }
+        mk.ok(&args);
+    }
+}
+
+/// What a store says about trust: the projector's health and a gate's verdict on `memory`.
+fn trust_answers(db: &str, memory: &str) -> (serde_json::Value, String) {
+    let status = run_raw(&["--db", db, "outcome", "projector", "status", "--json"]);
+    assert_eq!(status.code, Some(0), "{}", status.stderr);
+    let mut status = status.json();
+    status.as_object_mut().unwrap().remove("updated_at");
+    let candidate = format!("{memory}:1");
+    let gate = run_raw(&[
+        "--db",
+        db,
+        "outcome",
+        "gate",
+        "preview",
+        "--mode",
+        "safe",
+        "--as-of",
+        "2026-03-01T00:00:00Z",
+        "--candidate",
+        &candidate,
+        "--json",
+    ]);
+    assert_eq!(gate.code, Some(0), "{}", gate.stderr);
+    (status, gate.stdout)
 }
 
 fn copy(from: &str, to: &str) -> serde_json::Value {
@@ -33,14 +91,18 @@ fn copy(from: &str, to: &str) -> serde_json::Value {
 #[test]
 fn a_store_round_trips_through_postgresql_unchanged() {
     let mk = Mk::migrated();
-    seed_scenario(&mk);
+    let scenario = seed_scenario(&mk);
+    add_trust_history(&mk, &scenario.deny_memory);
     let source = mk.db().to_str().unwrap().to_owned();
+    let answers = trust_answers(&source, &scenario.deny_memory);
+    assert_eq!(answers.0["lag_events"], 1, "{}", answers.0);
     let back = mk.dir().join("back.sqlite3");
     let back = back.to_str().unwrap();
     let (there, again) =
         match TempDatabase::create("a_store_round_trips_through_postgresql_unchanged") {
             Some(db) => {
                 let there = copy(&source, &db.url);
+                assert_eq!(trust_answers(&db.url, &scenario.deny_memory), answers);
                 (there, copy(&db.url, back))
             }
             // Without a server the same round trip runs file to file.
@@ -50,9 +112,17 @@ fn a_store_round_trips_through_postgresql_unchanged() {
                 (copy(&source, middle), copy(middle, back))
             }
         };
-    for key in ["records", "links", "context_packages", "digest"] {
+    for key in [
+        "records",
+        "links",
+        "context_packages",
+        "outcome_events",
+        "digest",
+    ] {
         assert_eq!(there[key], again[key], "{key}");
     }
+    assert_eq!(there["outcome_events"], 4);
+    assert_eq!(trust_answers(back, &scenario.deny_memory), answers);
     assert!(there["records"].as_u64().unwrap() > 0);
     assert!(there["links"].as_u64().unwrap() > 0);
     assert!(there["context_packages"].as_u64().unwrap() > 0);

@@ -1,8 +1,8 @@
-//! Browsing on PostgreSQL: the SQLite engine's page queries (`crate::browse`), whose numbered
-//! `?N` parameters are PostgreSQL's `$N`, so both engines page by the same keys and filters.
+//! Browsing on PostgreSQL: the SQLite engine's page queries (`crate::browse`), run as shared
+//! statements (`crate::sql`), so both engines page by the same keys and filters.
 
 use memory_kernel_core::MemoryId;
-use postgres::types::{ToSql, Type};
+use postgres::types::Type;
 use rusqlite::types::Value;
 
 use super::queries::records_by_memory;
@@ -10,39 +10,11 @@ use super::{Pg, collect};
 use crate::browse::{MemoryHistory, PackageEntry};
 use crate::error::Result;
 use crate::rows::{EDGE_COLUMNS, edge_from_cells, record_from_cells};
-
-/// A page query's values as typed PostgreSQL parameters (the page builders bind only integers
-/// and text).
-fn typed(values: &[Value]) -> Vec<(Box<dyn ToSql + Sync>, Type)> {
-    values
-        .iter()
-        .map(|value| -> (Box<dyn ToSql + Sync>, Type) {
-            match value {
-                Value::Integer(n) => (Box::new(*n), Type::INT8),
-                Value::Text(text) => (Box::new(text.clone()), Type::TEXT),
-                Value::Null => (Box::new(Option::<String>::None), Type::TEXT),
-                Value::Real(x) => (Box::new(*x), Type::FLOAT8),
-                Value::Blob(bytes) => (Box::new(bytes.clone()), Type::BYTEA),
-            }
-        })
-        .collect()
-}
-
-/// `?N` placeholders as `$N`; the page builders write no other `?`.
-fn dollar_placeholders(sql: &str) -> String {
-    sql.replace('?', "$")
-}
+use crate::sql::pg_query;
 
 impl Pg<'_> {
     fn page_rows(&self, sql: &str, values: &[Value]) -> Result<Vec<postgres::Row>> {
-        let params = typed(values);
-        let params: Vec<(&(dyn ToSql + Sync), Type)> = params
-            .iter()
-            .map(|(value, ty)| (value.as_ref(), ty.clone()))
-            .collect();
-        Ok(self
-            .current(self.deadline)?
-            .query_typed(&dollar_placeholders(sql), &params)?)
+        pg_query(&mut *self.current(self.deadline)?, sql, values)
     }
 
     pub(crate) fn record_page(

@@ -25,6 +25,7 @@ use r2d2_postgres::PostgresConnectionManager;
 use crate::error::{Result, StoreError};
 use crate::migrations::{MigrationReport, SchemaStatus};
 use crate::rows::Cells;
+use crate::sql::Sql;
 
 type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
 type Client = r2d2::PooledConnection<PostgresConnectionManager<NoTls>>;
@@ -240,6 +241,20 @@ impl<'a> Pg<'a> {
         Ok(value)
     }
 
+    /// [`Pg::read`] for statements shared with SQLite (`crate::sql`).
+    pub(crate) fn read_sql<T>(&self, f: impl FnOnce(&mut dyn Sql) -> Result<T>) -> Result<T> {
+        self.read(|tx| f(tx))
+    }
+
+    /// [`Pg::write`] for statements shared with SQLite (`crate::sql`).
+    pub(crate) fn write_sql<T>(
+        &self,
+        deadline: Option<Instant>,
+        f: impl FnOnce(&mut dyn Sql) -> Result<T>,
+    ) -> Result<T> {
+        self.write(deadline, |tx| f(tx))
+    }
+
     pub(crate) fn schema_status(&self) -> Result<SchemaStatus> {
         schema::read_status(&mut *self.client(self.deadline)?)
     }
@@ -254,8 +269,8 @@ impl<'a> Pg<'a> {
         Ok(report)
     }
 
-    /// PostgreSQL's counterpart of SQLite's quick_check: every table of the store is read in
-    /// full (a damaged page, or one failing its checksum, fails the read). Foreign keys are
+    /// PostgreSQL's counterpart of SQLite's quick_check: every table of the store (outcome
+    /// memory's included) is read in full (a damaged page, or one failing its checksum, fails the read). Foreign keys are
     /// enforced by the server on every write, so none can dangle.
     pub(crate) fn integrity_check(&self) -> Result<crate::IntegrityReport> {
         let mut client = self.client(self.deadline)?;
@@ -263,9 +278,10 @@ impl<'a> Pg<'a> {
         let tables: Vec<String> = client
             .query(
                 "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                 WHERE c.relkind = 'r' AND c.relname LIKE 'mk\\_%' AND n.nspname = current_schema()
+                 WHERE c.relkind = 'r' AND n.nspname = current_schema()
+                   AND (c.relname LIKE 'mk\\_%' OR c.relname = ANY($1))
                  ORDER BY c.relname",
-                &[],
+                &[&crate::outcome::TABLES.as_slice()],
             )?
             .iter()
             .map(|row| row.try_get(0))
@@ -328,6 +344,12 @@ impl Cells for postgres::Row {
         Ok(self.try_get(column)?)
     }
     fn int(&self, column: usize) -> Result<i64> {
+        Ok(self.try_get(column)?)
+    }
+    fn opt_int(&self, column: usize) -> Result<Option<i64>> {
+        Ok(self.try_get(column)?)
+    }
+    fn real(&self, column: usize) -> Result<f64> {
         Ok(self.try_get(column)?)
     }
     fn opt_real(&self, column: usize) -> Result<Option<f64>> {

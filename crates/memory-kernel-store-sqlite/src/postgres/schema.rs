@@ -4,6 +4,7 @@
 //! keys use the "C" collation so every `ORDER BY` sorts exactly as SQLite's binary order.
 
 use memory_kernel_core::{Authority, Effect, RecordType, Relation, Timestamp, TruthStatus};
+use memory_kernel_outcome::{EventType, PROJECTOR_NAME, RULESET_V1, Severity, TrustStatus};
 use postgres::GenericClient;
 
 use crate::error::{Result, StoreError};
@@ -20,13 +21,21 @@ pub(crate) struct PgMigration {
 }
 
 /// Every PostgreSQL migration this build knows, ascending. The engine's versions count on
-/// their own: version 1 is the layout of SQLite's storage schema 4.
+/// their own: version 1 is the layout of SQLite's storage schema 4 without outcome memory,
+/// version 2 adds the outcome memory's tables (SQLite's storage schema 3).
 pub(crate) fn migrations() -> Vec<PgMigration> {
-    vec![PgMigration {
-        version: 1,
-        name: "postgres_layout",
-        sql: v1_sql(),
-    }]
+    vec![
+        PgMigration {
+            version: 1,
+            name: "postgres_layout",
+            sql: v1_sql(),
+        },
+        PgMigration {
+            version: 2,
+            name: "outcome_memory",
+            sql: v2_sql(),
+        },
+    ]
 }
 
 fn target_version() -> u32 {
@@ -170,6 +179,89 @@ CREATE TABLE {table} (
     }
     // Packages are derived data: pruning may delete them, nothing may rewrite one.
     sql.push_str(&append_only("mk_stored_packages", true));
+    sql
+}
+
+/// The outcome memory's four tables, as SQLite's storage schema 3 lays them out (see
+/// `crate::outcome`): the built-in ruleset and the projector's state row, events append-only.
+fn v2_sql() -> String {
+    let event_types = check_in("event_type", EventType::ALL.iter().map(|v| v.as_str()));
+    let severities = check_in("severity", Severity::ALL.iter().map(|v| v.as_str()));
+    let statuses = check_in("trust_status", TrustStatus::ALL.iter().map(|v| v.as_str()));
+    let ruleset_json = RULESET_V1.to_json().replace('\'', "''");
+    let id = r#"TEXT COLLATE "C""#;
+    let flag = "BIGINT NOT NULL DEFAULT 0 CHECK";
+    let unit = "DOUBLE PRECISION NOT NULL CHECK";
+    let now = r#"to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')"#;
+    let mut sql = format!(
+        "
+CREATE TABLE outcome_rulesets (
+    ruleset_version BIGINT PRIMARY KEY,
+    ruleset_json    TEXT NOT NULL,
+    created_at      TEXT NOT NULL
+);
+
+CREATE TABLE outcome_events (
+    event_seq         BIGINT PRIMARY KEY CHECK (event_seq >= 1),
+    event_id          {id} NOT NULL UNIQUE,
+    ruleset_version   BIGINT NOT NULL REFERENCES outcome_rulesets (ruleset_version),
+    memory_id         {id} NOT NULL,
+    version           BIGINT NOT NULL CHECK (version >= 1),
+    event_type        TEXT NOT NULL CHECK ({event_types}),
+    occurred_at       TEXT NOT NULL,
+    recorded_at       TEXT NOT NULL,
+    writer            TEXT NOT NULL,
+    justification     TEXT NOT NULL,
+    context_id        {id},
+    edited            {flag} (edited IN (0, 1)),
+    escalated         {flag} (escalated IN (0, 1)),
+    severity          TEXT CHECK ({severities} OR severity IS NULL),
+    manual_confidence DOUBLE PRECISION CHECK ((manual_confidence >= 0.0 AND manual_confidence <= 1.0)
+                                  OR manual_confidence IS NULL),
+    override_cap      {flag} (override_cap IN (0, 1)),
+    payload_json      TEXT NOT NULL DEFAULT '{{}}' CHECK (payload_json::jsonb IS NOT NULL),
+    FOREIGN KEY (memory_id, version) REFERENCES mk_memory_records (memory_id, version)
+);
+CREATE INDEX idx_outcome_events_memory_version_seq
+    ON outcome_events (memory_id, version, event_seq);
+CREATE INDEX idx_outcome_events_type_seq ON outcome_events (event_type, event_seq);
+CREATE INDEX idx_outcome_events_context_seq ON outcome_events (context_id, event_seq);
+
+CREATE TABLE memory_trust (
+    memory_id                {id} NOT NULL,
+    version                  BIGINT NOT NULL,
+    confidence_raw           {unit} (confidence_raw BETWEEN 0.0 AND 1.0),
+    confidence_effective     {unit} (confidence_effective BETWEEN 0.0 AND 1.0),
+    baseline_confidence      {unit} (baseline_confidence BETWEEN 0.0 AND 1.0),
+    trust_status             TEXT NOT NULL CHECK ({statuses}),
+    contradiction_cap_active BIGINT NOT NULL CHECK (contradiction_cap_active IN (0, 1)),
+    cap_value                {unit} (cap_value BETWEEN 0.0 AND 1.0),
+    manual_override_active   BIGINT NOT NULL CHECK (manual_override_active IN (0, 1)),
+    wins_last5               BIGINT NOT NULL CHECK (wins_last5 >= 0),
+    failures_last5           BIGINT NOT NULL CHECK (failures_last5 >= 0),
+    last_event_seq           BIGINT NOT NULL,
+    last_ruleset_version     BIGINT NOT NULL,
+    last_scored_at           TEXT,
+    updated_at               TEXT NOT NULL,
+    PRIMARY KEY (memory_id, version)
+);
+CREATE INDEX idx_memory_trust_gate
+    ON memory_trust (trust_status, confidence_effective DESC, contradiction_cap_active);
+
+CREATE TABLE outcome_projection_state (
+    projector_name  {id} PRIMARY KEY,
+    ruleset_version BIGINT NOT NULL,
+    last_event_seq  BIGINT NOT NULL,
+    updated_at      TEXT NOT NULL
+);
+
+INSERT INTO outcome_rulesets (ruleset_version, ruleset_json, created_at)
+    VALUES (1, '{ruleset_json}', {now});
+INSERT INTO outcome_projection_state (projector_name, ruleset_version, last_event_seq, updated_at)
+    VALUES ('{PROJECTOR_NAME}', 1, 0, {now});
+"
+    );
+    sql.push_str(&append_only("outcome_events", false));
     sql
 }
 

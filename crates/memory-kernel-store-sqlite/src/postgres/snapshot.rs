@@ -2,31 +2,42 @@
 //! one snapshot of the database and applied in one write transaction by the same rules.
 
 use memory_kernel_core::{Link, MemoryRecord, MemoryVersionId};
+use memory_kernel_outcome::OutcomeEvent;
 use postgres::Transaction;
 use postgres::types::Type;
 
+use super::Pg;
 use super::packages::{all_packages, get_package};
 use super::queries::{all_links, list_records, records_by_ids};
 use super::records::{insert_link, record_exists, write_record};
-use super::{ENGINE, Pg};
 use crate::error::{Result, StoreError};
-use crate::outcome::StoredRuleset;
+use crate::outcome::{StoredRuleset, add_history, all_events, all_rulesets};
 use crate::packages::StoredContextPackage;
 use crate::queries::RecordFilter;
 use crate::records::nanos;
 use crate::snapshot::ImportReport;
 use crate::snapshot::import::ImportTarget;
 
+/// What a snapshot holds: records, links, packages, outcome rulesets and events.
+type Contents = (
+    Vec<MemoryRecord>,
+    Vec<Link>,
+    Vec<StoredContextPackage>,
+    Vec<StoredRuleset>,
+    Vec<OutcomeEvent>,
+);
+
 impl Pg<'_> {
-    /// Every record, link and package, read in one snapshot of the database.
-    pub(crate) fn snapshot_contents(
-        &self,
-    ) -> Result<(Vec<MemoryRecord>, Vec<Link>, Vec<StoredContextPackage>)> {
+    /// Every record, link, package, outcome ruleset and outcome event, read in one snapshot
+    /// of the database.
+    pub(crate) fn snapshot_contents(&self) -> Result<Contents> {
         self.read(|tx| {
             Ok((
                 list_records(tx, &RecordFilter::default())?,
                 all_links(tx)?,
                 all_packages(tx)?,
+                all_rulesets(tx)?,
+                all_events(tx)?,
             ))
         })
     }
@@ -105,21 +116,7 @@ impl ImportTarget for PgTarget<'_, '_> {
         Ok(())
     }
 
-    /// Outcome memory is not on this engine yet: a snapshot carrying events, or a ruleset
-    /// other than the built-in one every SQLite store starts with, is refused whole.
-    fn add_outcome(
-        &mut self,
-        rulesets: &[StoredRuleset],
-        events: &[memory_kernel_outcome::OutcomeEvent],
-    ) -> Result<()> {
-        let built_in = memory_kernel_outcome::RULESET_V1.to_json();
-        let only_built_in = rulesets
-            .iter()
-            .all(|r| r.ruleset_version == 1 && r.ruleset_json == built_in);
-        if only_built_in && events.is_empty() {
-            Ok(())
-        } else {
-            Err(StoreError::Unsupported { engine: ENGINE })
-        }
+    fn add_outcome(&mut self, rulesets: &[StoredRuleset], events: &[OutcomeEvent]) -> Result<()> {
+        add_history(self.0, rulesets, events)
     }
 }

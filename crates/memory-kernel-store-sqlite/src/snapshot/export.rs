@@ -20,6 +20,7 @@ use crate::migrations;
 use crate::outcome::{StoredRuleset, all_events, all_rulesets};
 use crate::packages::{StoredContextPackage, all_packages};
 use crate::queries::{RecordFilter, all_links, list_records};
+use crate::sql::Lite;
 use crate::store::Store;
 
 /// Everything a snapshot holds, read from one consistent view of the database.
@@ -44,7 +45,7 @@ impl Store {
         let target = dir.as_ref();
         check_target(target)?;
         let contents = if let Some(pg) = self.postgres() {
-            let (records, links, packages) = pg.snapshot_contents()?;
+            let (records, links, packages, rulesets, events) = pg.snapshot_contents()?;
             // The snapshot's schema version names the layout of its items: PostgreSQL
             // stores SQLite's current one (see `docs/spec/storage-engines.md`).
             Contents {
@@ -52,8 +53,8 @@ impl Store {
                 records,
                 links,
                 packages,
-                rulesets: Vec::new(),
-                events: Vec::new(),
+                rulesets,
+                events,
             }
         } else {
             self.with_current_conn(|conn| {
@@ -64,8 +65,8 @@ impl Store {
                     records: list_records(&tx, &RecordFilter::default())?,
                     links: all_links(&tx)?,
                     packages: all_packages(&tx)?,
-                    rulesets: all_rulesets(&tx)?,
-                    events: all_events(&tx)?,
+                    rulesets: all_rulesets(&mut Lite(&tx))?,
+                    events: all_events(&mut Lite(&tx))?,
                 };
                 tx.commit()?;
                 Ok(contents)

@@ -18,11 +18,12 @@ use super::manifest::{
 };
 use super::{ImportOptions, ImportReport, SnapshotError, original};
 use crate::error::{Result, StoreError};
-use crate::outcome::{StoredRuleset, get_event, get_ruleset, insert_event, insert_ruleset};
+use crate::outcome::StoredRuleset;
 use crate::packages::{StoredContextPackage, get_package, insert_package};
 use crate::queries::get_record;
 use crate::records::{insert_link, insert_record, link_exists, write_record};
 use crate::schema;
+use crate::sql::Lite;
 use crate::store::Store;
 
 /// A snapshot's items, checked and parsed.
@@ -124,7 +125,7 @@ impl ImportTarget for SqliteTarget<'_> {
         rulesets: &[StoredRuleset],
         events: &[memory_kernel_outcome::OutcomeEvent],
     ) -> Result<()> {
-        write_outcome(self.0, rulesets, events)
+        crate::outcome::add_history(&mut Lite(self.0), rulesets, events)
     }
 }
 
@@ -475,42 +476,4 @@ pub(crate) fn write_items(
     }
     target.add_outcome(&items.rulesets, &items.events)?;
     Ok(report)
-}
-
-/// The trust layer's rows, after the records their events name. A ruleset already stored
-/// with the same parameters is kept (its `created_at` is the target's); an event already
-/// stored under its `event_seq` is skipped when it is the same event. Either with different
-/// content is refused, whatever `skip_existing` says: the event log is append-only, so two
-/// different histories cannot be merged by skipping one. Snapshots are not imported; a replay
-/// rebuilds them from the events.
-fn write_outcome(
-    conn: &Connection,
-    rulesets: &[StoredRuleset],
-    events: &[memory_kernel_outcome::OutcomeEvent],
-) -> Result<()> {
-    for ruleset in rulesets {
-        match get_ruleset(conn, ruleset.ruleset_version)? {
-            None => insert_ruleset(conn, ruleset)?,
-            Some(stored) if stored == ruleset.ruleset_json => {}
-            Some(_) => {
-                return Err(SnapshotError::ConflictingRuleset {
-                    version: ruleset.ruleset_version,
-                }
-                .into());
-            }
-        }
-    }
-    for event in events {
-        match get_event(conn, event.event_seq)? {
-            None => insert_event(conn, event)?,
-            Some(stored) if stored == *event => {}
-            Some(_) => {
-                return Err(SnapshotError::ConflictingEvent {
-                    event_seq: event.event_seq,
-                }
-                .into());
-            }
-        }
-    }
-    Ok(())
 }

@@ -6,53 +6,14 @@
 use std::sync::Arc;
 use std::thread;
 
-use crate::support::{RecordBuilder, link, temp_db, ts};
+use crate::support::{RecordBuilder, engines, link, migrated, same, ts};
 use memory_kernel_core::{
     AskQuery, Effect, MemoryId, MemoryRecord, RecallQuery, RecordType, Relation, Timestamp,
     TruthStatus, ValidationError,
 };
+use memory_kernel_outcome::{EventType, NewOutcomeEvent, Severity};
 use memory_kernel_store_sqlite::{RecordFilter, Store, StoreError};
 use memory_kernel_testkit::postgres::TempDatabase;
-
-/// One store per engine, each with what keeps its database alive.
-struct Engines {
-    stores: Vec<(&'static str, Store)>,
-    _sqlite: tempfile::TempDir,
-    _postgres: Option<TempDatabase>,
-}
-
-fn engines(test: &str) -> Engines {
-    let (dir, path) = temp_db();
-    let mut stores = vec![("sqlite", Store::open(&path).unwrap())];
-    let postgres = TempDatabase::create(test);
-    if let Some(db) = &postgres {
-        stores.push(("postgresql", Store::open(&db.url).unwrap()));
-    }
-    Engines {
-        stores,
-        _sqlite: dir,
-        _postgres: postgres,
-    }
-}
-
-fn migrated(test: &str) -> Engines {
-    let engines = engines(test);
-    for (_, store) in &engines.stores {
-        store.migrate(false).unwrap();
-    }
-    engines
-}
-
-/// Asserts every engine gave the same value, naming the engines that differ.
-fn same<T: PartialEq + std::fmt::Debug>(results: &[(&str, T)]) {
-    for pair in results.windows(2) {
-        assert_eq!(
-            pair[0].1, pair[1].1,
-            "{} and {} differ",
-            pair[0].0, pair[1].0
-        );
-    }
-}
 
 /// A corpus built once and written to every engine, so ids match across engines.
 fn corpus() -> Vec<MemoryRecord> {
@@ -428,7 +389,7 @@ fn the_database_itself_refuses_to_rewrite_history() {
             "sqlite took {statement}"
         );
     }
-    if let Some(db) = &engines._postgres {
+    if let Some(db) = &engines.postgres {
         let mut client = db.client();
         for statement in [
             "UPDATE mk_memory_records SET writer = 'someone else'",
@@ -492,6 +453,27 @@ fn an_unreachable_server_is_named_without_its_password() {
     assert!(!message.contains("hunter2"), "{message}");
 }
 
+/// An outcome event on version 1 of `record`'s memory.
+fn outcome_event(record: &MemoryRecord, event_type: EventType) -> NewOutcomeEvent {
+    NewOutcomeEvent {
+        event_id: None,
+        ruleset_version: 1,
+        memory_id: record.memory_id,
+        version: record.version,
+        event_type,
+        occurred_at: ts("2026-04-02T00:00:00Z"),
+        writer: "tester".into(),
+        justification: "observed".into(),
+        context_id: Some("ctx-1".into()),
+        edited: false,
+        escalated: event_type == EventType::Failure,
+        severity: (event_type == EventType::Failure).then_some(Severity::High),
+        manual_confidence: Some(0.5),
+        override_cap: false,
+        payload_json: serde_json::json!({"run": 1}),
+    }
+}
+
 /// A snapshot folder's files: name and bytes, by name.
 type Files = Vec<(String, Vec<u8>)>;
 
@@ -523,8 +505,16 @@ fn snapshots_are_byte_identical_and_cross_engines() {
         ..ImportOptions::default()
     };
     let mut exports = Vec::new();
-    for (name, store) in &engines.stores {
+    for (index, (name, store)) in engines.stores.iter().enumerate() {
         store.insert_records(&records, None).unwrap();
+        if index == 0 {
+            // The first store's snapshot carries a trust history into every engine.
+            for event_type in [EventType::Success, EventType::Failure, EventType::Success] {
+                store
+                    .append_outcome_event(outcome_event(&records[3], event_type), None)
+                    .unwrap();
+            }
+        }
         store
             .insert_link(
                 &link(
@@ -541,8 +531,8 @@ fn snapshots_are_byte_identical_and_cross_engines() {
         store.export(&out, &ExportOptions::default()).unwrap();
         exports.push((*name, snapshot_files(&out)));
     }
-    // The data files are byte-identical; the manifest and the outcome files differ only by
-    // the built-in ruleset row a SQLite store holds (PostgreSQL has no outcome memory yet).
+    // The data files are byte-identical; the manifest and the outcome files differ by the
+    // moment each store got its built-in ruleset.
     let data = |files: &[(String, Vec<u8>)]| -> Files {
         files
             .iter()
@@ -557,10 +547,18 @@ fn snapshots_are_byte_identical_and_cross_engines() {
     assert_eq!(data[0].1.len(), 3);
     same(&data);
 
-    // Every engine's snapshot imports into a fresh store of every engine, whole.
-    let source = engines.stores[0].1.content_summary().unwrap();
-    for (from, _) in &engines.stores {
+    // Every engine's snapshot imports into a fresh store of every engine, whole, and the
+    // target exports the same outcome events, byte for byte.
+    for (from, source) in &engines.stores {
+        let source = source.content_summary().unwrap();
         let snapshot = folder.path().join(format!("export-{from}"));
+        let events = |dir: &std::path::Path| {
+            snapshot_files(dir)
+                .into_iter()
+                .find(|(name, _)| name.starts_with("outcome_events"))
+                .unwrap()
+                .1
+        };
         let targets = self::engines(&format!("snapshot import from {from}"));
         for (to, target) in &targets.stores {
             target.migrate(false).unwrap();
@@ -575,6 +573,9 @@ fn snapshots_are_byte_identical_and_cross_engines() {
             let again = target.import(&snapshot, &unsigned).unwrap();
             assert_eq!(again.records_imported, 0, "{from} -> {to}");
             assert_eq!(target.content_summary().unwrap(), source, "{from} -> {to}");
+            let out = folder.path().join(format!("re-export-{from}-{to}"));
+            target.export(&out, &ExportOptions::default()).unwrap();
+            assert_eq!(events(&out), events(&snapshot), "{from} -> {to}");
         }
     }
 }

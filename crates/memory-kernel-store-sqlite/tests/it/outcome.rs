@@ -1,15 +1,17 @@
-//! The outcome tables: append-only events, refusals, replay determinism and idempotence,
-//! projector health, point-in-time gating.
+//! The outcome tables on both engines: append-only events, refusals, replay determinism and
+//! idempotence, projector health, point-in-time gating. Every scenario runs on each engine
+//! (see `support::engines`) and what the engines answer must be equal.
 
 // Test code: a failed unwrap is a failed test, which is what we want.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use crate::support::{RecordBuilder, migrated_store, temp_db, ts};
+use crate::support::{RecordBuilder, migrated, migrated_store, same, temp_db, ts};
 use memory_kernel_core::{MemoryId, RecordType};
 use memory_kernel_outcome::{
-    Candidate, EventType, GateMode, NewOutcomeEvent, OutcomeError, TrustStatus, reason,
+    Candidate, EventType, GateMode, NewOutcomeEvent, OutcomeError, TrustSnapshot, TrustStatus,
+    reason,
 };
-use memory_kernel_store_sqlite::{Store, StoreError};
+use memory_kernel_store_sqlite::{ProjectorStatus, Store, StoreError};
 use proptest::prelude::*;
 use rusqlite::Connection;
 
@@ -19,6 +21,23 @@ fn memory(store: &Store) -> MemoryId {
     let record = RecordBuilder::summary(RecordType::Decision, "use sqlite").build();
     store.insert_record(&record, None).unwrap();
     record.memory_id
+}
+
+/// One memory written to every engine, so its id is the same on each.
+fn shared_memory(stores: &[(&'static str, Store)]) -> MemoryId {
+    let record = RecordBuilder::summary(RecordType::Decision, "use sqlite").build();
+    for (_, store) in stores {
+        store.insert_record(&record, None).unwrap();
+    }
+    record.memory_id
+}
+
+/// A snapshot without the moment it was written, which differs between any two replays.
+fn content(snapshot: Option<TrustSnapshot>) -> Option<TrustSnapshot> {
+    snapshot.map(|s| TrustSnapshot {
+        updated_at: ts(AT),
+        ..s
+    })
 }
 
 fn event(memory_id: MemoryId, event_type: EventType, at: &str) -> NewOutcomeEvent {
@@ -57,29 +76,47 @@ fn key(memory_id: MemoryId) -> Candidate {
 
 #[test]
 fn events_are_append_only_in_the_database() {
-    let (_dir, path) = temp_db();
-    let store = migrated_store(&path);
-    let a = memory(&store);
-    log(&store, a, EventType::Success);
-    let conn = Connection::open(&path).unwrap();
-    let update = conn.execute("UPDATE outcome_events SET writer = 'x'", []);
-    assert!(
-        update
-            .unwrap_err()
-            .to_string()
-            .contains("outcome_events is append-only")
-    );
-    let delete = conn.execute("DELETE FROM outcome_events", []);
-    assert!(
-        delete
-            .unwrap_err()
-            .to_string()
-            .contains("outcome_events is append-only")
-    );
+    let engines = migrated("events_are_append_only_in_the_database");
+    let a = shared_memory(&engines.stores);
+    for (_, store) in &engines.stores {
+        log(store, a, EventType::Success);
+    }
+    let conn = Connection::open(engines.stores[0].1.path().unwrap()).unwrap();
+    for statement in [
+        "UPDATE outcome_events SET writer = 'x'",
+        "DELETE FROM outcome_events",
+    ] {
+        let refused = conn.execute(statement, []).unwrap_err();
+        assert!(
+            refused
+                .to_string()
+                .contains("outcome_events is append-only"),
+            "sqlite: {refused}"
+        );
+    }
     let n: i64 = conn
         .query_row("SELECT COUNT(*) FROM outcome_events", [], |r| r.get(0))
         .unwrap();
     assert_eq!(n, 1);
+    if let Some(db) = &engines.postgres {
+        let mut client = db.client();
+        for statement in [
+            "UPDATE outcome_events SET writer = 'x'",
+            "DELETE FROM outcome_events",
+        ] {
+            let refused = client.batch_execute(statement).unwrap_err();
+            let message = refused.as_db_error().unwrap().message().to_owned();
+            assert_eq!(message, "outcome_events is append-only", "postgresql");
+        }
+        let n: i64 = client
+            .query_one(
+                "SELECT count(*) FROM outcome_events WHERE writer = 'w'",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        assert_eq!(n, 1);
+    }
 }
 
 #[test]
@@ -106,190 +143,312 @@ fn ruleset_v1_row_is_stored_in_the_original_format() {
 }
 
 #[test]
+fn both_engines_start_with_the_same_ruleset_and_projector() {
+    let engines = migrated("both_engines_start_with_the_same_ruleset_and_projector");
+    let mut starts = Vec::new();
+    for (name, store) in &engines.stores {
+        let status = store.projector_status().unwrap();
+        assert_eq!(status.latest_event_seq, 0, "{name}");
+        let created = status.updated_at.clone().unwrap();
+        assert!(
+            created.parse::<memory_kernel_core::Timestamp>().is_ok(),
+            "{name}: {created}"
+        );
+        starts.push((
+            *name,
+            (
+                status.projector_name,
+                status.ruleset_version,
+                status.lag_events,
+            ),
+        ));
+    }
+    same(&starts);
+    if let Some(db) = &engines.postgres {
+        let json: String = db
+            .client()
+            .query_one(
+                "SELECT ruleset_json FROM outcome_rulesets WHERE ruleset_version = 1",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        assert_eq!(json, memory_kernel_outcome::RULESET_V1.to_json());
+    }
+}
+
+#[test]
 fn refusals_are_typed() {
-    let (_dir, path) = temp_db();
-    let store = migrated_store(&path);
-    let missing = MemoryId::generate();
-    let err = store
-        .append_outcome_event(event(missing, EventType::Success, AT), None)
-        .unwrap_err();
-    assert!(matches!(
-        err,
-        StoreError::UnknownMemoryVersion { version: 1, .. }
-    ));
-    let a = memory(&store);
-    let mut wrong_version = event(a, EventType::Success, AT);
-    wrong_version.version = 2;
-    assert!(matches!(
-        store.append_outcome_event(wrong_version, None),
-        Err(StoreError::UnknownMemoryVersion { version: 2, .. })
-    ));
-    let mut no_ruleset = event(a, EventType::Success, AT);
-    no_ruleset.ruleset_version = 9;
-    assert!(matches!(
-        store.append_outcome_event(no_ruleset, None),
-        Err(StoreError::UnknownRuleset { version: 9 })
-    ));
-    let mut blank = event(a, EventType::Success, AT);
-    blank.writer = " ".into();
-    assert!(matches!(
-        store.append_outcome_event(blank, None),
-        Err(StoreError::Outcome(OutcomeError::InvalidEvent(_)))
-    ));
-    let first = store
-        .append_outcome_event(event(a, EventType::Success, AT), None)
-        .unwrap();
-    let mut duplicate = event(a, EventType::Success, AT);
-    duplicate.event_id = Some(first.event_id.parse().unwrap());
-    assert!(store.append_outcome_event(duplicate, None).is_err());
-    assert_eq!(store.outcome_events(a, 1, None).unwrap().len(), 1);
+    let engines = migrated("outcome_refusals_are_typed");
+    for (name, store) in &engines.stores {
+        let missing = MemoryId::generate();
+        let err = store
+            .append_outcome_event(event(missing, EventType::Success, AT), None)
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::UnknownMemoryVersion { version: 1, .. }),
+            "{name}: {err:?}"
+        );
+        let a = memory(store);
+        let mut wrong_version = event(a, EventType::Success, AT);
+        wrong_version.version = 2;
+        assert!(
+            matches!(
+                store.append_outcome_event(wrong_version, None),
+                Err(StoreError::UnknownMemoryVersion { version: 2, .. })
+            ),
+            "{name}"
+        );
+        let mut no_ruleset = event(a, EventType::Success, AT);
+        no_ruleset.ruleset_version = 9;
+        assert!(
+            matches!(
+                store.append_outcome_event(no_ruleset, None),
+                Err(StoreError::UnknownRuleset { version: 9 })
+            ),
+            "{name}"
+        );
+        let mut blank = event(a, EventType::Success, AT);
+        blank.writer = " ".into();
+        assert!(
+            matches!(
+                store.append_outcome_event(blank, None),
+                Err(StoreError::Outcome(OutcomeError::InvalidEvent(_)))
+            ),
+            "{name}"
+        );
+        let first = store
+            .append_outcome_event(event(a, EventType::Success, AT), None)
+            .unwrap();
+        assert_eq!(first.event_seq, 1, "{name}: refused events take no number");
+        let mut duplicate = event(a, EventType::Success, AT);
+        duplicate.event_id = Some(first.event_id.parse().unwrap());
+        assert!(
+            store.append_outcome_event(duplicate, None).is_err(),
+            "{name}"
+        );
+        assert_eq!(store.outcome_events(a, 1, None).unwrap().len(), 1, "{name}");
+        let next = store
+            .append_outcome_event(event(a, EventType::Failure, AT), None)
+            .unwrap();
+        assert_eq!(next.event_seq, 2, "{name}: numbering stays gap-free");
+    }
 }
 
 #[test]
 fn replay_gives_the_reference_snapshot_and_is_idempotent() {
-    let (_dir, path) = temp_db();
-    let store = migrated_store(&path);
-    let a = memory(&store);
-    for _ in 0..3 {
-        log(&store, a, EventType::Success);
+    let engines = migrated("replay_gives_the_reference_snapshot_and_is_idempotent");
+    let a = shared_memory(&engines.stores);
+    let mut snapshots = Vec::new();
+    for (name, store) in &engines.stores {
+        for _ in 0..3 {
+            log(store, a, EventType::Success);
+        }
+        assert_eq!(store.trust_snapshot(a, 1).unwrap(), None, "{name}");
+        let report = store.replay_outcomes(None, None).unwrap();
+        assert_eq!(
+            (
+                report.projected_keys,
+                report.processed_events,
+                report.last_event_seq
+            ),
+            (1, 3, 3),
+            "{name}"
+        );
+        let first = store.trust_snapshot(a, 1).unwrap().unwrap();
+        assert_eq!(first.confidence_effective, 0.730_527_34_f32, "{name}");
+        assert_eq!(first.trust_status, TrustStatus::Validated, "{name}");
+        store.replay_outcomes(None, None).unwrap();
+        store.replay_outcomes(Some(2), None).unwrap();
+        assert_eq!(
+            store.trust_snapshot(a, 1).unwrap().unwrap(),
+            first,
+            "{name}"
+        );
+        snapshots.push((*name, content(Some(first))));
     }
-    assert_eq!(store.trust_snapshot(a, 1).unwrap(), None);
-    let report = store.replay_outcomes(None, None).unwrap();
-    assert_eq!(
-        (
-            report.projected_keys,
-            report.processed_events,
-            report.last_event_seq
-        ),
-        (1, 3, 3)
-    );
-    let first = store.trust_snapshot(a, 1).unwrap().unwrap();
-    assert_eq!(first.confidence_effective, 0.730_527_34_f32);
-    assert_eq!(first.trust_status, TrustStatus::Validated);
-    store.replay_outcomes(None, None).unwrap();
-    store.replay_outcomes(Some(2), None).unwrap();
-    assert_eq!(store.trust_snapshot(a, 1).unwrap().unwrap(), first);
+    same(&snapshots);
 }
 
 #[test]
 fn partial_replay_does_not_hide_lag() {
-    let (_dir, path) = temp_db();
-    let store = migrated_store(&path);
-    let a = memory(&store);
-    let b = memory(&store);
-    for _ in 0..3 {
-        log(&store, a, EventType::Success);
+    let engines = migrated("partial_replay_does_not_hide_lag");
+    let (a, b) = (
+        shared_memory(&engines.stores),
+        shared_memory(&engines.stores),
+    );
+    let mut reports = Vec::new();
+    for (name, store) in &engines.stores {
+        for _ in 0..3 {
+            log(store, a, EventType::Success);
+        }
+        log(store, b, EventType::Failure);
+        let before = store.projector_status().unwrap();
+        assert_eq!(
+            (before.lag_events, before.stale_trust_rows),
+            (4, 2),
+            "{name}"
+        );
+        store.replay_outcomes(Some(4), None).unwrap();
+        let status = store.projector_status().unwrap();
+        assert_eq!(status.stale_trust_rows, 1, "{name}");
+        assert_eq!(status.keys_with_events_no_trust_row, 1, "{name}");
+        assert_eq!(status.projected_event_seq, 0, "{name}");
+        assert_eq!(status.lag_events, 4, "{name}");
+        assert_eq!(status.max_stale_seq_gap, 3, "{name}");
+        let stale = store.stale_trust_keys(Some(25)).unwrap();
+        assert_eq!(stale.len(), 1, "{name}");
+        assert_eq!(stale[0].memory_id, a.to_string(), "{name}");
+        store.replay_outcomes(None, None).unwrap();
+        let healthy = store.projector_status().unwrap();
+        assert_eq!(
+            (healthy.lag_events, healthy.stale_trust_rows),
+            (0, 0),
+            "{name}"
+        );
+        assert_eq!(healthy.projected_event_seq, 4, "{name}");
+        assert_eq!((healthy.tracked_keys, healthy.trust_rows), (2, 2), "{name}");
+        log(store, b, EventType::Success);
+        let lagging = store.projector_status().unwrap();
+        assert_eq!(lagging.lag_events, 1, "{name}");
+        reports.push((
+            *name,
+            (
+                stale,
+                store.stale_trust_keys(None).unwrap(),
+                ProjectorStatus {
+                    updated_at: None,
+                    ..lagging
+                },
+            ),
+        ));
     }
-    log(&store, b, EventType::Failure);
-    let before = store.projector_status().unwrap();
-    assert_eq!((before.lag_events, before.stale_trust_rows), (4, 2));
-    store.replay_outcomes(Some(4), None).unwrap();
-    let status = store.projector_status().unwrap();
-    assert_eq!(status.stale_trust_rows, 1);
-    assert_eq!(status.keys_with_events_no_trust_row, 1);
-    assert_eq!(status.projected_event_seq, 0);
-    assert_eq!(status.lag_events, 4);
-    assert_eq!(status.max_stale_seq_gap, 3);
-    let stale = store.stale_trust_keys(Some(25)).unwrap();
-    assert_eq!(stale.len(), 1);
-    assert_eq!(stale[0].memory_id, a.to_string());
-    store.replay_outcomes(None, None).unwrap();
-    let healthy = store.projector_status().unwrap();
-    assert_eq!((healthy.lag_events, healthy.stale_trust_rows), (0, 0));
-    assert_eq!(healthy.projected_event_seq, 4);
-    assert_eq!((healthy.tracked_keys, healthy.trust_rows), (2, 2));
-    log(&store, b, EventType::Success);
-    assert_eq!(store.projector_status().unwrap().lag_events, 1);
+    same(&reports);
 }
 
 #[test]
 fn events_list_keeps_the_newest_in_order() {
-    let (_dir, path) = temp_db();
-    let store = migrated_store(&path);
-    let a = memory(&store);
-    let seqs: Vec<i64> = (0..4).map(|_| log(&store, a, EventType::Unknown)).collect();
-    let listed: Vec<i64> = store
-        .outcome_events(a, 1, Some(2))
-        .unwrap()
-        .iter()
-        .map(|e| e.event_seq)
-        .collect();
-    assert_eq!(listed, seqs[2..]);
-    assert!(store.outcome_events(a, 2, None).unwrap().is_empty());
+    let engines = migrated("events_list_keeps_the_newest_in_order");
+    let a = shared_memory(&engines.stores);
+    for (name, store) in &engines.stores {
+        let seqs: Vec<i64> = (0..4).map(|_| log(store, a, EventType::Unknown)).collect();
+        let listed: Vec<i64> = store
+            .outcome_events(a, 1, Some(2))
+            .unwrap()
+            .iter()
+            .map(|e| e.event_seq)
+            .collect();
+        assert_eq!(listed, seqs[2..], "{name}");
+        assert_eq!(store.outcome_events(a, 1, None).unwrap().len(), 4, "{name}");
+        assert!(
+            store.outcome_events(a, 2, None).unwrap().is_empty(),
+            "{name}"
+        );
+    }
 }
 
 #[test]
 fn gate_at_a_past_instant_sees_only_events_that_had_occurred() {
-    let (_dir, path) = temp_db();
-    let store = migrated_store(&path);
-    let a = memory(&store);
-    for _ in 0..3 {
-        log(&store, a, EventType::Success);
-    }
-    for _ in 0..3 {
-        store
-            .append_outcome_event(event(a, EventType::Failure, "2026-03-01T00:00:00Z"), None)
+    let engines = migrated("gate_at_a_past_instant_sees_only_events_that_had_occurred");
+    let a = shared_memory(&engines.stores);
+    let mut verdicts = Vec::new();
+    for (name, store) in &engines.stores {
+        for _ in 0..3 {
+            log(store, a, EventType::Success);
+        }
+        for _ in 0..3 {
+            store
+                .append_outcome_event(event(a, EventType::Failure, "2026-03-01T00:00:00Z"), None)
+                .unwrap();
+        }
+        store.replay_outcomes(None, None).unwrap();
+        let at = |t: &str| {
+            store
+                .gate_preview(GateMode::Safe, ts(t), None, &[key(a)])
+                .unwrap()
+        };
+        assert_eq!(
+            at("2026-02-08T00:00:00Z")[0].reason_codes,
+            [reason::SAFE_VALIDATED],
+            "{name}"
+        );
+        assert_eq!(
+            at("2026-03-02T00:00:00Z")[0].reason_codes,
+            [reason::SAFE_EXCLUDED],
+            "{name}"
+        );
+        assert_eq!(
+            at("2026-01-01T00:00:00Z")[0].reason_codes,
+            [reason::NO_TRUST_SNAPSHOT],
+            "{name}"
+        );
+        let none = store
+            .gate_preview(
+                GateMode::Exploration,
+                ts(AT),
+                Some("x"),
+                &[key(MemoryId::generate())],
+            )
             .unwrap();
+        assert_eq!(none[0].reason_codes, [reason::NO_TRUST_SNAPSHOT], "{name}");
+        let past = store
+            .trust_snapshot_at(key(a), ts("2026-02-08T00:00:00Z"))
+            .unwrap();
+        verdicts.push((
+            *name,
+            (
+                store
+                    .gate_verdicts(
+                        GateMode::Safe,
+                        ts("2026-03-02T00:00:00Z"),
+                        None,
+                        &[key(a), key(a)],
+                    )
+                    .unwrap(),
+                content(past),
+            ),
+        ));
     }
-    store.replay_outcomes(None, None).unwrap();
-    let at = |t: &str| {
-        store
-            .gate_preview(GateMode::Safe, ts(t), None, &[key(a)])
-            .unwrap()
-    };
-    assert_eq!(
-        at("2026-02-08T00:00:00Z")[0].reason_codes,
-        [reason::SAFE_VALIDATED]
-    );
-    assert_eq!(
-        at("2026-03-02T00:00:00Z")[0].reason_codes,
-        [reason::SAFE_EXCLUDED]
-    );
-    assert_eq!(
-        at("2026-01-01T00:00:00Z")[0].reason_codes,
-        [reason::NO_TRUST_SNAPSHOT]
-    );
-    let none = store
-        .gate_preview(
-            GateMode::Exploration,
-            ts(AT),
-            Some("x"),
-            &[key(MemoryId::generate())],
-        )
-        .unwrap();
-    assert_eq!(none[0].reason_codes, [reason::NO_TRUST_SNAPSHOT]);
+    same(&verdicts);
 }
 
 #[test]
 fn replay_of_the_same_events_in_another_file_gives_identical_rows() {
-    let (_dir, path) = temp_db();
-    let store = migrated_store(&path);
-    let a = memory(&store);
-    let b = memory(&store);
-    for (i, t) in [
-        EventType::Success,
-        EventType::Ignored,
-        EventType::Failure,
-        EventType::Success,
-    ]
-    .iter()
-    .enumerate()
-    {
-        log(&store, if i % 2 == 0 { a } else { b }, *t);
-        store.replay_outcomes(Some(1), None).unwrap();
+    let engines = migrated("replay_of_the_same_events_in_another_file_gives_identical_rows");
+    let (a, b) = (
+        shared_memory(&engines.stores),
+        shared_memory(&engines.stores),
+    );
+    let mut rows = Vec::new();
+    for (name, store) in &engines.stores {
+        for (i, t) in [
+            EventType::Success,
+            EventType::Ignored,
+            EventType::Failure,
+            EventType::Success,
+        ]
+        .iter()
+        .enumerate()
+        {
+            log(store, if i % 2 == 0 { a } else { b }, *t);
+            store.replay_outcomes(Some(1), None).unwrap();
+        }
+        let incremental = (
+            content(store.trust_snapshot(a, 1).unwrap()),
+            content(store.trust_snapshot(b, 1).unwrap()),
+        );
+        store.replay_outcomes(None, None).unwrap();
+        assert_eq!(
+            (
+                content(store.trust_snapshot(a, 1).unwrap()),
+                content(store.trust_snapshot(b, 1).unwrap())
+            ),
+            incremental,
+            "{name}"
+        );
+        rows.push((*name, incremental));
     }
-    let incremental = (
-        store.trust_snapshot(a, 1).unwrap(),
-        store.trust_snapshot(b, 1).unwrap(),
-    );
-    store.replay_outcomes(None, None).unwrap();
-    assert_eq!(
-        (
-            store.trust_snapshot(a, 1).unwrap(),
-            store.trust_snapshot(b, 1).unwrap()
-        ),
-        incremental
-    );
+    same(&rows);
 }
 
 proptest! {

@@ -8,6 +8,7 @@ use memory_kernel_core::{
     MemoryVersionId, Payload, Provenance, RecordType, Relation, Scope, Timestamp, TruthStatus,
 };
 use memory_kernel_store_sqlite::Store;
+use memory_kernel_testkit::postgres::TempDatabase;
 use tempfile::TempDir;
 
 /// Parses an RFC 3339 `Z` timestamp.
@@ -194,4 +195,44 @@ pub fn dir_listing(dir: &Path) -> Vec<String> {
         .collect();
     names.sort();
     names
+}
+
+/// One store per engine, each with what keeps its database alive.
+pub struct Engines {
+    pub stores: Vec<(&'static str, Store)>,
+    _sqlite: TempDir,
+    pub postgres: Option<TempDatabase>,
+}
+
+pub fn engines(test: &str) -> Engines {
+    let (dir, path) = temp_db();
+    let mut stores = vec![("sqlite", Store::open(&path).unwrap())];
+    let postgres = TempDatabase::create(test);
+    if let Some(db) = &postgres {
+        stores.push(("postgresql", Store::open(&db.url).unwrap()));
+    }
+    Engines {
+        stores,
+        _sqlite: dir,
+        postgres,
+    }
+}
+
+pub fn migrated(test: &str) -> Engines {
+    let engines = engines(test);
+    for (_, store) in &engines.stores {
+        store.migrate(false).unwrap();
+    }
+    engines
+}
+
+/// Asserts every engine gave the same value, naming the engines that differ.
+pub fn same<T: PartialEq + std::fmt::Debug>(results: &[(&str, T)]) {
+    for pair in results.windows(2) {
+        assert_eq!(
+            pair[0].1, pair[1].1,
+            "{} and {} differ",
+            pair[0].0, pair[1].0
+        );
+    }
 }
