@@ -13,16 +13,25 @@ use crate::config::ServiceConfig;
 use crate::connection::{ConnectionLimits, serve_connections};
 use crate::state::AppState;
 
-/// Opens the database for serving. A file that does not exist is created and migrated; an
-/// existing one is migrated only when `migrate` is set (otherwise `/v1/ready` answers 503
-/// until it is).
+/// Opens the database for serving. A new store (a file that does not exist, or a PostgreSQL
+/// database without any of the store's tables) is created and migrated; an existing one is
+/// migrated only when `migrate` is set (otherwise `/v1/ready` answers 503 until it is), so a
+/// replica of a newer build never migrates a database that older replicas still serve.
 ///
 /// # Errors
 /// When the file cannot be opened as a database or a migration fails.
 pub fn open_database(path: &Path, migrate: bool) -> anyhow::Result<MemoryKernel> {
-    let is_new = !path.exists();
+    // A PostgreSQL URL is never a path that exists; its database is new when it holds no
+    // schema at all.
+    let file_existed = path.exists();
     let kernel =
         MemoryKernel::open(path).with_context(|| format!("opening database {}", path.display()))?;
+    let is_new = !file_existed
+        && kernel
+            .schema_status()
+            .with_context(|| format!("reading the schema of {}", path.display()))?
+            .current_version
+            == 0;
     if is_new || migrate {
         let report = kernel
             .migrate(false)

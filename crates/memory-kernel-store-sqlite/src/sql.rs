@@ -3,10 +3,11 @@
 //! PostgreSQL with their types declared, so each statement is one round trip there. Rows come
 //! back as [`Cells`], read by the same decoders on both engines.
 
-use postgres::types::{ToSql, Type};
+use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 use rusqlite::types::Value;
 
 use crate::error::Result;
+use crate::postgres::Cached;
 use crate::rows::Cells;
 
 /// Which engine a [`Sql`] session talks to, for the few statements whose text differs.
@@ -93,8 +94,28 @@ impl Sql for Lite<'_> {
     }
 }
 
-/// `values` as typed PostgreSQL parameters. A NULL is sent as `BIGINT`: statements shared
-/// between the engines bind NULL only where an integer goes.
+/// SQL NULL for a parameter of any type. Sent with the type `unknown`, so the server infers
+/// the parameter's type from where it stands, as for a NULL literal.
+#[derive(Debug)]
+struct Null;
+
+impl ToSql for Null {
+    fn to_sql(
+        &self,
+        _: &Type,
+        _: &mut bytes::BytesMut,
+    ) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(IsNull::Yes)
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    to_sql_checked!();
+}
+
+/// `values` as typed PostgreSQL parameters.
 pub(crate) fn typed(values: &[Value]) -> Vec<(Box<dyn ToSql + Sync>, Type)> {
     values
         .iter()
@@ -102,7 +123,7 @@ pub(crate) fn typed(values: &[Value]) -> Vec<(Box<dyn ToSql + Sync>, Type)> {
             match value {
                 Value::Integer(n) => (Box::new(*n), Type::INT8),
                 Value::Text(text) => (Box::new(text.clone()), Type::TEXT),
-                Value::Null => (Box::new(Option::<i64>::None), Type::INT8),
+                Value::Null => (Box::new(Null), Type::UNKNOWN),
                 Value::Real(x) => (Box::new(*x), Type::FLOAT8),
                 Value::Blob(bytes) => (Box::new(bytes.clone()), Type::BYTEA),
             }
@@ -117,7 +138,7 @@ pub(crate) fn dollar_placeholders(sql: &str) -> String {
 
 /// Runs a shared statement on a PostgreSQL session.
 pub(crate) fn pg_query(
-    client: &mut impl postgres::GenericClient,
+    client: &mut impl Cached,
     sql: &str,
     values: &[Value],
 ) -> Result<Vec<postgres::Row>> {
@@ -129,7 +150,7 @@ pub(crate) fn pg_query(
     Ok(client.query_typed(&dollar_placeholders(sql), &params)?)
 }
 
-impl Sql for postgres::Transaction<'_> {
+impl Sql for crate::postgres::Tx<'_, '_> {
     fn engine(&self) -> Engine {
         Engine::Postgres
     }

@@ -51,12 +51,22 @@ fn gate_body(mode: &str, candidates: &[&str]) -> Value {
 
 #[tokio::test]
 async fn three_failures_keep_a_version_out_of_safe_recall_and_successes_let_one_in() {
-    let service = TestService::start(Variant::Migrated);
-    let misleading = decision(&service, "Ship the release on Fridays").await;
-    let reliable = decision(&service, "Freeze the release on Fridays").await;
+    trust_loop(&TestService::start(Variant::Migrated)).await;
+}
 
-    let failures = record(&service, &misleading, "failure", 3).await;
-    record(&service, &reliable, "success", 3).await;
+#[test]
+fn the_trust_loop_runs_alike_on_postgresql() {
+    TestService::on_postgres("the_trust_loop_runs_alike_on_postgresql", trust_loop);
+}
+
+/// Failures keep a version out of safe recall, successes let another in: appending, the
+/// projector's lag, replay, trust, the gate preview and recall through the gate.
+async fn trust_loop(service: &TestService) {
+    let misleading = decision(service, "Ship the release on Fridays").await;
+    let reliable = decision(service, "Freeze the release on Fridays").await;
+
+    let failures = record(service, &misleading, "failure", 3).await;
+    record(service, &reliable, "success", 3).await;
     assert!(
         failures.is_sorted() && failures[0] < failures[2],
         "{failures:?}"
@@ -151,8 +161,19 @@ async fn three_failures_keep_a_version_out_of_safe_recall_and_successes_let_one_
 
 #[tokio::test]
 async fn manual_and_system_events_go_through_the_same_endpoint() {
-    let service = TestService::start(Variant::Migrated);
-    let memory = decision(&service, "Rotate the keys monthly").await;
+    manual_and_system_events(&TestService::start(Variant::Migrated)).await;
+}
+
+#[test]
+fn manual_and_system_events_go_through_the_same_endpoint_on_postgresql() {
+    TestService::on_postgres(
+        "manual_and_system_events_go_through_the_same_endpoint_on_postgresql",
+        manual_and_system_events,
+    );
+}
+
+async fn manual_and_system_events(service: &TestService) {
+    let memory = decision(service, "Rotate the keys monthly").await;
     for body in [
         json!({"event_type": "manual_set_confidence", "manual_confidence": 0.9,
                "override_cap": true}),

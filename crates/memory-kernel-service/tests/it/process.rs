@@ -562,6 +562,39 @@ fn item_07_parser_refusals_carry_the_error_envelope() {
     }
 }
 
+/// A PostgreSQL database without the store's tables is set up at start, as a new file is; one
+/// the store already uses is left as it is without `--migrate` (see `docs/spec/service-contract.md`).
+#[test]
+fn an_empty_postgresql_database_is_set_up_and_a_used_one_left_alone() {
+    use memory_kernel_testkit::postgres::TempDatabase;
+
+    let Some(db) =
+        TempDatabase::create("an_empty_postgresql_database_is_set_up_and_a_used_one_left_alone")
+    else {
+        return;
+    };
+    let server = Server::start(&["--db", &db.url]);
+    let (status, body) = server.call("GET", "/v1/ready", None);
+    assert_eq!(status, 200, "{body:#}");
+    assert!(server.terminate().0.success());
+
+    // An older build's layout: the newest migration's record is taken away.
+    let mut client = db.client();
+    client
+        .batch_execute(
+            "ALTER TABLE mk_schema_migrations DISABLE TRIGGER USER;
+             DELETE FROM mk_schema_migrations
+              WHERE version = (SELECT max(version) FROM mk_schema_migrations);
+             ALTER TABLE mk_schema_migrations ENABLE TRIGGER USER;",
+        )
+        .unwrap();
+    let server = Server::start(&["--db", &db.url]);
+    let (status, body) = server.call("GET", "/v1/ready", None);
+    assert_eq!(status, 503, "{body:#}");
+    assert_eq!(body["error"]["code"], "schema_unavailable");
+    assert!(server.terminate().0.success());
+}
+
 /// Several replicas on one PostgreSQL database (see `docs/operations/scaling.md`): 16
 /// writers spread over two service processes add versions of one memory at once, then one
 /// replica is killed with SIGKILL while the writers go on. Every acknowledged write is stored,

@@ -16,6 +16,7 @@ use memory_kernel_api::{
 use memory_kernel_service::server::open_database;
 use memory_kernel_service::telemetry::Telemetry;
 use memory_kernel_service::{AppState, Settings, router};
+use memory_kernel_testkit::postgres::TempDatabase;
 use memory_kernel_testkit::{ContractSchemas, FaultInjector};
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -74,6 +75,9 @@ pub struct TestService {
     pub telemetry: Arc<Telemetry>,
     pub variant: Variant,
     pub dir: TempDir,
+    /// The PostgreSQL database served instead of the file, dropped (with the database) after
+    /// the service.
+    _postgres: Option<TempDatabase>,
 }
 
 impl TestService {
@@ -84,6 +88,36 @@ impl TestService {
         if variant == Variant::Unmigrated {
             fs::File::create(&db).unwrap();
         }
+        Self::serve(variant, dir, db, None)
+    }
+
+    /// Runs `scenario` against a migrated, seeded service on a new PostgreSQL database, when
+    /// a server is configured (see `memory-kernel-testkit`). The `postgres` client blocks on
+    /// its own runtime, so setting up and dropping the database happen outside the runtime
+    /// that drives the requests (the router runs store calls on blocking threads, as served).
+    pub fn on_postgres(test: &str, scenario: impl AsyncFnOnce(&TestService)) {
+        let Some(service) = Self::start_postgres(test) else {
+            return;
+        };
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(scenario(&service));
+    }
+
+    fn start_postgres(test: &str) -> Option<Self> {
+        let database = TempDatabase::create(test)?;
+        let db = PathBuf::from(&database.url);
+        Some(Self::serve(
+            Variant::Migrated,
+            TempDir::new().unwrap(),
+            db,
+            Some(database),
+        ))
+    }
+
+    fn serve(variant: Variant, dir: TempDir, db: PathBuf, postgres: Option<TempDatabase>) -> Self {
         let faults = FaultInjector::new();
         let kernel = open_database(&db, false)
             .unwrap()
@@ -111,6 +145,7 @@ impl TestService {
             faults,
             variant,
             dir,
+            _postgres: postgres,
         }
     }
 

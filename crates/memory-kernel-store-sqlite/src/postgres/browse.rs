@@ -6,7 +6,7 @@ use postgres::types::Type;
 use rusqlite::types::Value;
 
 use super::queries::records_by_memory;
-use super::{Pg, collect};
+use super::{Cached, Pg, collect};
 use crate::browse::{MemoryHistory, PackageEntry};
 use crate::error::Result;
 use crate::rows::{EDGE_COLUMNS, edge_from_cells, record_from_cells};
@@ -14,7 +14,7 @@ use crate::sql::pg_query;
 
 impl Pg<'_> {
     fn page_rows(&self, sql: &str, values: &[Value]) -> Result<Vec<postgres::Row>> {
-        pg_query(&mut *self.current(self.deadline)?, sql, values)
+        pg_query(&mut self.current(self.deadline)?.session(), sql, values)
     }
 
     pub(crate) fn record_page(

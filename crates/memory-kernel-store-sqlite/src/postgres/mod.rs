@@ -12,6 +12,7 @@ mod packages;
 mod queries;
 mod records;
 mod schema;
+mod session;
 mod snapshot;
 
 use std::path::Path;
@@ -21,14 +22,19 @@ use std::time::{Duration, Instant};
 use postgres::error::SqlState;
 use postgres::{IsolationLevel, NoTls, Transaction};
 use r2d2_postgres::PostgresConnectionManager;
+pub(crate) use session::Cached;
+use session::{Conn, Manager, Session};
 
 use crate::error::{Result, StoreError};
 use crate::migrations::{MigrationReport, SchemaStatus};
 use crate::rows::Cells;
 use crate::sql::Sql;
 
-type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
-type Client = r2d2::PooledConnection<PostgresConnectionManager<NoTls>>;
+type Pool = r2d2::Pool<Manager>;
+type Client = r2d2::PooledConnection<Manager>;
+
+/// A transaction with its connection's prepared statements.
+pub(crate) type Tx<'a, 'c> = Session<'a, Transaction<'c>>;
 
 /// The key of the advisory lock every write transaction takes (any constant that no other
 /// application sharing the database uses; "MKWRITE" in ASCII).
@@ -75,9 +81,10 @@ fn redact(url: &str) -> String {
 #[derive(Debug)]
 struct ReadOnlySessions;
 
-impl r2d2::CustomizeConnection<postgres::Client, postgres::Error> for ReadOnlySessions {
-    fn on_acquire(&self, conn: &mut postgres::Client) -> Result<(), postgres::Error> {
-        conn.batch_execute("SET default_transaction_read_only = on")
+impl r2d2::CustomizeConnection<Conn, postgres::Error> for ReadOnlySessions {
+    fn on_acquire(&self, conn: &mut Conn) -> Result<(), postgres::Error> {
+        conn.client()
+            .batch_execute("SET default_transaction_read_only = on")
     }
 }
 
@@ -108,7 +115,7 @@ impl PgShared {
         if config.get_application_name().is_none() {
             config.application_name("memory-kernel");
         }
-        let manager = PostgresConnectionManager::new(config, NoTls);
+        let manager = Manager(PostgresConnectionManager::new(config, NoTls));
         let mut builder = Pool::builder()
             .max_size(POOL_SIZE)
             .min_idle(Some(0))
@@ -120,7 +127,7 @@ impl PgShared {
         let pool = builder.build_unchecked(manager);
         // Fail at open, not at the first operation, when the server cannot be reached.
         let mut probe = pool.get().map_err(|e| unreachable(e.to_string()))?;
-        probe.simple_query("SELECT 1")?;
+        probe.client().simple_query("SELECT 1")?;
         drop(probe);
         Ok(Self {
             url: url.to_owned(),
@@ -179,21 +186,25 @@ impl<'a> Pg<'a> {
     fn current(&self, deadline: Option<Instant>) -> Result<Client> {
         let mut client = self.client(deadline)?;
         if !self.shared.schema_current.load(Ordering::Acquire) {
-            schema::read_status(&mut *client)?.require_current()?;
+            schema::read_status(client.client())?.require_current()?;
             self.shared.schema_current.store(true, Ordering::Release);
         }
         Ok(client)
     }
 
     /// Runs `f` in one read-only transaction on a consistent snapshot.
-    fn read<T>(&self, f: impl FnOnce(&mut Transaction<'_>) -> Result<T>) -> Result<T> {
-        let mut client = self.current(self.deadline)?;
+    fn read<T>(&self, f: impl FnOnce(&mut Tx<'_, '_>) -> Result<T>) -> Result<T> {
+        let mut conn = self.current(self.deadline)?;
+        let (client, statements) = conn.split();
         let mut tx = client
             .build_transaction()
             .isolation_level(IsolationLevel::RepeatableRead)
             .read_only(true)
             .start()?;
-        let value = f(&mut tx)?;
+        let value = f(&mut Session {
+            client: &mut tx,
+            statements,
+        })?;
         tx.commit()?;
         Ok(value)
     }
@@ -204,13 +215,14 @@ impl<'a> Pg<'a> {
     fn write<T>(
         &self,
         deadline: Option<Instant>,
-        f: impl FnOnce(&mut Transaction<'_>) -> Result<T>,
+        f: impl FnOnce(&mut Tx<'_, '_>) -> Result<T>,
     ) -> Result<T> {
         if self.shared.read_only {
             return Err(StoreError::ReadOnly);
         }
         let deadline = deadline.or(self.deadline);
-        let mut client = self.current(deadline)?;
+        let mut conn = self.current(deadline)?;
+        let (client, statements) = conn.split();
         let mut tx = client.transaction()?;
         if let Some(deadline) = deadline {
             let left = deadline
@@ -224,12 +236,20 @@ impl<'a> Pg<'a> {
             ))
             .map_err(|e| deadline_error(e, true))?;
         }
-        tx.query_typed(
+        Session {
+            client: &mut tx,
+            statements: &mut *statements,
+        }
+        .query_typed(
             "SELECT pg_advisory_xact_lock($1)",
             &[(&WRITER_LOCK, postgres::types::Type::INT8)],
         )
         .map_err(|e| deadline_error(e, deadline.is_some()))?;
-        let value = f(&mut tx).map_err(|e| match e {
+        let mut session = Session {
+            client: &mut tx,
+            statements,
+        };
+        let value = f(&mut session).map_err(|e| match e {
             StoreError::Postgres(e) => deadline_error(e, deadline.is_some()),
             other => other,
         })?;
@@ -256,7 +276,7 @@ impl<'a> Pg<'a> {
     }
 
     pub(crate) fn schema_status(&self) -> Result<SchemaStatus> {
-        schema::read_status(&mut *self.client(self.deadline)?)
+        schema::read_status(self.client(self.deadline)?.client())
     }
 
     pub(crate) fn migrate(&self, dry_run: bool) -> Result<MigrationReport> {
@@ -264,7 +284,7 @@ impl<'a> Pg<'a> {
             return Err(StoreError::ReadOnly);
         }
         let mut client = self.client(self.deadline)?;
-        let report = schema::migrate(&mut client, dry_run)?;
+        let report = schema::migrate(client.client(), dry_run)?;
         self.shared.schema_current.store(false, Ordering::Release);
         Ok(report)
     }
@@ -273,7 +293,8 @@ impl<'a> Pg<'a> {
     /// memory's included) is read in full (a damaged page, or one failing its checksum, fails the read). Foreign keys are
     /// enforced by the server on every write, so none can dangle.
     pub(crate) fn integrity_check(&self) -> Result<crate::IntegrityReport> {
-        let mut client = self.client(self.deadline)?;
+        let mut conn = self.client(self.deadline)?;
+        let client = conn.client();
         let schema_status = schema::read_status(&mut *client)?;
         let tables: Vec<String> = client
             .query(
@@ -306,8 +327,8 @@ impl<'a> Pg<'a> {
 
     /// Whether the server takes writes now: not a standby, not a read-only session.
     pub(crate) fn check_writable(&self) -> Result<()> {
-        let mut client = self.client(self.deadline)?;
-        let row = client.query_one(
+        let mut conn = self.client(self.deadline)?;
+        let row = conn.client().query_one(
             "SELECT pg_is_in_recovery() OR current_setting('transaction_read_only') = 'on'",
             &[],
         )?;

@@ -4,11 +4,10 @@
 use std::collections::BTreeMap;
 
 use memory_kernel_core::{ContextPackage, MemoryRecord, MemoryVersionId, Timestamp};
-use postgres::GenericClient;
 use postgres::types::Type;
 
 use super::queries::records_by_ids;
-use super::{Pg, collect};
+use super::{Cached, Pg, collect};
 use crate::error::Result;
 use crate::packages::{
     ENCODING_COMPACT, ENCODING_COMPACT_V1, Named, PruneReport, StoredContextPackage, decode_plain,
@@ -30,9 +29,10 @@ impl Pg<'_> {
         if self.shared.read_only {
             return Err(crate::error::StoreError::ReadOnly);
         }
-        let mut client = self.current(self.deadline)?;
+        let mut conn = self.current(self.deadline)?;
+        let mut client = conn.session();
         let id = &package.context_package_id;
-        if has_package(&mut *client, id)? {
+        if has_package(&mut client, id)? {
             return Ok(());
         }
         let ids: Vec<String> = package
@@ -41,7 +41,7 @@ impl Pg<'_> {
             .chain(&package.excluded_items)
             .map(|item| item.memory_version_id.to_string())
             .collect();
-        let docs = docs_of(&mut *client, &ids)?;
+        let docs = docs_of(&mut client, &ids)?;
         let body = encode(package, records, &docs)?;
         client.query_typed(
             "INSERT INTO mk_stored_packages
@@ -63,15 +63,15 @@ impl Pg<'_> {
         let stored_at = nanos(Timestamp::now())?;
         self.write(None, |tx| {
             for package in packages {
-                tx.execute(
+                tx.query_typed(
                     "INSERT INTO mk_stored_packages
                          (context_package_id, kind, encoding, stored_at_nanos, body)
                      VALUES ($1, $2, 'json', $3, $4) ON CONFLICT (context_package_id) DO NOTHING",
                     &[
-                        &package.context_package_id,
-                        &package.kind,
-                        &stored_at,
-                        &package.package_json.as_bytes(),
+                        (&package.context_package_id, Type::TEXT),
+                        (&package.kind, Type::TEXT),
+                        (&stored_at, Type::INT8),
+                        (&package.package_json.as_bytes(), Type::BYTEA),
                     ],
                 )?;
             }
@@ -80,7 +80,7 @@ impl Pg<'_> {
     }
 
     pub(crate) fn has_context_package(&self, id: &str) -> Result<bool> {
-        has_package(&mut *self.current(self.deadline)?, id)
+        has_package(&mut self.current(self.deadline)?.session(), id)
     }
 
     pub(crate) fn get_context_package(&self, id: &str) -> Result<Option<String>> {
@@ -89,7 +89,7 @@ impl Pg<'_> {
 }
 
 /// A stored package's JSON.
-pub(crate) fn get_package(tx: &mut impl GenericClient, id: &str) -> Result<Option<String>> {
+pub(crate) fn get_package(tx: &mut impl Cached, id: &str) -> Result<Option<String>> {
     {
         {
             let row = tx.query_typed_opt(
@@ -109,10 +109,10 @@ impl Pg<'_> {
 }
 
 /// Every stored package, by id, each as its full JSON.
-pub(crate) fn all_packages(tx: &mut impl GenericClient) -> Result<Vec<StoredContextPackage>> {
+pub(crate) fn all_packages(tx: &mut impl Cached) -> Result<Vec<StoredContextPackage>> {
     {
         {
-            let rows = tx.query(
+            let rows = tx.query_typed(
                 "SELECT context_package_id, kind, encoding, body FROM mk_stored_packages
                  ORDER BY context_package_id",
                 &[],
@@ -136,22 +136,26 @@ pub(crate) fn all_packages(tx: &mut impl GenericClient) -> Result<Vec<StoredCont
 impl Pg<'_> {
     pub(crate) fn prune_context_packages(&self, before: i64) -> Result<PruneReport> {
         self.write(None, |tx| {
-            let pruned = tx.execute(
-                "DELETE FROM mk_stored_packages WHERE stored_at_nanos < $1",
-                &[&before],
-            )?;
+            let pruned: i64 = tx
+                .query_typed_one(
+                    "WITH pruned AS (
+                       DELETE FROM mk_stored_packages WHERE stored_at_nanos < $1 RETURNING 1)
+                     SELECT COUNT(*) FROM pruned",
+                    &[(&before, Type::INT8)],
+                )?
+                .try_get(0)?;
             let remaining: i64 = tx
-                .query_one("SELECT COUNT(*) FROM mk_stored_packages", &[])?
+                .query_typed_one("SELECT COUNT(*) FROM mk_stored_packages", &[])?
                 .try_get(0)?;
             Ok(PruneReport {
-                pruned_packages: pruned,
+                pruned_packages: u64::try_from(pruned).unwrap_or(0),
                 remaining_packages: u64::try_from(remaining).unwrap_or(0),
             })
         })
     }
 }
 
-fn has_package(client: &mut impl GenericClient, id: &str) -> Result<bool> {
+fn has_package(client: &mut impl Cached, id: &str) -> Result<bool> {
     Ok(client
         .query_typed_opt(
             "SELECT 1 FROM mk_stored_packages WHERE context_package_id = $1",
@@ -161,7 +165,7 @@ fn has_package(client: &mut impl GenericClient, id: &str) -> Result<bool> {
 }
 
 fn decode_stored(
-    client: &mut impl GenericClient,
+    client: &mut impl Cached,
     id: &str,
     encoding: &str,
     body: &[u8],
@@ -180,10 +184,7 @@ fn decode_stored(
     }
 }
 
-fn records_by_doc(
-    client: &mut impl GenericClient,
-    docs: &[i64],
-) -> Result<BTreeMap<i64, MemoryRecord>> {
+fn records_by_doc(client: &mut impl Cached, docs: &[i64]) -> Result<BTreeMap<i64, MemoryRecord>> {
     if docs.is_empty() {
         return Ok(BTreeMap::new());
     }
@@ -200,10 +201,7 @@ fn records_by_doc(
         .collect()
 }
 
-fn docs_of(
-    client: &mut impl GenericClient,
-    ids: &[String],
-) -> Result<BTreeMap<MemoryVersionId, i64>> {
+fn docs_of(client: &mut impl Cached, ids: &[String]) -> Result<BTreeMap<MemoryVersionId, i64>> {
     if ids.is_empty() {
         return Ok(BTreeMap::new());
     }

@@ -1,12 +1,12 @@
 //! Reads on PostgreSQL: the same candidate sets and indexed recall as the SQLite engine's
 //! (`crate::queries`), so the pure resolvers in core give the same answers and packages.
 
+use super::Cached;
 use memory_kernel_core::resolver::{MissingRecord, RecallCandidates, RecallPlan};
 use memory_kernel_core::{
     ContextPackage, LineageEdge, Link, MemoryRecord, MemoryVersionId, RecallQuery, RecordSet,
     RecordType, Scope, record::WILDCARD,
 };
-use postgres::GenericClient;
 use postgres::types::Type;
 
 use super::records::newest_of_type;
@@ -20,16 +20,19 @@ use crate::rows::{
 
 impl Pg<'_> {
     pub(crate) fn list_records(&self, filter: &RecordFilter) -> Result<Vec<MemoryRecord>> {
-        list_records(&mut *self.current(self.deadline)?, filter)
+        list_records(&mut self.current(self.deadline)?.session(), filter)
     }
 
     pub(crate) fn get_record(&self, id: MemoryVersionId) -> Result<Option<MemoryRecord>> {
-        let rows = records_by_ids(&mut *self.current(self.deadline)?, &[id.to_string()])?;
+        let rows = records_by_ids(
+            &mut self.current(self.deadline)?.session(),
+            &[id.to_string()],
+        )?;
         Ok(rows.into_iter().next())
     }
 
     pub(crate) fn all_links(&self) -> Result<Vec<Link>> {
-        all_links(&mut *self.current(self.deadline)?)
+        all_links(&mut self.current(self.deadline)?.session())
     }
 
     pub(crate) fn ask_candidates(&self, scope: &Scope, as_of: i64) -> Result<RecordSet> {
@@ -70,14 +73,14 @@ impl Pg<'_> {
         let types: Vec<&str> = record_types.iter().map(|t| t.as_str()).collect();
         self.read(|tx| {
             let records = if every_visible {
-                let rows = tx.query(
+                let rows = tx.query_typed(
                     &format!(
                         "SELECT {RECORD_COLUMNS} FROM mk_record_rows v
                          WHERE v.record_type = ANY($1)
                            AND v.created_at_nanos <= $2 AND v.effective_at_nanos <= $2
                          ORDER BY v.created_at_nanos, v.memory_version_id"
                     ),
-                    &[&types, &as_of],
+                    &[(&types, Type::TEXT_ARRAY), (&as_of, Type::INT8)],
                 )?;
                 collect(&rows, record_from_cells)?
             } else {
@@ -133,9 +136,8 @@ impl Pg<'_> {
         let frequency_column = doc_columns.len();
         self.read(|tx| {
             let mut merger = HitMerger::new(query.terms().len(), query.record_types(), as_of);
-            let statement = tx.prepare(&postings_sql)?;
             for (index, term) in query.terms().iter().enumerate() {
-                for row in tx.query(&statement, &[term])? {
+                for row in tx.query_typed(&postings_sql, &[(term, Type::TEXT)])? {
                     let doc = doc_from_cells(&row)?;
                     let frequency: i64 = row.try_get(frequency_column)?;
                     let frequency = u32::try_from(frequency).unwrap_or(u32::MAX);
@@ -180,7 +182,7 @@ fn ids_of(records: &[MemoryRecord]) -> Vec<String> {
 }
 
 /// Visible records of the requested types, counted on the type/visibility index.
-fn count_visible(client: &mut impl GenericClient, types: &[&str], as_of: i64) -> Result<u64> {
+fn count_visible(client: &mut impl Cached, types: &[&str], as_of: i64) -> Result<u64> {
     let count: i64 = client
         .query_typed_one(
             "SELECT COUNT(*) FROM mk_memory_records WHERE record_type = ANY($1)
@@ -194,7 +196,7 @@ fn count_visible(client: &mut impl GenericClient, types: &[&str], as_of: i64) ->
 /// As SQLite's (`crate::queries::visible_from_newest`): the running figures of each type's
 /// newest document answer a query about the present without counting.
 fn visible_of_types(
-    client: &mut impl GenericClient,
+    client: &mut impl Cached,
     record_types: &[RecordType],
     types: &[&str],
     as_of: i64,
@@ -211,7 +213,7 @@ fn visible_of_types(
 
 /// Edges visible at `as_of` with either end among `ids`, in the SQLite engine's order.
 fn edges_touching(
-    client: &mut impl GenericClient,
+    client: &mut impl Cached,
     ids: &[String],
     as_of: i64,
 ) -> Result<Vec<LineageEdge>> {
@@ -233,7 +235,7 @@ fn edges_touching(
 
 /// Full records by version id (any order).
 pub(crate) fn records_by_ids(
-    client: &mut impl GenericClient,
+    client: &mut impl Cached,
     ids: &[String],
 ) -> Result<Vec<MemoryRecord>> {
     if ids.is_empty() {
@@ -250,7 +252,7 @@ pub(crate) fn records_by_ids(
 
 /// Records matching `filter`, in listing order.
 pub(crate) fn list_records(
-    client: &mut impl GenericClient,
+    client: &mut impl Cached,
     filter: &RecordFilter,
 ) -> Result<Vec<MemoryRecord>> {
     let record_type = filter.record_type.map(RecordType::as_str);
@@ -273,7 +275,7 @@ pub(crate) fn list_records(
 }
 
 /// Every link, in listing order.
-pub(crate) fn all_links(client: &mut impl GenericClient) -> Result<Vec<Link>> {
+pub(crate) fn all_links(client: &mut impl Cached) -> Result<Vec<Link>> {
     let rows = client.query_typed(
         &format!(
             "SELECT {LINK_COLUMNS} FROM mk_memory_links l ORDER BY l.created_at_nanos, l.link_id"
@@ -285,7 +287,7 @@ pub(crate) fn all_links(client: &mut impl GenericClient) -> Result<Vec<Link>> {
 
 /// Every version of one memory, ascending.
 pub(crate) fn records_by_memory(
-    client: &mut impl GenericClient,
+    client: &mut impl Cached,
     memory_id: memory_kernel_core::MemoryId,
 ) -> Result<Vec<MemoryRecord>> {
     let rows = client.query_typed(

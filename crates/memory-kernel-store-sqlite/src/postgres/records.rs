@@ -3,12 +3,12 @@
 
 use std::time::Instant;
 
+use super::Cached;
 use memory_kernel_core::terms::record_postings;
 use memory_kernel_core::{
     LineageEdge, Link, MemoryId, MemoryRecord, MemoryVersionId, Payload, RecordType, Relation,
     ValidationError,
 };
-use postgres::GenericClient;
 use postgres::types::Type;
 
 use super::{Pg, collect, is_uniqueness_violation};
@@ -65,11 +65,11 @@ impl Pg<'_> {
     }
 
     pub(crate) fn next_version(&self, memory_id: MemoryId) -> Result<u32> {
-        next_version(&mut *self.current(self.deadline)?, memory_id)
+        next_version(&mut self.current(self.deadline)?.session(), memory_id)
     }
 }
 
-fn next_version(client: &mut impl GenericClient, memory_id: MemoryId) -> Result<u32> {
+fn next_version(client: &mut impl Cached, memory_id: MemoryId) -> Result<u32> {
     let latest: i64 = client
         .query_typed_one(
             "SELECT COALESCE(MAX(version), 0) FROM mk_memory_records WHERE memory_id = $1",
@@ -85,7 +85,7 @@ fn next_version(client: &mut impl GenericClient, memory_id: MemoryId) -> Result<
         })
 }
 
-pub(crate) fn record_exists(client: &mut impl GenericClient, id: MemoryVersionId) -> Result<bool> {
+pub(crate) fn record_exists(client: &mut impl Cached, id: MemoryVersionId) -> Result<bool> {
     Ok(client
         .query_typed_opt(
             "SELECT 1 FROM mk_memory_records WHERE memory_version_id = $1",
@@ -103,7 +103,7 @@ fn json_ids(ids: &[MemoryVersionId]) -> Result<String> {
 
 struct PgVersions<'c, C>(&'c mut C);
 
-impl<C: GenericClient> StoredVersions for PgVersions<'_, C> {
+impl<C: Cached> StoredVersions for PgVersions<'_, C> {
     fn has_version(&mut self, id: MemoryVersionId) -> Result<bool> {
         record_exists(self.0, id)
     }
@@ -114,7 +114,7 @@ impl<C: GenericClient> StoredVersions for PgVersions<'_, C> {
 
 /// The store's own rules (`crate::records::check_new_record`), then the row, its payload row, its lineage edges and its recall
 /// document and postings.
-pub(crate) fn write_record(tx: &mut impl GenericClient, record: &MemoryRecord) -> Result<()> {
+pub(crate) fn write_record(tx: &mut impl Cached, record: &MemoryRecord) -> Result<()> {
     let id = record.memory_version_id;
     let expected = check_new_record(&mut PgVersions(&mut *tx), record)?;
     let evidence =
@@ -173,7 +173,7 @@ pub(crate) fn write_record(tx: &mut impl GenericClient, record: &MemoryRecord) -
 
 /// The recall document (numbered one past the newest, as SQLite's rowid is) with its running
 /// figures, and one posting per distinct term.
-fn insert_terms(tx: &mut impl GenericClient, record: &MemoryRecord) -> Result<()> {
+fn insert_terms(tx: &mut impl Cached, record: &MemoryRecord) -> Result<()> {
     let postings = record_postings(record);
     let visible_from = nanos(record.created_at)?.max(nanos(record.effective_at)?);
     let previous = newest_of_type(tx, record.record_type())?;
@@ -221,7 +221,7 @@ fn insert_terms(tx: &mut impl GenericClient, record: &MemoryRecord) -> Result<()
 
 /// The running figures of a type's newest recall document.
 pub(crate) fn newest_of_type(
-    client: &mut impl GenericClient,
+    client: &mut impl Cached,
     record_type: RecordType,
 ) -> Result<Option<(i64, i64)>> {
     client
@@ -234,11 +234,7 @@ pub(crate) fn newest_of_type(
         .transpose()
 }
 
-fn insert_payload(
-    tx: &mut impl GenericClient,
-    id: MemoryVersionId,
-    payload: &Payload,
-) -> Result<()> {
+fn insert_payload(tx: &mut impl Cached, id: MemoryVersionId, payload: &Payload) -> Result<()> {
     let table = payload_table(payload.record_type());
     match payload {
         Payload::Constraint(c) => {
@@ -267,7 +263,7 @@ fn insert_payload(
     Ok(())
 }
 
-fn insert_edge(tx: &mut impl GenericClient, edge: &LineageEdge) -> Result<()> {
+fn insert_edge(tx: &mut impl Cached, edge: &LineageEdge) -> Result<()> {
     tx.query_typed(
         "INSERT INTO mk_lineage_edges (edge_id, from_version_id, to_version_id, relation,
             visible_from, visible_from_nanos)
@@ -283,7 +279,7 @@ fn insert_edge(tx: &mut impl GenericClient, edge: &LineageEdge) -> Result<()> {
     Ok(())
 }
 
-fn same_link(tx: &mut impl GenericClient, link: &Link) -> Result<Option<Link>> {
+fn same_link(tx: &mut impl Cached, link: &Link) -> Result<Option<Link>> {
     let rows = tx.query_typed(
         &format!(
             "SELECT {LINK_COLUMNS} FROM mk_memory_links l
@@ -300,12 +296,12 @@ fn same_link(tx: &mut impl GenericClient, link: &Link) -> Result<Option<Link>> {
 }
 
 fn supersedes_path(
-    tx: &mut impl GenericClient,
+    tx: &mut impl Cached,
     start: MemoryVersionId,
     goal: MemoryVersionId,
 ) -> Result<bool> {
     Ok(tx
-        .query_opt(
+        .query_typed_opt(
             "WITH RECURSIVE reach(id) AS (
                  SELECT $1::text COLLATE \"C\"
                  UNION
@@ -314,12 +310,15 @@ fn supersedes_path(
                   WHERE e.relation = 'supersedes'
              )
              SELECT 1 FROM reach WHERE id = $2 LIMIT 1",
-            &[&start.to_string(), &goal.to_string()],
+            &[
+                (&start.to_string(), Type::TEXT),
+                (&goal.to_string(), Type::TEXT),
+            ],
         )?
         .is_some())
 }
 
-pub(crate) fn insert_link(tx: &mut impl GenericClient, link: &Link) -> Result<()> {
+pub(crate) fn insert_link(tx: &mut impl Cached, link: &Link) -> Result<()> {
     let inserted = tx.query_typed(
         "INSERT INTO mk_memory_links (link_id, from_version_id, to_version_id, relation, writer,
             justification, created_at, created_at_nanos)

@@ -3,13 +3,12 @@
 
 use memory_kernel_core::{Link, MemoryRecord, MemoryVersionId};
 use memory_kernel_outcome::OutcomeEvent;
-use postgres::Transaction;
 use postgres::types::Type;
 
-use super::Pg;
 use super::packages::{all_packages, get_package};
 use super::queries::{all_links, list_records, records_by_ids};
 use super::records::{insert_link, record_exists, write_record};
+use super::{Cached, Pg, Tx};
 use crate::error::{Result, StoreError};
 use crate::outcome::{StoredRuleset, add_history, all_events, all_rulesets};
 use crate::packages::StoredContextPackage;
@@ -45,16 +44,16 @@ impl Pg<'_> {
     /// Runs an import's writes in one write transaction.
     pub(crate) fn import_items(
         &self,
-        write: impl FnOnce(&mut PgTarget<'_, '_>) -> Result<ImportReport>,
+        write: impl FnOnce(&mut PgTarget<'_, '_, '_>) -> Result<ImportReport>,
     ) -> Result<ImportReport> {
         self.write(None, |tx| write(&mut PgTarget(tx)))
     }
 }
 
 /// The PostgreSQL engine's import target: an open write transaction.
-pub(crate) struct PgTarget<'t, 'c>(&'t mut Transaction<'c>);
+pub(crate) struct PgTarget<'t, 's, 'c>(&'t mut Tx<'s, 'c>);
 
-impl ImportTarget for PgTarget<'_, '_> {
+impl ImportTarget for PgTarget<'_, '_, '_> {
     fn record(&mut self, id: MemoryVersionId) -> Result<Option<MemoryRecord>> {
         Ok(records_by_ids(self.0, &[id.to_string()])?
             .into_iter()
