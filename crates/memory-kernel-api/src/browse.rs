@@ -13,7 +13,7 @@ use memory_kernel_core::{
     LineageEdge, MemoryId, MemoryRecord, MemoryVersionId, RecordType, Relation, Timestamp,
     TruthStatus,
 };
-use memory_kernel_store_sqlite::{PackageKey, PageFilter, PageOrder, RecordKey};
+use memory_kernel_store::{PackageKey, PageFilter, PageOrder, RecordKey};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;

@@ -2,7 +2,7 @@
 //! CLI and the service turn failures into codes by matching variants, never message text.
 
 use memory_kernel_core::ValidationError;
-use memory_kernel_store_sqlite::StoreError;
+use memory_kernel_store::StoreError;
 use thiserror::Error;
 
 use crate::error_code::ErrorCode;

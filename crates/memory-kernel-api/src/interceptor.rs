@@ -15,7 +15,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use memory_kernel_store_sqlite::StoreError;
+use memory_kernel_store::StoreError;
 
 use crate::error::ApiError;
 use crate::store_error::{Operation, classify};

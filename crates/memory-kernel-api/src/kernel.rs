@@ -13,7 +13,7 @@ use memory_kernel_core::{
     MemoryVersionId, PackageBounds, Payload, Provenance, RecallQuery, Scope, Timestamp,
     ValidationError,
 };
-use memory_kernel_store_sqlite::{RecordFilter, Store, StoreError};
+use memory_kernel_store::{RecordFilter, Store, StoreError};
 
 use crate::error::ApiError;
 use crate::interceptor::OperationInterceptor;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use memory_kernel_core::Timestamp;
-use memory_kernel_store_sqlite::{ExportOptions, ImportOptions, SecretKey, Store, read_key_file};
+use memory_kernel_store::{ExportOptions, ImportOptions, SecretKey, Store, read_key_file};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;

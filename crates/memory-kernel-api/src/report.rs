@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use memory_kernel_store_sqlite as store;
+use memory_kernel_store as store;
 use serde::Serialize;
 
 /// The schema status of a database file.

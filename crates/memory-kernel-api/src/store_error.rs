@@ -2,7 +2,7 @@
 //! of its own (a conflict, a refused value, a stale schema); otherwise the operation decides, so a
 //! failed write is [`ErrorCode::WriteFailed`] and a failed query is [`ErrorCode::QueryFailed`].
 
-use memory_kernel_store_sqlite::{FileUse, StoreError};
+use memory_kernel_store::{FileUse, StoreError};
 
 use crate::error::ApiError;
 use crate::error_code::ErrorCode;

@@ -3,7 +3,7 @@
 //!
 //! This crate performs no I/O. Every resolver is a pure function of a records snapshot and a
 //! query, so identical inputs give byte-identical JSON. Persistence lives in
-//! `memory-kernel-store-sqlite`; the stable application surface in `memory-kernel-api`.
+//! `memory-kernel-store`; the stable application surface in `memory-kernel-api`.
 
 pub mod error;
 pub mod ids;

@@ -51,7 +51,7 @@ fn fixture() -> TempDir {
         ".ci/run",
         "crates/memory-kernel-core/src/lib.rs",
         "crates/memory-kernel-outcome/src/lib.rs",
-        "crates/memory-kernel-store-sqlite/src/lib.rs",
+        "crates/memory-kernel-store/src/lib.rs",
         "crates/memory-kernel-api/src/lib.rs",
         "crates/memory-kernel-contract/src/lib.rs",
         "crates/memory-kernel-cli/src/main.rs",
@@ -96,8 +96,8 @@ fn metadata() -> Value {
             &[("memory-kernel-core", None)],
         ),
         package(
-            "memory-kernel-store-sqlite",
-            "crates/memory-kernel-store-sqlite",
+            "memory-kernel-store",
+            "crates/memory-kernel-store",
             &[
                 ("memory-kernel-core", None),
                 ("memory-kernel-outcome", None),
@@ -109,7 +109,7 @@ fn metadata() -> Value {
             "crates/memory-kernel-api",
             &[
                 ("memory-kernel-core", None),
-                ("memory-kernel-store-sqlite", None),
+                ("memory-kernel-store", None),
                 ("memory-kernel-testkit", Some("dev")),
             ],
         ),
@@ -191,12 +191,12 @@ const CASES: &[Case] = &[
             add_dependency(
                 metadata,
                 "memory-kernel-service",
-                "memory-kernel-store-sqlite",
+                "memory-kernel-store",
                 None,
             );
         },
         expected: &[
-            "forbidden dependency edge memory-kernel-service -> memory-kernel-store-sqlite \
+            "forbidden dependency edge memory-kernel-service -> memory-kernel-store \
              (normal dependency in crates/memory-kernel-service/Cargo.toml)",
             "cli and service depend on api and core, never on storage directly",
         ],
@@ -207,11 +207,11 @@ const CASES: &[Case] = &[
             add_dependency(
                 metadata,
                 "memory-kernel-service",
-                "memory-kernel-store-sqlite",
+                "memory-kernel-store",
                 Some("dev"),
             );
         },
-        expected: &["memory-kernel-service -> memory-kernel-store-sqlite (dev dependency"],
+        expected: &["memory-kernel-service -> memory-kernel-store (dev dependency"],
     },
     Case {
         name: "core depends on the api",
@@ -289,7 +289,7 @@ const CASES: &[Case] = &[
         },
         expected: &[
             "docs/implementation/PRODUCER_OWNERSHIP_MATRIX.md#ownership-matrix has drifted",
-            "+| storage (`storage`) | `crates/memory-kernel-store-sqlite/` | Nobody | Nobody |",
+            "+| storage (`storage`) | `crates/memory-kernel-store/` | Nobody | Nobody |",
             "fix: run `cargo xtask codegen`",
         ],
     },

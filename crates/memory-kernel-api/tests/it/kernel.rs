@@ -414,7 +414,7 @@ fn store_of(count: usize) -> (TempDir, MemoryKernel) {
             .unwrap(),
         })
         .collect();
-    memory_kernel_store_sqlite::Store::open(dir.path().join("mk.sqlite3"))
+    memory_kernel_store::Store::open(dir.path().join("mk.sqlite3"))
         .unwrap()
         .insert_records(&records, None)
         .unwrap();

@@ -485,7 +485,7 @@ fn the_product_binaries_sboms_are_valid_and_carry_cargo_lock_checksums() {
         let store = bom
             .components
             .iter()
-            .find(|c| c.name == "memory-kernel-store-sqlite")
+            .find(|c| c.name == "memory-kernel-store")
             .unwrap();
         assert!(
             store
