@@ -3,13 +3,11 @@
 //! packages and the trust layer in one pass, then counts and a content digest compared on both
 //! sides.
 
-use std::collections::{BTreeMap, BTreeSet};
-
-use memory_kernel_core::{MemoryId, MemoryRecord, MemoryVersionId};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Result, StoreError};
+use crate::snapshot::import::Items;
 use crate::store::Store;
 
 /// What a store holds, summarised: counts and a digest of its content.
@@ -77,11 +75,12 @@ impl Store {
     }
 
     /// Copies every record, link, context package and the trust layer of this store into
-    /// `target`, which is migrated first and must hold none of them. Records go in one
-    /// transaction, in an order where each version follows the one before it and every
-    /// lineage target; links, packages and the trust layer (rulesets, events, snapshots and
-    /// the projector's position) follow as stored. The copy is then summarised on both sides
-    /// and must match.
+    /// `target`, which is migrated first and must hold none of them. Everything is written in
+    /// one transaction of the target, by the rules of a snapshot import (records ordered so
+    /// each follows its earlier version and every lineage target; links, packages and the
+    /// trust layer as stored, trust snapshots and the projector's position included), so a
+    /// copy that fails leaves the target empty. The copy is then summarised on both sides and
+    /// must match.
     ///
     /// # Errors
     /// [`StoreError::CopyTargetNotEmpty`]; [`StoreError::CopyMismatch`] when the target does
@@ -97,10 +96,16 @@ impl Store {
             });
         }
         let source = self.content_summary()?;
-        target.insert_records(&dependency_order(self.all_records()?)?, None)?;
-        target.append_links(&self.all_links()?)?;
-        target.append_packages(&self.all_context_packages()?)?;
-        target.put_trust_layer(&self.trust_layer()?)?;
+        target.write_items(
+            Items {
+                records: self.all_records()?,
+                links: self.all_links()?,
+                packages: self.all_context_packages()?,
+                trust: self.trust_layer()?,
+                carried: false,
+            },
+            false,
+        )?;
         let copied = target.content_summary()?;
         if copied != source {
             return Err(StoreError::CopyMismatch {
@@ -110,76 +115,6 @@ impl Store {
         }
         Ok(copied)
     }
-}
-
-impl Store {
-    /// Appends links exactly as given (an identical link is refused, not merged), in one
-    /// transaction.
-    fn append_links(&self, links: &[memory_kernel_core::Link]) -> Result<()> {
-        if let Some(pg) = self.postgres() {
-            return pg.append_links(links);
-        }
-        self.write_tx(None, |tx| {
-            links
-                .iter()
-                .try_for_each(|link| crate::records::insert_link(tx, link))
-        })
-    }
-
-    /// Stores packages' JSON verbatim, in one transaction.
-    fn append_packages(&self, packages: &[crate::StoredContextPackage]) -> Result<()> {
-        if let Some(pg) = self.postgres() {
-            return pg.append_packages(packages);
-        }
-        self.write_tx(None, |tx| {
-            for package in packages {
-                crate::packages::insert_package(
-                    tx,
-                    &package.context_package_id,
-                    &package.kind,
-                    &package.package_json,
-                )?;
-            }
-            Ok(())
-        })
-    }
-}
-
-/// Records reordered so each comes after the previous version of its memory and after every
-/// version it supersedes or contradicts; otherwise listing order is kept.
-fn dependency_order(records: Vec<MemoryRecord>) -> Result<Vec<MemoryRecord>> {
-    let mut placed: BTreeSet<MemoryVersionId> = BTreeSet::new();
-    let mut versions: BTreeMap<MemoryId, u32> = BTreeMap::new();
-    let mut ordered = Vec::with_capacity(records.len());
-    let mut pending = records;
-    while !pending.is_empty() {
-        let before = pending.len();
-        let mut waiting = Vec::new();
-        for record in pending {
-            let ready = record.version == versions.get(&record.memory_id).copied().unwrap_or(0) + 1
-                && record
-                    .supersedes
-                    .iter()
-                    .chain(&record.contradicts)
-                    .all(|target| placed.contains(target));
-            if ready {
-                placed.insert(record.memory_version_id);
-                versions.insert(record.memory_id, record.version);
-                ordered.push(record);
-            } else {
-                waiting.push(record);
-            }
-        }
-        if waiting.len() == before {
-            let stuck = &waiting[0];
-            return Err(StoreError::CorruptRow {
-                key: stuck.memory_version_id.to_string(),
-                detail: "its earlier version or a lineage target is not in the store".to_owned(),
-            });
-        }
-        pending = waiting;
-    }
-    Ok(ordered)
 }
 
 /// Serialisation behind a trait object, so one closure digests every kind of row.

@@ -886,8 +886,7 @@ pub(crate) fn all_events(db: &mut dyn Sql) -> Result<Vec<OutcomeEvent>> {
     )
 }
 
-/// Adds a snapshot's (or a copied store's) trust layer: rulesets, then events under their
-/// own sequence numbers. A ruleset already stored with the same parameters is kept (its
+/// Adds a trust history: rulesets, then events under their own sequence numbers. A ruleset already stored with the same parameters is kept (its
 /// `created_at` is the target's); an event already stored under its `event_seq` is skipped
 /// when it is the same event. Either with different content is refused: the event log is
 /// append-only, so two different histories cannot be merged by skipping one. Snapshots are
@@ -897,7 +896,7 @@ pub(crate) fn all_events(db: &mut dyn Sql) -> Result<Vec<OutcomeEvent>> {
 /// [`SnapshotError::ConflictingRuleset`], [`SnapshotError::ConflictingEvent`],
 /// [`StoreError::UnknownMemoryVersion`] for an event whose record is not stored; the engines'
 /// errors.
-pub(crate) fn add_history(
+fn add_history(
     db: &mut dyn Sql,
     rulesets: &[StoredRuleset],
     events: &[OutcomeEvent],
@@ -946,7 +945,9 @@ pub(crate) fn add_history(
 }
 
 /// The whole trust layer of a store, as `mk db copy` carries it: the rows themselves, the
-/// projector's snapshots and state included, so the copy answers exactly as the source.
+/// projector's snapshots and state included, so the copy answers exactly as the source. A
+/// snapshot file carries only the history (rulesets and events).
+#[derive(Default)]
 pub(crate) struct TrustLayer {
     pub(crate) rulesets: Vec<StoredRuleset>,
     pub(crate) events: Vec<OutcomeEvent>,
@@ -955,12 +956,48 @@ pub(crate) struct TrustLayer {
 }
 
 impl TrustLayer {
+    /// Only a history: rulesets and events, which a replay turns into snapshots.
+    pub(crate) const fn history(rulesets: Vec<StoredRuleset>, events: Vec<OutcomeEvent>) -> Self {
+        Self {
+            rulesets,
+            events,
+            snapshots: Vec::new(),
+            state: None,
+        }
+    }
+
     /// The projector's state as digested: how far it had projected, under which ruleset.
     pub(crate) fn projected(&self) -> Option<(i64, i64)> {
         self.state
             .as_ref()
             .map(|s| (s.ruleset_version, s.last_event_seq))
     }
+}
+
+/// Writes a trust layer read elsewhere: rulesets and events by the rules of [`add_history`],
+/// then its trust snapshots and the projector's position as they were (a copy's; a snapshot
+/// file has neither).
+pub(crate) fn add_trust_layer(db: &mut dyn Sql, layer: &TrustLayer) -> Result<()> {
+    add_history(db, &layer.rulesets, &layer.events)?;
+    for snapshot in &layer.snapshots {
+        upsert_snapshot(db, snapshot)?;
+    }
+    if let Some(state) = &layer.state {
+        db.execute(
+            "INSERT INTO outcome_projection_state \
+             (projector_name, ruleset_version, last_event_seq, updated_at) \
+             VALUES (?1, ?2, ?3, ?4) ON CONFLICT (projector_name) DO UPDATE SET \
+             ruleset_version = excluded.ruleset_version, \
+             last_event_seq = excluded.last_event_seq, updated_at = excluded.updated_at",
+            &[
+                text(PROJECTOR_NAME),
+                int(state.ruleset_version),
+                int(state.last_event_seq),
+                text(state.updated_at.clone()),
+            ],
+        )?;
+    }
+    Ok(())
 }
 
 fn projector_state(db: &mut dyn Sql) -> Result<Option<ProjectorState>> {
@@ -995,34 +1032,6 @@ impl Store {
                 )?,
                 state: projector_state(db)?,
             })
-        })
-    }
-
-    /// Writes a trust layer read from another store into this one, in one transaction:
-    /// rulesets and events by the rules of [`add_history`], then the snapshots and the
-    /// projector's state as they were.
-    pub(crate) fn put_trust_layer(&self, layer: &TrustLayer) -> Result<()> {
-        self.outcome_write(None, |db| {
-            add_history(db, &layer.rulesets, &layer.events)?;
-            for snapshot in &layer.snapshots {
-                upsert_snapshot(db, snapshot)?;
-            }
-            if let Some(state) = &layer.state {
-                db.execute(
-                    "INSERT INTO outcome_projection_state \
-                     (projector_name, ruleset_version, last_event_seq, updated_at) \
-                     VALUES (?1, ?2, ?3, ?4) ON CONFLICT (projector_name) DO UPDATE SET \
-                     ruleset_version = excluded.ruleset_version, \
-                     last_event_seq = excluded.last_event_seq, updated_at = excluded.updated_at",
-                    &[
-                        text(PROJECTOR_NAME),
-                        int(state.ruleset_version),
-                        int(state.last_event_seq),
-                        text(state.updated_at.clone()),
-                    ],
-                )?;
-            }
-            Ok(())
         })
     }
 }

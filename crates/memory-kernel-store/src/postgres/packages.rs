@@ -58,27 +58,6 @@ impl Pg<'_> {
         Ok(())
     }
 
-    /// Stores packages' JSON verbatim (a copy from another store), in one transaction.
-    pub(crate) fn append_packages(&self, packages: &[StoredContextPackage]) -> Result<()> {
-        let stored_at = nanos(Timestamp::now())?;
-        self.write(None, |tx| {
-            for package in packages {
-                tx.query_typed(
-                    "INSERT INTO mk_stored_packages
-                         (context_package_id, kind, encoding, stored_at_nanos, body)
-                     VALUES ($1, $2, 'json', $3, $4) ON CONFLICT (context_package_id) DO NOTHING",
-                    &[
-                        (&package.context_package_id, Type::TEXT),
-                        (&package.kind, Type::TEXT),
-                        (&stored_at, Type::INT8),
-                        (&package.package_json.as_bytes(), Type::BYTEA),
-                    ],
-                )?;
-            }
-            Ok(())
-        })
-    }
-
     pub(crate) fn has_context_package(&self, id: &str) -> Result<bool> {
         has_package(&mut self.current(self.deadline)?.session(), id)
     }

@@ -54,16 +54,6 @@ impl Pg<'_> {
         })
     }
 
-    /// Appends links exactly as given, in one write transaction.
-    pub(crate) fn append_links(&self, links: &[Link]) -> Result<()> {
-        self.write(None, |tx| {
-            links.iter().try_for_each(|link| {
-                link.validate()?;
-                insert_link(tx, link)
-            })
-        })
-    }
-
     pub(crate) fn next_version(&self, memory_id: MemoryId) -> Result<u32> {
         next_version(&mut self.current(self.deadline)?.session(), memory_id)
     }

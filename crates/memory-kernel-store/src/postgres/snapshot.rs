@@ -10,7 +10,7 @@ use super::queries::{all_links, list_records, records_by_ids};
 use super::records::{insert_link, record_exists, write_record};
 use super::{Cached, Pg, Tx};
 use crate::error::{Result, StoreError};
-use crate::outcome::{StoredRuleset, add_history, all_events, all_rulesets};
+use crate::outcome::{StoredRuleset, TrustLayer, add_trust_layer, all_events, all_rulesets};
 use crate::packages::StoredContextPackage;
 use crate::queries::RecordFilter;
 use crate::records::nanos;
@@ -115,7 +115,7 @@ impl ImportTarget for PgTarget<'_, '_, '_> {
         Ok(())
     }
 
-    fn add_outcome(&mut self, rulesets: &[StoredRuleset], events: &[OutcomeEvent]) -> Result<()> {
-        add_history(self.0, rulesets, events)
+    fn add_trust(&mut self, layer: &TrustLayer) -> Result<()> {
+        add_trust_layer(self.0, layer)
     }
 }

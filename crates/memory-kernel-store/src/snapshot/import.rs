@@ -18,7 +18,7 @@ use super::manifest::{
 };
 use super::{ImportOptions, ImportReport, SnapshotError, original};
 use crate::error::{Result, StoreError};
-use crate::outcome::StoredRuleset;
+use crate::outcome::{TrustLayer, add_trust_layer};
 use crate::packages::{StoredContextPackage, get_package, insert_package};
 use crate::queries::get_record;
 use crate::records::{insert_link, insert_record, link_exists, write_record};
@@ -26,18 +26,18 @@ use crate::schema;
 use crate::sql::Lite;
 use crate::store::Store;
 
-/// A snapshot's items, checked and parsed.
+/// What an import (of a snapshot, or of a whole store by `mk db copy`) writes, checked and
+/// parsed.
 pub(crate) struct Items {
-    pub(super) records: Vec<MemoryRecord>,
-    pub(super) links: Vec<Link>,
-    pub(super) packages: Vec<StoredContextPackage>,
-    /// Outcome ruleset rows (none in snapshots without the trust layer's files).
-    pub(super) rulesets: Vec<StoredRuleset>,
-    /// Outcome events, by sequence number.
-    pub(super) events: Vec<memory_kernel_outcome::OutcomeEvent>,
+    pub(crate) records: Vec<MemoryRecord>,
+    pub(crate) links: Vec<Link>,
+    pub(crate) packages: Vec<StoredContextPackage>,
+    /// The trust layer: rulesets and events (none in snapshots without the trust layer's
+    /// files); trust snapshots and the projector's position only in a copy.
+    pub(crate) trust: TrustLayer,
     /// Records come from the original MemoryKernel and were checked with
     /// `validate_carried` (their source hash kept as the original stored it).
-    pub(super) carried: bool,
+    pub(crate) carried: bool,
 }
 
 impl Store {
@@ -61,11 +61,16 @@ impl Store {
         } else {
             read_snapshot(dir, &manifest_bytes, options)?
         };
+        self.write_items(items, options.skip_existing)
+    }
+
+    /// Writes `items` in one write transaction of this store's engine.
+    pub(crate) fn write_items(&self, items: Items, skip_existing: bool) -> Result<ImportReport> {
         if let Some(pg) = self.postgres() {
-            return pg.import_items(|target| write_items(target, items, options.skip_existing));
+            return pg.import_items(|target| write_items(target, items, skip_existing));
         }
         self.write_tx(None, |tx| {
-            write_items(&mut SqliteTarget(tx), items, options.skip_existing)
+            write_items(&mut SqliteTarget(tx), items, skip_existing)
         })
     }
 }
@@ -86,12 +91,8 @@ pub(crate) trait ImportTarget {
     fn package(&mut self, id: &str) -> Result<Option<String>>;
     /// Stores a package's JSON verbatim.
     fn add_package(&mut self, id: &str, kind: &str, json: &str) -> Result<()>;
-    /// The trust layer's rulesets and events.
-    fn add_outcome(
-        &mut self,
-        rulesets: &[StoredRuleset],
-        events: &[memory_kernel_outcome::OutcomeEvent],
-    ) -> Result<()>;
+    /// The trust layer (see [`add_trust_layer`]).
+    fn add_trust(&mut self, layer: &TrustLayer) -> Result<()>;
 }
 
 /// The SQLite engine's import target: an open write transaction.
@@ -120,12 +121,8 @@ impl ImportTarget for SqliteTarget<'_> {
     fn add_package(&mut self, id: &str, kind: &str, json: &str) -> Result<()> {
         insert_package(self.0, id, kind, json).map(|_| ())
     }
-    fn add_outcome(
-        &mut self,
-        rulesets: &[StoredRuleset],
-        events: &[memory_kernel_outcome::OutcomeEvent],
-    ) -> Result<()> {
-        crate::outcome::add_history(&mut Lite(self.0), rulesets, events)
+    fn add_trust(&mut self, layer: &TrustLayer) -> Result<()> {
+        add_trust_layer(&mut Lite(self.0), layer)
     }
 }
 
@@ -223,8 +220,7 @@ fn read_snapshot(dir: &Path, manifest_bytes: &[u8], options: &ImportOptions) -> 
         records,
         links,
         packages,
-        rulesets,
-        events,
+        trust: TrustLayer::history(rulesets, events),
         carried: false,
     })
 }
@@ -474,6 +470,6 @@ pub(crate) fn write_items(
             }
         }
     }
-    target.add_outcome(&items.rulesets, &items.events)?;
+    target.add_trust(&items.trust)?;
     Ok(report)
 }

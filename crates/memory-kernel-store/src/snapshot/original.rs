@@ -190,8 +190,7 @@ pub(super) fn read_snapshot(
         records,
         links,
         packages,
-        rulesets: Vec::new(),
-        events: Vec::new(),
+        trust: crate::outcome::TrustLayer::default(),
         carried: true,
     })
 }

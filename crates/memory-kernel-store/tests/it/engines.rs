@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::thread;
 
-use crate::support::{RecordBuilder, engines, link, migrated, same, ts};
+use crate::support::{RecordBuilder, engines, link, migrated, same, temp_db, ts};
 use memory_kernel_core::{
     AskQuery, Effect, MemoryId, MemoryRecord, RecallQuery, RecordType, Relation, Timestamp,
     TruthStatus, ValidationError,
@@ -668,5 +668,46 @@ fn a_healthy_store_checks_healthy_on_both_engines() {
         let report = store.integrity_check().unwrap();
         assert!(!report.is_healthy(), "{name}: {report:?}");
         assert!(!report.schema_status.up_to_date, "{name}");
+    }
+}
+
+#[test]
+fn a_copy_that_fails_midway_leaves_the_target_empty() {
+    let (_dir, path) = temp_db();
+    let source = Store::open(&path).unwrap();
+    source.migrate(false).unwrap();
+    source.insert_records(&corpus(), None).unwrap();
+    crate::support::stored_recall(&source, "usb drives");
+    let targets = migrated("a_copy_that_fails_midway_leaves_the_target_empty");
+    for (name, target) in &targets.stores {
+        // The target refuses packages, which are written after every record.
+        match target.path() {
+            Some(file) => rusqlite::Connection::open(file)
+                .unwrap()
+                .execute_batch(
+                    "CREATE TRIGGER refuse_packages BEFORE INSERT ON mk_stored_packages
+                     BEGIN SELECT RAISE(ABORT, 'packages refused'); END;",
+                )
+                .unwrap(),
+            None => targets
+                .postgres
+                .as_ref()
+                .unwrap()
+                .client()
+                .batch_execute(
+                    "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS
+                       $$ BEGIN RAISE EXCEPTION 'packages refused'; END $$;
+                     CREATE TRIGGER refuse_packages BEFORE INSERT ON mk_stored_packages
+                       FOR EACH ROW EXECUTE FUNCTION refuse();",
+                )
+                .unwrap(),
+        }
+        assert!(source.copy_to(target).is_err(), "{name}");
+        let left = target.content_summary().unwrap();
+        assert_eq!(
+            (left.records, left.links, left.context_packages),
+            (0, 0, 0),
+            "{name}"
+        );
     }
 }
