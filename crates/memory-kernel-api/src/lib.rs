@@ -37,7 +37,7 @@ pub use store_error::Operation;
 /// The application API contract version, written once here; every surface reports it.
 pub const API_CONTRACT_VERSION: &str = "api.v1";
 
-pub use maintenance::{CopyReport, ExportRequest, FileCopyReport, ImportRequest};
+pub use maintenance::{CopyProgress, CopyReport, ExportRequest, FileCopyReport, ImportRequest};
 /// Types callers need from the lower layers, re-exported so surfaces depend on this crate.
 pub use memory_kernel_core::{ContextPackage, Link, MemoryRecord, ValidationError};
 pub use memory_kernel_outcome::{EventType, GateMode, OutcomeEvent, Severity, TrustSnapshot};

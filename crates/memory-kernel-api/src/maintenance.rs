@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use memory_kernel_core::Timestamp;
-use memory_kernel_store::{ExportOptions, ImportOptions, SecretKey, Store, read_key_file};
+use memory_kernel_store::{
+    self as store, ExportOptions, ImportOptions, SecretKey, Store, read_key_file,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
@@ -24,6 +26,34 @@ pub struct CopyReport {
     pub to: String,
     /// Counts and content digest, equal on both sides.
     pub content: ContentSummary,
+}
+
+/// How far a copy got: `done` of the stage's `total` items (both 0 for a stage without items
+/// to count).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CopyProgress {
+    /// The stage: `reading`, `records`, `links`, `context packages`, `outcome events` or
+    /// `verifying`, in that order.
+    pub stage: &'static str,
+    /// Items of the stage done so far.
+    pub done: u64,
+    /// Items of the stage in all.
+    pub total: u64,
+}
+
+impl From<store::CopyProgress> for CopyProgress {
+    fn from(progress: store::CopyProgress) -> Self {
+        let store::CopyProgress { stage, done, total } = progress;
+        let stage = match stage {
+            store::CopyStage::Reading => "reading",
+            store::CopyStage::Records => "records",
+            store::CopyStage::Links => "links",
+            store::CopyStage::Packages => "context packages",
+            store::CopyStage::OutcomeEvents => "outcome events",
+            store::CopyStage::Verifying => "verifying",
+        };
+        Self { stage, done, total }
+    }
 }
 
 /// What a backup or restore did.
@@ -148,18 +178,31 @@ impl MemoryKernel {
         copy_report(db, dest)
     }
 
-    /// Copies the whole store at `from` (records, links, context packages) into the empty
-    /// database at `to`, either engine to either engine, and checks that the target reads
-    /// back the source's counts and content digest.
+    /// Copies the whole store at `from` (records, links, context packages and the trust
+    /// layer) into the empty database at `to`, either engine to either engine, in one
+    /// transaction of the target, and checks that the target reads back the source's counts
+    /// and content digest (see `docs/spec/storage-engines.md`).
     ///
     /// # Errors
     /// `schema_unavailable` when either end cannot be opened or `from` is not current;
-    /// `validation_error` when `to` is not empty or `from` holds outcome events;
-    /// `write_failed` when the copy fails or does not match. Records, links and packages go
-    /// in one transaction each; after a failure, copy again into a fresh database.
+    /// `validation_error` when `to` is not empty; `write_failed` when the copy fails or does
+    /// not match. A failed copy leaves the target empty.
     pub fn copy_store(
         from: impl AsRef<Path>,
         to: impl AsRef<Path>,
+    ) -> Result<CopyReport, ApiError> {
+        Self::copy_store_with_progress(from, to, |_| {})
+    }
+
+    /// [`MemoryKernel::copy_store`], telling `progress` how far it got: when each stage
+    /// starts, every thousand items and when it ends.
+    ///
+    /// # Errors
+    /// As [`MemoryKernel::copy_store`].
+    pub fn copy_store_with_progress(
+        from: impl AsRef<Path>,
+        to: impl AsRef<Path>,
+        mut progress: impl FnMut(CopyProgress),
     ) -> Result<CopyReport, ApiError> {
         let source =
             Store::open_existing(from.as_ref()).map_err(|e| classify(Operation::Schema, e))?;
@@ -169,7 +212,7 @@ impl MemoryKernel {
             .map_err(|e| classify(Operation::Schema, e))?;
         let target = Store::open(to.as_ref()).map_err(|e| classify(Operation::Schema, e))?;
         let content = source
-            .copy_to(&target)
+            .copy_to_with(&target, &mut |step| progress(CopyProgress::from(step)))
             .map_err(|e| classify(Operation::Write, e))?;
         Ok(CopyReport {
             from: source.location(),

@@ -229,7 +229,9 @@ pub enum DbCommand {
     /// snapshots, in one pass. The target is migrated first and must be empty. After the copy
     /// both sides are counted and digested and must match; the report prints: from, to
     /// (passwords hidden), records, links, context_packages, outcome_events, digest,
-    /// contract_version. --db is not used.
+    /// contract_version. Everything is written in one transaction of the target: a copy
+    /// that fails leaves it empty. On a terminal, stderr shows the progress of each stage.
+    /// --db is not used.
     ///
     /// Example:
     ///   mk db copy --from ./memory_kernel.sqlite3 --to postgres://mk@db.internal/memory

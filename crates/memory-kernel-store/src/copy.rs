@@ -10,6 +10,90 @@ use crate::error::{Result, StoreError};
 use crate::snapshot::import::Items;
 use crate::store::Store;
 
+/// How far a copy (or an import) got: `done` of the stage's `total` items (both 0 for a stage
+/// without items to count). Reported when a stage starts, every [`PROGRESS_STEP`] items and
+/// when it ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CopyProgress {
+    /// What is being done.
+    pub stage: CopyStage,
+    /// Items of the stage done so far.
+    pub done: u64,
+    /// Items of the stage in all.
+    pub total: u64,
+}
+
+/// The stages of a copy, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CopyStage {
+    /// Reading the source.
+    Reading,
+    /// Writing records.
+    Records,
+    /// Writing links.
+    Links,
+    /// Writing context packages.
+    Packages,
+    /// Writing the trust layer (counted in outcome events).
+    OutcomeEvents,
+    /// Reading the target back and comparing it with the source.
+    Verifying,
+}
+
+/// Items between two reports of a stage.
+pub const PROGRESS_STEP: u64 = 1000;
+
+/// One stage's reporter.
+pub(crate) struct Progress<'p> {
+    report: &'p mut dyn FnMut(CopyProgress),
+    stage: CopyStage,
+    done: u64,
+    total: u64,
+}
+
+impl<'p> Progress<'p> {
+    /// Starts `stage` of `total` items (reported as 0 done).
+    pub(crate) fn new(
+        report: &'p mut dyn FnMut(CopyProgress),
+        stage: CopyStage,
+        total: usize,
+    ) -> Self {
+        let total = u64::try_from(total).unwrap_or(u64::MAX);
+        report(CopyProgress {
+            stage,
+            done: 0,
+            total,
+        });
+        Self {
+            report,
+            stage,
+            done: 0,
+            total,
+        }
+    }
+
+    /// Counts one item done.
+    pub(crate) fn one(&mut self) {
+        self.done += 1;
+        if self.done.is_multiple_of(PROGRESS_STEP) && self.done < self.total {
+            (self.report)(CopyProgress {
+                stage: self.stage,
+                done: self.done,
+                total: self.total,
+            });
+        }
+    }
+
+    /// Ends the stage with every item done.
+    pub(crate) fn finish(self) {
+        (self.report)(CopyProgress {
+            stage: self.stage,
+            done: self.total,
+            total: self.total,
+        });
+    }
+}
+
 /// What a store holds, summarised: counts and a digest of its content.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ContentSummary {
@@ -86,6 +170,23 @@ impl Store {
     /// [`StoreError::CopyTargetNotEmpty`]; [`StoreError::CopyMismatch`] when the target does
     /// not read back what was copied; the engines' errors.
     pub fn copy_to(&self, target: &Store) -> Result<ContentSummary> {
+        self.copy_to_with(target, &mut |_| {})
+    }
+
+    /// [`Store::copy_to`], telling `progress` how far it got.
+    ///
+    /// # Errors
+    /// As [`Store::copy_to`].
+    pub fn copy_to_with(
+        &self,
+        target: &Store,
+        progress: &mut dyn FnMut(CopyProgress),
+    ) -> Result<ContentSummary> {
+        progress(CopyProgress {
+            stage: CopyStage::Reading,
+            done: 0,
+            total: 0,
+        });
         target.migrate(false)?;
         let existing = target.content_summary()?;
         if existing.records + existing.links + existing.context_packages + existing.outcome_events
@@ -105,7 +206,13 @@ impl Store {
                 carried: false,
             },
             false,
+            progress,
         )?;
+        progress(CopyProgress {
+            stage: CopyStage::Verifying,
+            done: 0,
+            total: 0,
+        });
         let copied = target.content_summary()?;
         if copied != source {
             return Err(StoreError::CopyMismatch {

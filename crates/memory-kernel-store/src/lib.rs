@@ -33,7 +33,7 @@ mod sql;
 mod store;
 
 pub use browse::{MemoryHistory, PackageEntry, PackageKey, PageFilter, PageOrder, RecordKey};
-pub use copy::ContentSummary;
+pub use copy::{ContentSummary, CopyProgress, CopyStage, PROGRESS_STEP};
 pub use database_file::{DatabaseFileError, FileUse};
 pub use error::{MIGRATE_COMMAND, Result, StoreError};
 pub use integrity::{ForeignKeyViolation, IntegrityReport};

@@ -4,10 +4,12 @@
 //! and `integrity-check` opens only a current database (see [`super::open_current`]).
 
 use std::fs;
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 use memory_kernel_api::{
-    ErrorCode, ExportRequest, ImportRequest, LegacyInventory, MemoryKernel, MigrationReport,
+    CopyProgress, ErrorCode, ExportRequest, ImportRequest, LegacyInventory, MemoryKernel,
+    MigrationReport,
 };
 use serde_json::Value;
 
@@ -125,8 +127,10 @@ pub fn run(command: &DbCommand, db: &Path) -> Result<Output, Failure> {
             )))
         }
         DbCommand::Copy { from, to } => {
-            let report = MemoryKernel::copy_store(from, to)?;
-            Ok(Output::Copy(CopyOutput::new(&report)))
+            let mut line = ProgressLine::default();
+            let copied = MemoryKernel::copy_store_with_progress(from, to, |step| line.show(step));
+            line.close();
+            Ok(Output::Copy(CopyOutput::new(&copied?)))
         }
         DbCommand::Backup { out, force } => {
             MemoryKernel::backup(db, out, *force)?;
@@ -163,4 +167,40 @@ fn read_manifest(out: &Path) -> Result<Value, Failure> {
     };
     let text = fs::read_to_string(&path).map_err(|e| unreadable(e.to_string()))?;
     serde_json::from_str(&text).map_err(|e| unreadable(e.to_string()))
+}
+
+/// A copy's progress on one line of a terminal's stderr, rewritten as it moves; nothing when
+/// stderr is not a terminal, where it holds at most the failure's JSON object.
+#[derive(Default)]
+struct ProgressLine {
+    /// A line is shown and not yet ended.
+    open: bool,
+}
+
+impl ProgressLine {
+    fn show(&mut self, step: CopyProgress) {
+        let mut stderr = std::io::stderr().lock();
+        if !stderr.is_terminal() {
+            return;
+        }
+        let text = if step.total == 0 {
+            format!("{}…", step.stage)
+        } else {
+            format!("{} {}/{}", step.stage, step.done, step.total)
+        };
+        // Best effort: a terminal that cannot be written to loses only the progress.
+        let _ = write!(stderr, "\r\x1b[Kmk db copy: {text}");
+        self.open = step.total == 0 || step.done < step.total;
+        if !self.open {
+            let _ = writeln!(stderr);
+        }
+        let _ = stderr.flush();
+    }
+
+    /// Ends a line left open (by the last stage, or a failure in the middle of one).
+    fn close(&mut self) {
+        if std::mem::take(&mut self.open) {
+            let _ = writeln!(std::io::stderr().lock());
+        }
+    }
 }

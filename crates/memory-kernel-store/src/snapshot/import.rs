@@ -17,6 +17,7 @@ use super::manifest::{
     SNAPSHOT_FORMAT, SecuritySidecar,
 };
 use super::{ImportOptions, ImportReport, SnapshotError, original};
+use crate::copy::{CopyProgress, CopyStage, Progress};
 use crate::error::{Result, StoreError};
 use crate::outcome::{TrustLayer, add_trust_layer};
 use crate::packages::{StoredContextPackage, get_package, insert_package};
@@ -61,16 +62,22 @@ impl Store {
         } else {
             read_snapshot(dir, &manifest_bytes, options)?
         };
-        self.write_items(items, options.skip_existing)
+        self.write_items(items, options.skip_existing, &mut |_| {})
     }
 
-    /// Writes `items` in one write transaction of this store's engine.
-    pub(crate) fn write_items(&self, items: Items, skip_existing: bool) -> Result<ImportReport> {
+    /// Writes `items` in one write transaction of this store's engine, telling `progress`
+    /// how far it got.
+    pub(crate) fn write_items(
+        &self,
+        items: Items,
+        skip_existing: bool,
+        progress: &mut dyn FnMut(CopyProgress),
+    ) -> Result<ImportReport> {
         if let Some(pg) = self.postgres() {
-            return pg.import_items(|target| write_items(target, items, skip_existing));
+            return pg.import_items(|target| write_items(target, items, skip_existing, progress));
         }
         self.write_tx(None, |tx| {
-            write_items(&mut SqliteTarget(tx), items, skip_existing)
+            write_items(&mut SqliteTarget(tx), items, skip_existing, progress)
         })
     }
 }
@@ -409,8 +416,10 @@ pub(crate) fn write_items(
     target: &mut impl ImportTarget,
     items: Items,
     skip_existing: bool,
+    progress: &mut dyn FnMut(CopyProgress),
 ) -> Result<ImportReport> {
     let mut report = ImportReport::default();
+    let mut tell = Progress::new(progress, CopyStage::Records, items.records.len());
     for record in dependency_order(items.records) {
         match target.record(record.memory_version_id)? {
             None => {
@@ -430,7 +439,10 @@ pub(crate) fn write_items(
                 .into());
             }
         }
+        tell.one();
     }
+    tell.finish();
+    let mut tell = Progress::new(progress, CopyStage::Links, items.links.len());
     for link in &items.links {
         if target.has_link(link)? {
             if !skip_existing {
@@ -445,7 +457,10 @@ pub(crate) fn write_items(
             target.add_link(link)?;
             report.links_imported += 1;
         }
+        tell.one();
     }
+    tell.finish();
+    let mut tell = Progress::new(progress, CopyStage::Packages, items.packages.len());
     for package in &items.packages {
         match target.package(&package.context_package_id)? {
             None => {
@@ -469,7 +484,11 @@ pub(crate) fn write_items(
                 .into());
             }
         }
+        tell.one();
     }
+    tell.finish();
+    let tell = Progress::new(progress, CopyStage::OutcomeEvents, items.trust.events.len());
     target.add_trust(&items.trust)?;
+    tell.finish();
     Ok(report)
 }

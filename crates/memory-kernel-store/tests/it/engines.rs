@@ -711,3 +711,40 @@ fn a_copy_that_fails_midway_leaves_the_target_empty() {
         );
     }
 }
+
+#[test]
+fn a_copy_reports_each_stage_in_order_and_every_thousand_records() {
+    use memory_kernel_store::{CopyProgress, CopyStage};
+
+    let (_dir, path) = temp_db();
+    let source = Store::open(&path).unwrap();
+    source.migrate(false).unwrap();
+    let records: Vec<MemoryRecord> = (0..1200)
+        .map(|i| RecordBuilder::summary(RecordType::Event, &format!("event {i}")).build())
+        .collect();
+    source.insert_records(&records, None).unwrap();
+    crate::support::stored_recall(&source, "event");
+    let (_target_dir, target_path) = temp_db();
+    let target = Store::open(&target_path).unwrap();
+    let mut steps = Vec::new();
+    source
+        .copy_to_with(&target, &mut |step| steps.push(step))
+        .unwrap();
+    let step = |stage, done, total| CopyProgress { stage, done, total };
+    assert_eq!(
+        steps,
+        [
+            step(CopyStage::Reading, 0, 0),
+            step(CopyStage::Records, 0, 1200),
+            step(CopyStage::Records, 1000, 1200),
+            step(CopyStage::Records, 1200, 1200),
+            step(CopyStage::Links, 0, 0),
+            step(CopyStage::Links, 0, 0),
+            step(CopyStage::Packages, 0, 1),
+            step(CopyStage::Packages, 1, 1),
+            step(CopyStage::OutcomeEvents, 0, 0),
+            step(CopyStage::OutcomeEvents, 0, 0),
+            step(CopyStage::Verifying, 0, 0),
+        ]
+    );
+}
