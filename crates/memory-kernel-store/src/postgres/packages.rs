@@ -19,21 +19,22 @@ use crate::rows::{RECORD_COLUMN_COUNT, RECORD_COLUMNS, parse, record_from_cells}
 impl Pg<'_> {
     /// Stores a package unless its id is stored. Packages are derived data written outside
     /// the writer lock: two replicas storing the same id store the same bytes, and the second
-    /// insert does nothing.
+    /// insert does nothing. A package already stored writes nothing, so a read-only store
+    /// accepts it, as on SQLite.
     pub(crate) fn put_context_package(
         &self,
         package: &ContextPackage,
         records: &[MemoryRecord],
         kind: &str,
     ) -> Result<()> {
-        if self.shared.read_only {
-            return Err(crate::error::StoreError::ReadOnly);
-        }
         let mut conn = self.current(self.deadline)?;
         let mut client = conn.session();
         let id = &package.context_package_id;
         if has_package(&mut client, id)? {
             return Ok(());
+        }
+        if self.shared.read_only {
+            return Err(crate::error::StoreError::ReadOnly);
         }
         let ids: Vec<String> = package
             .selected_items

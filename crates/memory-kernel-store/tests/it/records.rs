@@ -1,12 +1,14 @@
 //! Appending records, links and packages: the store's own rules, append-only enforcement,
-//! deadlines, ordering and concurrency.
+//! deadlines, ordering and concurrency. What the `Store` API alone shows runs on each engine
+//! (see `support::engines`), and the engines must give the same results; what looks into the
+//! SQLite file itself (raw statements, file sizes, a replaced file) runs on SQLite only.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::support::{self, RecordBuilder, link, migrated_store, temp_db};
+use crate::support::{self, Engines, RecordBuilder, link, migrated, migrated_store, same, temp_db};
 use memory_kernel_core::{
     Effect, MemoryId, MemoryVersionId, RecordType, Relation, ValidationError,
 };
@@ -15,49 +17,70 @@ use rusqlite::Connection;
 
 #[test]
 fn record_round_trips_exactly() {
-    let (_dir, path) = temp_db();
-    let store = migrated_store(&path);
+    let engines = migrated("record_round_trips_exactly");
     let first = RecordBuilder::constraint(" User ", "USE", "usb_drive", Effect::Deny)
         .note("  keep the spaces  ")
         .build();
-    store.insert_record(&first, None).unwrap();
     let second = RecordBuilder::summary(RecordType::Preference, "  padded summary ")
         .at("2026-01-02T00:00:00.123456Z")
         .confidence(0.25)
         .supersedes(first.memory_version_id)
         .contradicts(first.memory_version_id)
         .build();
-    store.insert_record(&second, None).unwrap();
-    assert_eq!(
-        store.get_record(first.memory_version_id).unwrap(),
-        Some(first.clone())
-    );
-    assert_eq!(
-        store.get_record(second.memory_version_id).unwrap(),
-        Some(second.clone())
-    );
-    assert_eq!(store.all_records().unwrap(), vec![first, second]);
-    assert_eq!(store.get_record(MemoryVersionId::generate()).unwrap(), None);
+    let mut listed = Vec::new();
+    for (name, store) in &engines.stores {
+        store.insert_record(&first, None).unwrap();
+        store.insert_record(&second, None).unwrap();
+        assert_eq!(
+            store.get_record(first.memory_version_id).unwrap(),
+            Some(first.clone()),
+            "{name}"
+        );
+        assert_eq!(
+            store.get_record(second.memory_version_id).unwrap(),
+            Some(second.clone()),
+            "{name}"
+        );
+        let all = store.all_records().unwrap();
+        assert_eq!(all, vec![first.clone(), second.clone()], "{name}");
+        assert_eq!(
+            store.get_record(MemoryVersionId::generate()).unwrap(),
+            None,
+            "{name}"
+        );
+        listed.push((*name, all));
+    }
+    same(&listed);
 }
 
 #[test]
 fn confidence_point_nine_round_trips_as_point_nine() {
-    let (_dir, path) = temp_db();
-    let store = migrated_store(&path);
+    let engines = migrated("confidence_point_nine_round_trips_as_point_nine");
     let record = RecordBuilder::summary(RecordType::Decision, "ship")
         .confidence(0.9)
         .build();
-    store.insert_record(&record, None).unwrap();
-    let back = store.get_record(record.memory_version_id).unwrap().unwrap();
-    assert_eq!(back, record);
-    assert_eq!(back.confidence.map(|c| c.get()), Some(0.9_f32));
-    let json = serde_json::to_string(&back).unwrap();
-    assert!(json.contains(r#""confidence":0.9,"#), "{json}");
-    let conn = Connection::open(&path).unwrap();
+    for (name, store) in &engines.stores {
+        store.insert_record(&record, None).unwrap();
+        let back = store.get_record(record.memory_version_id).unwrap().unwrap();
+        assert_eq!(back, record, "{name}");
+        assert_eq!(back.confidence.map(|c| c.get()), Some(0.9_f32), "{name}");
+        let json = serde_json::to_string(&back).unwrap();
+        assert!(json.contains(r#""confidence":0.9,"#), "{name}: {json}");
+    }
+    // The column itself holds 0.9, not the nearest f32 widened.
+    let conn = Connection::open(engines.stores[0].1.path().unwrap()).unwrap();
     let stored: f64 = conn
         .query_row("SELECT confidence FROM mk_memory_records", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(stored.to_string(), "0.9");
+    assert_eq!(stored.to_string(), "0.9", "sqlite");
+    if let Some(db) = &engines.postgres {
+        let stored: f64 = db
+            .client()
+            .query_one("SELECT confidence FROM mk_memory_records", &[])
+            .unwrap()
+            .get(0);
+        assert_eq!(stored.to_string(), "0.9", "postgresql");
+    }
 }
 
 #[test]
@@ -91,146 +114,188 @@ fn append_only_triggers_block_update_and_delete() {
 
 #[test]
 fn versions_follow_one_another() {
-    let (_dir, path) = temp_db();
-    let store = migrated_store(&path);
+    let engines = migrated("versions_follow_one_another");
     let memory = MemoryId::generate();
-    assert_eq!(store.next_version(memory).unwrap(), 1);
     let skipping = RecordBuilder::summary(RecordType::Decision, "v2 first")
         .version_of(memory, 2)
         .build();
-    assert!(matches!(
-        store.insert_record(&skipping, None).unwrap_err(),
-        StoreError::VersionConflict { expected: 1, got: 2, memory_id } if memory_id == memory
-    ));
     let v1 = RecordBuilder::summary(RecordType::Decision, "v1")
         .version_of(memory, 1)
         .build();
-    store.insert_record(&v1, None).unwrap();
     let again = RecordBuilder::summary(RecordType::Decision, "v1 again")
         .version_of(memory, 1)
         .build();
-    assert!(matches!(
-        store.insert_record(&again, None).unwrap_err(),
-        StoreError::VersionConflict {
-            expected: 2,
-            got: 1,
-            ..
-        }
-    ));
-    assert_eq!(store.next_version(memory).unwrap(), 2);
-    assert!(matches!(
-        store.insert_record(&v1, None).unwrap_err(),
-        StoreError::DuplicateRecord { memory_version_id } if memory_version_id == v1.memory_version_id
-    ));
+    for (name, store) in &engines.stores {
+        assert_eq!(store.next_version(memory).unwrap(), 1, "{name}");
+        let refused = store.insert_record(&skipping, None).unwrap_err();
+        assert!(
+            matches!(
+                refused,
+                StoreError::VersionConflict { expected: 1, got: 2, memory_id } if memory_id == memory
+            ),
+            "{name}: {refused:?}"
+        );
+        store.insert_record(&v1, None).unwrap();
+        let refused = store.insert_record(&again, None).unwrap_err();
+        assert!(
+            matches!(
+                refused,
+                StoreError::VersionConflict {
+                    expected: 2,
+                    got: 1,
+                    ..
+                }
+            ),
+            "{name}: {refused:?}"
+        );
+        assert_eq!(store.next_version(memory).unwrap(), 2, "{name}");
+        let refused = store.insert_record(&v1, None).unwrap_err();
+        assert!(
+            matches!(
+                refused,
+                StoreError::DuplicateRecord { memory_version_id } if memory_version_id == v1.memory_version_id
+            ),
+            "{name}: {refused:?}"
+        );
+    }
 }
 
 #[test]
 fn lineage_targets_must_be_stored_versions() {
-    let (_dir, path) = temp_db();
-    let store = migrated_store(&path);
+    let engines = migrated("lineage_targets_must_be_stored_versions");
     let stored = RecordBuilder::summary(RecordType::Decision, "base").build();
-    store.insert_record(&stored, None).unwrap();
-
     let ghost = MemoryVersionId::generate();
-    let record = RecordBuilder::summary(RecordType::Decision, "next")
+    let ghostly = RecordBuilder::summary(RecordType::Decision, "next")
         .supersedes(ghost)
         .build();
-    assert!(matches!(
-        store.insert_record(&record, None).unwrap_err(),
-        StoreError::UnknownLineageTarget { id } if id == ghost
-    ));
-
     // A memory_id where a memory_version_id belongs is simply an unknown version id.
     let as_version: MemoryVersionId = stored.memory_id.to_string().parse().unwrap();
-    let record = RecordBuilder::summary(RecordType::Decision, "next")
+    let misnamed = RecordBuilder::summary(RecordType::Decision, "next")
         .contradicts(as_version)
         .build();
-    assert!(matches!(
-        store.insert_record(&record, None).unwrap_err(),
-        StoreError::UnknownLineageTarget { id } if id == as_version
-    ));
-
     let dangling = link(
         stored.memory_version_id,
         ghost,
         Relation::Supersedes,
         "2026-01-02T00:00:00Z",
     );
-    assert!(matches!(
-        store.insert_link(&dangling, None).unwrap_err(),
-        StoreError::UnknownLineageTarget { id } if id == ghost
-    ));
+    for (name, store) in &engines.stores {
+        store.insert_record(&stored, None).unwrap();
+        let refused = store.insert_record(&ghostly, None).unwrap_err();
+        assert!(
+            matches!(refused, StoreError::UnknownLineageTarget { id } if id == ghost),
+            "{name}: {refused:?}"
+        );
+        let refused = store.insert_record(&misnamed, None).unwrap_err();
+        assert!(
+            matches!(refused, StoreError::UnknownLineageTarget { id } if id == as_version),
+            "{name}: {refused:?}"
+        );
+        let refused = store.insert_link(&dangling, None).unwrap_err();
+        assert!(
+            matches!(refused, StoreError::UnknownLineageTarget { id } if id == ghost),
+            "{name}: {refused:?}"
+        );
+        assert_eq!(store.all_records().unwrap(), vec![stored.clone()], "{name}");
+        assert!(store.all_links().unwrap().is_empty(), "{name}");
+    }
 }
 
 #[test]
 fn links_are_validated_and_not_duplicated() {
-    let (_dir, path) = temp_db();
-    let store = migrated_store(&path);
+    let engines = migrated("links_are_validated_and_not_duplicated");
     let a = RecordBuilder::summary(RecordType::Decision, "a").build();
     let b = RecordBuilder::summary(RecordType::Decision, "b").build();
-    store.insert_records(&[a.clone(), b.clone()], None).unwrap();
     let l = link(
         b.memory_version_id,
         a.memory_version_id,
         Relation::Supersedes,
         "2026-01-03T00:00:00Z",
     );
-    assert_eq!(store.insert_link(&l, None).unwrap(), l);
-    assert_eq!(store.insert_link(&l, None).unwrap(), l, "idempotent");
     let mut blank = l.clone();
     blank.writer = "  ".to_owned();
-    assert!(matches!(
-        store.insert_link(&blank, None).unwrap_err(),
-        StoreError::Validation(ValidationError::EmptyField { field: "writer" })
-    ));
-    assert_eq!(store.all_links().unwrap(), vec![l]);
+    let mut links = Vec::new();
+    for (name, store) in &engines.stores {
+        store.insert_records(&[a.clone(), b.clone()], None).unwrap();
+        assert_eq!(store.insert_link(&l, None).unwrap(), l, "{name}");
+        assert_eq!(
+            store.insert_link(&l, None).unwrap(),
+            l,
+            "{name}: idempotent"
+        );
+        let refused = store.insert_link(&blank, None).unwrap_err();
+        assert!(
+            matches!(
+                refused,
+                StoreError::Validation(ValidationError::EmptyField { field: "writer" })
+            ),
+            "{name}: {refused:?}"
+        );
+        let all = store.all_links().unwrap();
+        assert_eq!(all, vec![l.clone()], "{name}");
+        links.push((*name, all));
+    }
+    same(&links);
 }
 
 #[test]
 fn invalid_records_are_refused_by_core_rules() {
-    let (_dir, path) = temp_db();
-    let store = migrated_store(&path);
+    let engines = migrated("invalid_records_are_refused_by_core_rules");
     let mut record = RecordBuilder::summary(RecordType::Decision, "x").build();
     record.provenance.source_hash = Some("sha256:ABC".to_owned());
-    assert!(matches!(
-        store.insert_record(&record, None).unwrap_err(),
-        StoreError::Validation(ValidationError::InvalidSourceHash { .. })
-    ));
+    for (name, store) in &engines.stores {
+        let refused = store.insert_record(&record, None).unwrap_err();
+        assert!(
+            matches!(
+                refused,
+                StoreError::Validation(ValidationError::InvalidSourceHash { .. })
+            ),
+            "{name}: {refused:?}"
+        );
+        assert!(store.all_records().unwrap().is_empty(), "{name}");
+    }
 }
 
 #[test]
 fn a_passed_deadline_writes_nothing() {
-    let (_dir, path) = temp_db();
-    let store = migrated_store(&path);
+    let engines = migrated("a_passed_deadline_writes_nothing");
     let record = RecordBuilder::summary(RecordType::Decision, "late").build();
-    let deadline = Instant::now();
-    thread::sleep(Duration::from_millis(2));
-    assert!(matches!(
-        store.insert_record(&record, Some(deadline)).unwrap_err(),
-        StoreError::DeadlineExceeded
-    ));
-    assert!(store.all_records().unwrap().is_empty());
-    let later = Instant::now() + Duration::from_secs(60);
-    store.insert_record(&record, Some(later)).unwrap();
-    assert_eq!(store.all_records().unwrap().len(), 1);
+    for (name, store) in &engines.stores {
+        let deadline = Instant::now();
+        thread::sleep(Duration::from_millis(2));
+        let refused = store.insert_record(&record, Some(deadline)).unwrap_err();
+        assert!(
+            matches!(refused, StoreError::DeadlineExceeded),
+            "{name}: {refused:?}"
+        );
+        assert!(store.all_records().unwrap().is_empty(), "{name}");
+        let later = Instant::now() + Duration::from_secs(60);
+        store.insert_record(&record, Some(later)).unwrap();
+        assert_eq!(store.all_records().unwrap().len(), 1, "{name}");
+    }
 }
 
 #[test]
 fn a_batch_is_all_or_nothing() {
-    let (_dir, path) = temp_db();
-    let store = migrated_store(&path);
+    let engines = migrated("a_batch_is_all_or_nothing");
     let good = RecordBuilder::summary(RecordType::Decision, "good").build();
     let bad = RecordBuilder::summary(RecordType::Decision, "bad")
         .supersedes(MemoryVersionId::generate())
         .build();
-    assert!(store.insert_records(&[good, bad], None).is_err());
-    assert!(store.all_records().unwrap().is_empty());
+    for (name, store) in &engines.stores {
+        assert!(
+            store
+                .insert_records(&[good.clone(), bad.clone()], None)
+                .is_err(),
+            "{name}"
+        );
+        assert!(store.all_records().unwrap().is_empty(), "{name}");
+    }
 }
 
 #[test]
 fn listing_orders_by_instant_not_text() {
-    let (_dir, path) = temp_db();
-    let store = migrated_store(&path);
+    let engines = migrated("listing_orders_by_instant_not_text");
     // As text ".5Z" sorts before "Z"; as instants it is half a second later.
     let later = RecordBuilder::summary(RecordType::Event, "later")
         .at("2026-01-01T00:00:00.5Z")
@@ -241,39 +306,46 @@ fn listing_orders_by_instant_not_text() {
     let other = RecordBuilder::summary(RecordType::Decision, "other")
         .at("2025-12-31T00:00:00Z")
         .build();
-    store
-        .insert_records(&[later.clone(), earlier.clone(), other.clone()], None)
-        .unwrap();
-    assert_eq!(
-        store.all_records().unwrap(),
-        vec![other.clone(), earlier.clone(), later.clone()]
-    );
-    let events = store
-        .list_records(&RecordFilter {
-            record_type: Some(RecordType::Event),
-            ..RecordFilter::default()
-        })
-        .unwrap();
-    assert_eq!(events, vec![earlier.clone(), later]);
-    let limited = store
-        .list_records(&RecordFilter {
-            limit: Some(1),
-            ..RecordFilter::default()
-        })
-        .unwrap();
-    assert_eq!(limited, vec![other]);
-    let by_memory = store
-        .list_records(&RecordFilter {
-            memory_id: Some(earlier.memory_id),
-            ..RecordFilter::default()
-        })
-        .unwrap();
-    assert_eq!(by_memory, vec![earlier]);
+    let mut listings = Vec::new();
+    for (name, store) in &engines.stores {
+        store
+            .insert_records(&[later.clone(), earlier.clone(), other.clone()], None)
+            .unwrap();
+        let all = store.all_records().unwrap();
+        assert_eq!(
+            all,
+            vec![other.clone(), earlier.clone(), later.clone()],
+            "{name}"
+        );
+        let events = store
+            .list_records(&RecordFilter {
+                record_type: Some(RecordType::Event),
+                ..RecordFilter::default()
+            })
+            .unwrap();
+        assert_eq!(events, vec![earlier.clone(), later.clone()], "{name}");
+        let limited = store
+            .list_records(&RecordFilter {
+                limit: Some(1),
+                ..RecordFilter::default()
+            })
+            .unwrap();
+        assert_eq!(limited, vec![other.clone()], "{name}");
+        let by_memory = store
+            .list_records(&RecordFilter {
+                memory_id: Some(earlier.memory_id),
+                ..RecordFilter::default()
+            })
+            .unwrap();
+        assert_eq!(by_memory, vec![earlier.clone()], "{name}");
+        listings.push((*name, (all, events, limited, by_memory)));
+    }
+    same(&listings);
 }
 
-fn seeded_for_packages(path: &std::path::Path, count: usize) -> Store {
-    let store = migrated_store(path);
-    let records: Vec<_> = (0..count)
+/// The records `seeded_for_packages` writes: built once, so every engine holds the same ids.
+fn package_corpus(count: usize) -> Vec<memory_kernel_core::MemoryRecord> {
+    (0..count)
         .map(|i| {
             RecordBuilder::summary(
                 RecordType::Decision,
@@ -281,9 +353,23 @@ fn seeded_for_packages(path: &std::path::Path, count: usize) -> Store {
             )
             .build()
         })
-        .collect();
-    store.insert_records(&records, None).unwrap();
+        .collect()
+}
+
+fn seeded_for_packages(path: &std::path::Path, count: usize) -> Store {
+    let store = migrated_store(path);
+    store.insert_records(&package_corpus(count), None).unwrap();
     store
+}
+
+/// Stores of every engine holding the same `count` records.
+fn seeded_engines_for_packages(test: &str, count: usize) -> Engines {
+    let engines = migrated(test);
+    let records = package_corpus(count);
+    for (_, store) in &engines.stores {
+        store.insert_records(&records, None).unwrap();
+    }
+    engines
 }
 
 fn package_rows(path: &std::path::Path) -> i64 {
@@ -293,38 +379,71 @@ fn package_rows(path: &std::path::Path) -> i64 {
         .unwrap()
 }
 
+/// The rows of the stored packages table of `store`'s database, counted by the engine itself.
+fn engine_package_rows(engines: &Engines, store: &Store) -> i64 {
+    match store.path() {
+        Some(path) => package_rows(path),
+        None => engines
+            .postgres
+            .as_ref()
+            .unwrap()
+            .client()
+            .query_one("SELECT count(*) FROM mk_stored_packages", &[])
+            .unwrap()
+            .get(0),
+    }
+}
+
 #[test]
 fn stored_packages_come_back_byte_identical_and_once() {
-    let (_dir, path) = temp_db();
-    let store = seeded_for_packages(&path, 50);
-    let recall = support::stored_recall(&store, "deploy friday region");
-    let ask = support::stored_ask(&store, "may I?");
-    for package in [&recall, &ask] {
+    let engines =
+        seeded_engines_for_packages("stored_packages_come_back_byte_identical_and_once", 50);
+    let mut outcomes = Vec::new();
+    for (name, store) in &engines.stores {
+        let recall = support::stored_recall(store, "deploy friday region");
+        let ask = support::stored_ask(store, "may I?");
+        for package in [&recall, &ask] {
+            assert_eq!(
+                store
+                    .get_context_package(&package.context_package_id)
+                    .unwrap()
+                    .unwrap(),
+                package.to_canonical_json(),
+                "{name}"
+            );
+        }
+        assert_eq!(engine_package_rows(&engines, store), 2, "{name}");
+        // The same query again is already stored: nothing is written, so even a read-only
+        // handle accepts it.
+        let read_only = Store::open_read_only(engines.location(store)).unwrap();
+        read_only
+            .put_context_package(&recall, &[], "recall")
+            .unwrap();
+        store.put_context_package(&recall, &[], "recall").unwrap();
+        assert_eq!(engine_package_rows(&engines, store), 2, "{name}");
         assert_eq!(
-            store
-                .get_context_package(&package.context_package_id)
-                .unwrap()
-                .unwrap(),
-            package.to_canonical_json()
+            store.get_context_package("cp_missing").unwrap(),
+            None,
+            "{name}"
         );
+        let exported = store.all_context_packages().unwrap();
+        assert_eq!(exported.len(), 2, "{name}");
+        assert!(
+            exported
+                .iter()
+                .any(|p| p.package_json == recall.to_canonical_json()),
+            "{name}"
+        );
+        outcomes.push((
+            *name,
+            (
+                recall.to_canonical_json(),
+                ask.to_canonical_json(),
+                exported,
+            ),
+        ));
     }
-    assert_eq!(package_rows(&path), 2);
-    // The same query again is already stored: nothing is written, so even a read-only handle
-    // accepts it.
-    let read_only = Store::open_read_only(&path).unwrap();
-    read_only
-        .put_context_package(&recall, &[], "recall")
-        .unwrap();
-    store.put_context_package(&recall, &[], "recall").unwrap();
-    assert_eq!(package_rows(&path), 2);
-    assert_eq!(store.get_context_package("cp_missing").unwrap(), None);
-    let exported = store.all_context_packages().unwrap();
-    assert_eq!(exported.len(), 2);
-    assert!(
-        exported
-            .iter()
-            .any(|p| p.package_json == recall.to_canonical_json())
-    );
+    same(&outcomes);
 }
 
 #[test]
@@ -352,139 +471,190 @@ fn a_stored_package_costs_about_a_kilobyte() {
 
 #[test]
 fn pruning_removes_packages_and_nothing_else() {
-    let (_dir, path) = temp_db();
-    let store = seeded_for_packages(&path, 30);
-    let package = support::stored_recall(&store, "deploy friday");
-    let records = store.all_records().unwrap();
-    let links = store.all_links().unwrap();
-    let before = store.integrity_check().unwrap();
+    let engines = seeded_engines_for_packages("pruning_removes_packages_and_nothing_else", 30);
+    let mut outcomes = Vec::new();
+    for (name, store) in &engines.stores {
+        let package = support::stored_recall(store, "deploy friday");
+        let records = store.all_records().unwrap();
+        let links = store.all_links().unwrap();
+        let before = store.integrity_check().unwrap();
 
-    let kept = store
-        .prune_context_packages(support::ts("2000-01-01T00:00:00Z"))
-        .unwrap();
-    assert_eq!((kept.pruned_packages, kept.remaining_packages), (0, 1));
-    let report = store
-        .prune_context_packages(memory_kernel_core::Timestamp::now())
-        .unwrap();
-    assert_eq!((report.pruned_packages, report.remaining_packages), (1, 0));
-    assert_eq!(
-        store
-            .get_context_package(&package.context_package_id)
-            .unwrap(),
-        None
-    );
-    assert_eq!(store.all_records().unwrap(), records);
-    assert_eq!(store.all_links().unwrap(), links);
-    assert_eq!(store.integrity_check().unwrap(), before);
-    // Re-running the query at the same as_of stores the same package again.
-    assert_eq!(support::stored_recall(&store, "deploy friday"), package);
+        let kept = store
+            .prune_context_packages(support::ts("2000-01-01T00:00:00Z"))
+            .unwrap();
+        assert_eq!(
+            (kept.pruned_packages, kept.remaining_packages),
+            (0, 1),
+            "{name}"
+        );
+        let report = store
+            .prune_context_packages(memory_kernel_core::Timestamp::now())
+            .unwrap();
+        assert_eq!(
+            (report.pruned_packages, report.remaining_packages),
+            (1, 0),
+            "{name}"
+        );
+        assert_eq!(
+            store
+                .get_context_package(&package.context_package_id)
+                .unwrap(),
+            None,
+            "{name}"
+        );
+        assert_eq!(store.all_records().unwrap(), records, "{name}");
+        assert_eq!(store.all_links().unwrap(), links, "{name}");
+        assert_eq!(store.integrity_check().unwrap(), before, "{name}");
+        // Re-running the query at the same as_of stores the same package again.
+        assert_eq!(
+            support::stored_recall(store, "deploy friday"),
+            package,
+            "{name}"
+        );
+        outcomes.push((*name, (package.to_canonical_json(), records)));
+    }
+    same(&outcomes);
 }
 
 #[test]
 fn read_only_store_refuses_writes() {
-    let (_dir, path) = temp_db();
-    drop(migrated_store(&path));
-    let store = Store::open_read_only(&path).unwrap();
+    let engines = migrated("read_only_store_refuses_writes");
     let record = RecordBuilder::summary(RecordType::Decision, "nope").build();
-    assert!(matches!(
-        store.insert_record(&record, None).unwrap_err(),
-        StoreError::ReadOnly
-    ));
-    assert!(store.all_records().unwrap().is_empty());
+    for (name, store) in &engines.stores {
+        let read_only = Store::open_read_only(engines.location(store)).unwrap();
+        assert!(read_only.is_read_only(), "{name}");
+        let refused = read_only.insert_record(&record, None).unwrap_err();
+        assert!(
+            matches!(refused, StoreError::ReadOnly),
+            "{name}: {refused:?}"
+        );
+        // A package not stored yet would be a write: refused too.
+        let query =
+            memory_kernel_core::RecallQuery::new("nope", support::ts("2027-01-01T00:00:00Z"))
+                .unwrap();
+        let (package, listed) = read_only.recall_indexed(&query).unwrap();
+        let refused = read_only
+            .put_context_package(&package, &listed, "recall")
+            .unwrap_err();
+        assert!(
+            matches!(refused, StoreError::ReadOnly),
+            "{name}: {refused:?}"
+        );
+        assert!(read_only.all_records().unwrap().is_empty(), "{name}");
+        assert!(store.all_records().unwrap().is_empty(), "{name}");
+        assert!(store.all_context_packages().unwrap().is_empty(), "{name}");
+    }
 }
 
 #[test]
 fn concurrent_writers_lose_nothing() {
     const THREADS: usize = 8;
     const PER_THREAD: usize = 500;
-    let (_dir, path) = temp_db();
-    let store = Arc::new(migrated_store(&path));
-    let handles: Vec<_> = (0..THREADS)
-        .map(|t| {
-            let store = Arc::clone(&store);
-            thread::spawn(move || {
-                for i in 0..PER_THREAD {
-                    let record =
-                        RecordBuilder::summary(RecordType::Event, &format!("thread {t} write {i}"))
-                            .build();
-                    store.insert_record(&record, None).unwrap();
-                }
+    let engines = migrated("concurrent_writers_lose_nothing");
+    for (name, store) in &engines.stores {
+        let store = Arc::new(store.clone());
+        let handles: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let store = Arc::clone(&store);
+                thread::spawn(move || {
+                    for i in 0..PER_THREAD {
+                        let record = RecordBuilder::summary(
+                            RecordType::Event,
+                            &format!("thread {t} write {i}"),
+                        )
+                        .build();
+                        store.insert_record(&record, None).unwrap();
+                    }
+                })
             })
-        })
-        .collect();
-    for handle in handles {
-        handle.join().unwrap();
+            .collect();
+        for handle in handles {
+            handle.join().unwrap();
+        }
+        assert_eq!(
+            store.all_records().unwrap().len(),
+            THREADS * PER_THREAD,
+            "{name}"
+        );
+        let report = store.integrity_check().unwrap();
+        assert!(report.is_healthy(), "{name}: {report:?}");
     }
-    assert_eq!(store.all_records().unwrap().len(), THREADS * PER_THREAD);
-    let report = store.integrity_check().unwrap();
-    assert!(report.is_healthy(), "{report:?}");
 }
 
 #[test]
 fn item_04_supersedes_cycles_are_refused_and_identical_links_are_idempotent() {
-    let (_dir, path) = temp_db();
-    let store = migrated_store(&path);
+    let engines =
+        migrated("item_04_supersedes_cycles_are_refused_and_identical_links_are_idempotent");
     let a = RecordBuilder::summary(RecordType::Decision, "a").build();
     let b = RecordBuilder::summary(RecordType::Decision, "b").build();
     let c = RecordBuilder::summary(RecordType::Decision, "c")
         .supersedes(b.memory_version_id)
         .build();
-    store
-        .insert_records(&[a.clone(), b.clone(), c.clone()], None)
-        .unwrap();
+    let records = [a.clone(), b.clone(), c.clone()];
     let (a, b, c) = (
         a.memory_version_id,
         b.memory_version_id,
         c.memory_version_id,
     );
     let ab = link(a, b, Relation::Supersedes, "2026-01-03T00:00:00Z");
-    store.insert_link(&ab, None).unwrap();
-
-    // B supersedes A closes a two-version cycle.
-    let ba = link(b, a, Relation::Supersedes, "2026-01-04T00:00:00Z");
-    let refused = store.insert_link(&ba, None).unwrap_err();
-    assert!(
-        matches!(
-            &refused,
-            StoreError::Validation(ValidationError::SupersedesCycle { from, to })
-                if *from == b.to_string() && *to == a.to_string()
-        ),
-        "{refused:?}"
-    );
-    // B supersedes C closes a cycle through C's own `supersedes` list (C -> B).
-    let bc = link(b, c, Relation::Supersedes, "2026-01-04T00:00:00Z");
-    assert!(matches!(
-        store.insert_link(&bc, None).unwrap_err(),
-        StoreError::Validation(ValidationError::SupersedesCycle { .. })
-    ));
-    // A contradiction both ways is no cycle of replacement.
-    store
-        .insert_link(
-            &link(a, c, Relation::Contradicts, "2026-01-05T00:00:00Z"),
-            None,
-        )
-        .unwrap();
-    store
-        .insert_link(
-            &link(c, a, Relation::Contradicts, "2026-01-05T00:00:00Z"),
-            None,
-        )
-        .unwrap();
-
     // The same link sent again, later and by someone else, is stored once.
     let mut again = ab.clone();
     again.created_at = memory_kernel_core::Timestamp::now();
     again.writer = "someone else".to_owned();
-    assert_eq!(store.insert_link(&again, None).unwrap(), ab);
-    let links = store.all_links().unwrap();
-    assert_eq!(
-        links
-            .iter()
-            .filter(|l| l.from == a && l.to == b && l.relation == Relation::Supersedes)
-            .count(),
-        1
-    );
-    assert_eq!(links.len(), 3);
+    let mut outcomes = Vec::new();
+    for (name, store) in &engines.stores {
+        store.insert_records(&records, None).unwrap();
+        store.insert_link(&ab, None).unwrap();
+
+        // B supersedes A closes a two-version cycle.
+        let ba = link(b, a, Relation::Supersedes, "2026-01-04T00:00:00Z");
+        let refused = store.insert_link(&ba, None).unwrap_err();
+        assert!(
+            matches!(
+                &refused,
+                StoreError::Validation(ValidationError::SupersedesCycle { from, to })
+                    if *from == b.to_string() && *to == a.to_string()
+            ),
+            "{name}: {refused:?}"
+        );
+        // B supersedes C closes a cycle through C's own `supersedes` list (C -> B).
+        let bc = link(b, c, Relation::Supersedes, "2026-01-04T00:00:00Z");
+        let refused = store.insert_link(&bc, None).unwrap_err();
+        assert!(
+            matches!(
+                refused,
+                StoreError::Validation(ValidationError::SupersedesCycle { .. })
+            ),
+            "{name}: {refused:?}"
+        );
+        // A contradiction both ways is no cycle of replacement.
+        store
+            .insert_link(
+                &link(a, c, Relation::Contradicts, "2026-01-05T00:00:00Z"),
+                None,
+            )
+            .unwrap();
+        store
+            .insert_link(
+                &link(c, a, Relation::Contradicts, "2026-01-05T00:00:00Z"),
+                None,
+            )
+            .unwrap();
+
+        assert_eq!(store.insert_link(&again, None).unwrap(), ab, "{name}");
+        let links = store.all_links().unwrap();
+        assert_eq!(
+            links
+                .iter()
+                .filter(|l| l.from == a && l.to == b && l.relation == Relation::Supersedes)
+                .count(),
+            1,
+            "{name}"
+        );
+        assert_eq!(links.len(), 3, "{name}");
+        outcomes.push((*name, links));
+    }
+    same(&outcomes);
 }
 
 #[test]

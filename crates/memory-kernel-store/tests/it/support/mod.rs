@@ -204,6 +204,17 @@ pub struct Engines {
     pub postgres: Option<TempDatabase>,
 }
 
+impl Engines {
+    /// Where `store` lives (its SQLite file, or its PostgreSQL URL), to open another handle on
+    /// the same database.
+    pub fn location(&self, store: &Store) -> PathBuf {
+        match store.path() {
+            Some(path) => path.to_owned(),
+            None => PathBuf::from(&self.postgres.as_ref().unwrap().url),
+        }
+    }
+}
+
 pub fn engines(test: &str) -> Engines {
     let (dir, path) = temp_db();
     let mut stores = vec![("sqlite", Store::open(&path).unwrap())];
