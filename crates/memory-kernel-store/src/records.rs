@@ -71,26 +71,7 @@ impl Store {
         if let Some(pg) = self.postgres() {
             return pg.insert_link(link, deadline);
         }
-        self.write_tx(deadline, |tx| {
-            link.validate()?;
-            for end in [link.from, link.to] {
-                if !record_exists(tx, end)? {
-                    return Err(StoreError::UnknownLineageTarget { id: end });
-                }
-            }
-            if let Some(stored) = same_link(tx, link)? {
-                return Ok(stored);
-            }
-            if link.relation == Relation::Supersedes && supersedes_path(tx, link.to, link.from)? {
-                return Err(ValidationError::SupersedesCycle {
-                    from: link.from.to_string(),
-                    to: link.to.to_string(),
-                }
-                .into());
-            }
-            insert_link(tx, link)?;
-            Ok(link.clone())
-        })
+        self.write_tx(deadline, |tx| add_link(&mut SqliteVersions(tx), link))
     }
 
     /// The version the next record of `memory_id` must carry (1 for a new memory).
@@ -142,12 +123,19 @@ fn json_ids(ids: &[MemoryVersionId]) -> Result<String> {
     })
 }
 
-/// What the store's own rules read about stored versions, on either engine.
+/// What the store's own rules read and write about stored versions and links, on either
+/// engine.
 pub(crate) trait StoredVersions {
     /// Whether a record with this version id is stored.
     fn has_version(&mut self, id: MemoryVersionId) -> Result<bool>;
     /// The version the next record of `memory_id` must carry.
     fn next_version_of(&mut self, memory_id: MemoryId) -> Result<u32>;
+    /// The stored link identical to `link`, if any.
+    fn same_link(&mut self, link: &Link) -> Result<Option<Link>>;
+    /// Whether a chain of supersedes links leads from `start` to `goal`.
+    fn supersedes_path(&mut self, start: MemoryVersionId, goal: MemoryVersionId) -> Result<bool>;
+    /// Stores `link` as given.
+    fn insert_link(&mut self, link: &Link) -> Result<()>;
 }
 
 struct SqliteVersions<'c>(&'c Connection);
@@ -159,6 +147,39 @@ impl StoredVersions for SqliteVersions<'_> {
     fn next_version_of(&mut self, memory_id: MemoryId) -> Result<u32> {
         next_version(self.0, memory_id)
     }
+    fn same_link(&mut self, link: &Link) -> Result<Option<Link>> {
+        same_link(self.0, link)
+    }
+    fn supersedes_path(&mut self, start: MemoryVersionId, goal: MemoryVersionId) -> Result<bool> {
+        supersedes_path(self.0, start, goal)
+    }
+    fn insert_link(&mut self, link: &Link) -> Result<()> {
+        insert_link(self.0, link)
+    }
+}
+
+/// The store's rules for a new link, in order, for either engine: core's validation, both
+/// ends stored, an identical stored link returned as it is, no supersedes cycle. Returns the
+/// link as stored.
+pub(crate) fn add_link(stored: &mut impl StoredVersions, link: &Link) -> Result<Link> {
+    link.validate()?;
+    for end in [link.from, link.to] {
+        if !stored.has_version(end)? {
+            return Err(StoreError::UnknownLineageTarget { id: end });
+        }
+    }
+    if let Some(existing) = stored.same_link(link)? {
+        return Ok(existing);
+    }
+    if link.relation == Relation::Supersedes && stored.supersedes_path(link.to, link.from)? {
+        return Err(ValidationError::SupersedesCycle {
+            from: link.from.to_string(),
+            to: link.to.to_string(),
+        }
+        .into());
+    }
+    stored.insert_link(link)?;
+    Ok(link.clone())
 }
 
 /// The store's own rules for a record about to be written, in order, for either engine: no

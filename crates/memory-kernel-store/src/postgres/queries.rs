@@ -1,7 +1,6 @@
 //! Reads on PostgreSQL: the same candidate sets and indexed recall as the SQLite engine's
 //! (`crate::queries`), so the pure resolvers in core give the same answers and packages.
 
-use super::Cached;
 use memory_kernel_core::resolver::{MissingRecord, RecallCandidates, RecallPlan};
 use memory_kernel_core::{
     ContextPackage, LineageEdge, Link, MemoryRecord, MemoryVersionId, RecallQuery, RecordSet,
@@ -10,7 +9,7 @@ use memory_kernel_core::{
 use postgres::types::Type;
 
 use super::records::newest_of_type;
-use super::{Pg, collect};
+use super::{Cached, Pg, collect};
 use crate::doc_cache::{DOC_COLUMNS, doc_from_cells};
 use crate::error::{Result, StoreError};
 use crate::queries::{HitMerger, RecordFilter, visible_from_newest};

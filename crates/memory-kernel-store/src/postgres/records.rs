@@ -3,17 +3,15 @@
 
 use std::time::Instant;
 
-use super::Cached;
 use memory_kernel_core::terms::record_postings;
 use memory_kernel_core::{
-    LineageEdge, Link, MemoryId, MemoryRecord, MemoryVersionId, Payload, RecordType, Relation,
-    ValidationError,
+    LineageEdge, Link, MemoryId, MemoryRecord, MemoryVersionId, Payload, RecordType,
 };
 use postgres::types::Type;
 
-use super::{Pg, collect, is_uniqueness_violation};
+use super::{Cached, Pg, collect, is_uniqueness_violation};
 use crate::error::{Result, StoreError};
-use crate::records::{StoredVersions, check_new_record, nanos};
+use crate::records::{StoredVersions, add_link, check_new_record, nanos};
 use crate::rows::{LINK_COLUMNS, link_from_cells};
 use crate::schema::payload_table;
 
@@ -32,26 +30,7 @@ impl Pg<'_> {
     }
 
     pub(crate) fn insert_link(&self, link: &Link, deadline: Option<Instant>) -> Result<Link> {
-        self.write(deadline, |tx| {
-            link.validate()?;
-            for end in [link.from, link.to] {
-                if !record_exists(tx, end)? {
-                    return Err(StoreError::UnknownLineageTarget { id: end });
-                }
-            }
-            if let Some(stored) = same_link(tx, link)? {
-                return Ok(stored);
-            }
-            if link.relation == Relation::Supersedes && supersedes_path(tx, link.to, link.from)? {
-                return Err(ValidationError::SupersedesCycle {
-                    from: link.from.to_string(),
-                    to: link.to.to_string(),
-                }
-                .into());
-            }
-            insert_link(tx, link)?;
-            Ok(link.clone())
-        })
+        self.write(deadline, |tx| add_link(&mut PgVersions(tx), link))
     }
 
     pub(crate) fn next_version(&self, memory_id: MemoryId) -> Result<u32> {
@@ -99,6 +78,15 @@ impl<C: Cached> StoredVersions for PgVersions<'_, C> {
     }
     fn next_version_of(&mut self, memory_id: MemoryId) -> Result<u32> {
         next_version(self.0, memory_id)
+    }
+    fn same_link(&mut self, link: &Link) -> Result<Option<Link>> {
+        same_link(self.0, link)
+    }
+    fn supersedes_path(&mut self, start: MemoryVersionId, goal: MemoryVersionId) -> Result<bool> {
+        supersedes_path(self.0, start, goal)
+    }
+    fn insert_link(&mut self, link: &Link) -> Result<()> {
+        insert_link(self.0, link)
     }
 }
 
