@@ -32,7 +32,8 @@ pub struct CopyReport {
 /// to count).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CopyProgress {
-    /// The stage: `reading`, `records`, `links`, `context packages`, `outcome events` or
+    /// The stage: `migrating a temporary copy of the source` (for a source with an older
+    /// layout only), `reading`, `records`, `links`, `context packages`, `outcome events` or
     /// `verifying`, in that order.
     pub stage: &'static str,
     /// Items of the stage done so far.
@@ -45,6 +46,7 @@ impl From<store::CopyProgress> for CopyProgress {
     fn from(progress: store::CopyProgress) -> Self {
         let store::CopyProgress { stage, done, total } = progress;
         let stage = match stage {
+            store::CopyStage::MigratingSource => "migrating a temporary copy of the source",
             store::CopyStage::Reading => "reading",
             store::CopyStage::Records => "records",
             store::CopyStage::Links => "links",
@@ -184,9 +186,12 @@ impl MemoryKernel {
     /// and content digest (see `docs/spec/storage-engines.md`).
     ///
     /// # Errors
-    /// `schema_unavailable` when either end cannot be opened or `from` is not current;
+    /// `schema_unavailable` when either end cannot be opened, `from` has a layout this build
+    /// does not know, or `from` is a PostgreSQL database with pending migrations;
     /// `validation_error` when `to` is not empty; `write_failed` when the copy fails or does
-    /// not match. A failed copy leaves the target empty.
+    /// not match. A failed copy leaves the target empty. A SQLite `from` of an older layout
+    /// (an earlier schema, or a file of the original MemoryKernel) is migrated in a
+    /// temporary copy first; `from` itself is never changed.
     pub fn copy_store(
         from: impl AsRef<Path>,
         to: impl AsRef<Path>,
@@ -206,9 +211,10 @@ impl MemoryKernel {
     ) -> Result<CopyReport, ApiError> {
         let source =
             Store::open_existing(from.as_ref()).map_err(|e| classify(Operation::Schema, e))?;
+        // A source of an older layout is copied through a migrated temporary copy of it; a
+        // newer or broken one stops here.
         source
             .schema_status()
-            .and_then(|status| status.require_current())
             .map_err(|e| classify(Operation::Schema, e))?;
         let target = Store::open(to.as_ref()).map_err(|e| classify(Operation::Schema, e))?;
         let content = source

@@ -230,8 +230,9 @@ pub enum DbCommand {
     /// both sides are counted and digested and must match; the report prints: from, to
     /// (passwords hidden), records, links, context_packages, outcome_events, digest,
     /// contract_version. Everything is written in one transaction of the target: a copy
-    /// that fails leaves it empty. On a terminal, stderr shows the progress of each stage.
-    /// --db is not used.
+    /// that fails leaves it empty. A SQLite source of an older layout (a file of the original
+    /// MemoryKernel included) is migrated in a temporary copy; the source is never changed.
+    /// On a terminal, stderr shows the progress of each stage. --db is not used.
     ///
     /// Example:
     ///   mk db copy --from ./memory_kernel.sqlite3 --to postgres://mk@db.internal/memory

@@ -26,6 +26,8 @@ pub struct CopyProgress {
 /// The stages of a copy, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CopyStage {
+    /// Migrating a temporary copy of a source with an older layout.
+    MigratingSource,
     /// Reading the source.
     Reading,
     /// Writing records.
@@ -182,6 +184,38 @@ impl Store {
         target: &Store,
         progress: &mut dyn FnMut(CopyProgress),
     ) -> Result<ContentSummary> {
+        let status = self.schema_status()?;
+        if status.up_to_date {
+            return self.copy_current(target, progress);
+        }
+        if self.path().is_none() {
+            status.require_current()?;
+        }
+        // An older layout (an earlier schema of this store, or a file of the original
+        // MemoryKernel) is migrated in a temporary copy: the source itself never changes.
+        progress(CopyProgress {
+            stage: CopyStage::MigratingSource,
+            done: 0,
+            total: 0,
+        });
+        let temp = std::env::temp_dir();
+        let staging = tempfile::Builder::new()
+            .prefix(".mk-copy-")
+            .tempdir_in(&temp)
+            .map_err(StoreError::io("creating a staging folder in", &temp))?;
+        let staged_path = staging.path().join("source.sqlite3");
+        self.backup(&staged_path, false)?;
+        let staged = Store::open_existing(&staged_path)?;
+        staged.migrate(false)?;
+        staged.copy_current(target, progress)
+    }
+
+    /// The copy of a store whose schema is current.
+    fn copy_current(
+        &self,
+        target: &Store,
+        progress: &mut dyn FnMut(CopyProgress),
+    ) -> Result<ContentSummary> {
         progress(CopyProgress {
             stage: CopyStage::Reading,
             done: 0,
@@ -203,7 +237,10 @@ impl Store {
                 links: self.all_links()?,
                 packages: self.all_context_packages()?,
                 trust: self.trust_layer()?,
-                carried: false,
+                // Written as stored: a record carried from the original MemoryKernel keeps
+                // what current validation would refuse (its source hash, as the original
+                // stored it).
+                carried: true,
             },
             false,
             progress,

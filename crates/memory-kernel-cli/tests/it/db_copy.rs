@@ -160,3 +160,50 @@ fn a_missing_source_is_not_created() {
     assert_failure(&run, 1, "schema_unavailable");
     assert!(!missing.exists());
 }
+
+/// A file of the original MemoryKernel goes up in one copy: it is migrated in a temporary
+/// copy, never in place, and the target holds what migrating the file itself would give.
+#[test]
+fn a_file_of_the_original_is_copied_without_being_changed() {
+    let mk = Mk::new();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/upstream/upstream-handbook.sqlite3");
+    let original = mk.dir().join("original.sqlite3");
+    fs::copy(&fixture, &original).unwrap();
+    let before = fs::read(&original).unwrap();
+
+    // The long way round: migrate a second copy in place, then copy that.
+    let migrated = mk.dir().join("migrated.sqlite3");
+    fs::copy(&fixture, &migrated).unwrap();
+    let run = crate::support::run_with_db(&migrated, &["db", "migrate"]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let by_hand = copy(
+        migrated.to_str().unwrap(),
+        mk.dir().join("by-hand.sqlite3").to_str().unwrap(),
+    );
+
+    let database = TempDatabase::create("a_file_of_the_original_is_copied_without_being_changed");
+    let target = match &database {
+        Some(db) => db.url.clone(),
+        None => mk.dir().join("target.sqlite3").to_str().unwrap().to_owned(),
+    };
+    let direct = copy(original.to_str().unwrap(), &target);
+    assert_eq!(
+        fs::read(&original).unwrap(),
+        before,
+        "the source was changed"
+    );
+    for key in [
+        "records",
+        "links",
+        "context_packages",
+        "outcome_events",
+        "digest",
+    ] {
+        assert_eq!(direct[key], by_hand[key], "{key}");
+    }
+    assert_eq!(direct["records"], 10);
+    let listed = run_raw(&["--db", &target, "memory", "list", "--limit", "50"]);
+    assert_eq!(listed.code, Some(0), "{}", listed.stderr);
+    assert_eq!(listed.json()["records"].as_array().unwrap().len(), 10);
+}
