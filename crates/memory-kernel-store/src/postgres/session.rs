@@ -56,8 +56,14 @@ impl Drop for Conn {
     fn drop(&mut self) {
         self.statements.clear();
         if let Some(client) = self.client.take() {
-            // A panic there would only be the close failing; the connection is gone either way.
-            let _ = std::thread::spawn(move || drop(client)).join();
+            // A panic there would only be the close failing; the connection is gone either
+            // way. Without a thread to spare the client is closed here, as a last resort.
+            if let Ok(closing) = std::thread::Builder::new()
+                .name("mk-postgres-close".to_owned())
+                .spawn(move || drop(client))
+            {
+                let _ = closing.join();
+            }
         }
     }
 }
