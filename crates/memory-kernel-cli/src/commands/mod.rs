@@ -47,12 +47,22 @@ fn completions(shell: clap_complete::Shell) -> Output {
 }
 
 /// Opens the kernel for a command that writes (`memory add`, `memory link`, `query ask`,
-/// `query recall`, which stores its package). A missing file is created and migrated first,
-/// as the original `mk` did; an existing file must already be current ([`open_current`]).
+/// `query recall`, which stores its package). A new store is created and migrated first, as
+/// the original `mk` did: a missing file, or a PostgreSQL database holding none of the store's
+/// tables. An existing one must already be current ([`open_current`]): a database that other
+/// processes serve is never migrated by a command that only meant to write to it.
 fn open_for_writing(db: &Path) -> Result<MemoryKernel, Failure> {
     if matches!(db.try_exists(), Ok(false)) {
+        // A missing file, or a location that is no file (a PostgreSQL URL).
         let kernel = MemoryKernel::open(db)?;
-        kernel.migrate(false)?;
+        let status = kernel.schema_status()?;
+        if status.current_version == 0 {
+            kernel.migrate(false)?;
+            return Ok(kernel);
+        }
+        if !status.up_to_date {
+            return Err(outdated(db, &status));
+        }
         return Ok(kernel);
     }
     open_current(db)
@@ -66,35 +76,46 @@ fn open_for_writing(db: &Path) -> Result<MemoryKernel, Failure> {
 /// `db integrity-check`) stay read-only: the API has no read-only handle for them.
 fn open_current(db: &Path) -> Result<MemoryKernel, Failure> {
     let status = MemoryKernel::inspect(db).map_err(|error| {
+        // An unreachable server or a timeout says what it is; only a store that cannot be
+        // read as one gets a hint about the file.
+        let about_the_store = error.code() == ErrorCode::SchemaUnavailable;
         let mut failure = Failure::from(error);
-        if matches!(db.try_exists(), Ok(false)) {
-            failure.add_hint(&format!(
-                "create it with `mk --db {} db migrate`",
-                db.display()
-            ));
-        } else {
-            // SQLite's own message (a folder reads as a disk I/O error) does not say which file.
-            failure.add_context(&format!("cannot read database {}", db.display()));
+        if about_the_store {
+            if matches!(db.try_exists(), Ok(false)) {
+                failure.add_hint(&format!(
+                    "create it with `mk --db {} db migrate`",
+                    db.display()
+                ));
+            } else {
+                // SQLite's own message (a folder reads as a disk I/O error) does not say
+                // which file.
+                failure.add_context(&format!("cannot read database {}", db.display()));
+            }
         }
         failure
     })?;
     if !status.up_to_date {
-        return Err(Failure::new(
-            ErrorCode::SchemaUnavailable,
-            format!(
-                "database {} is at schema version {}{} and this build needs version {}; it was \
-                 left unchanged: run `mk --db {} db migrate` first",
-                db.display(),
-                status.current_version,
-                if status.inferred_from_legacy {
-                    " (inferred from an older layout)"
-                } else {
-                    ""
-                },
-                status.target_version,
-                db.display()
-            ),
-        ));
+        return Err(outdated(db, &status));
     }
     Ok(MemoryKernel::open(db)?)
+}
+
+/// The refusal of a database whose schema is older than this build's.
+fn outdated(db: &Path, status: &memory_kernel_api::SchemaStatus) -> Failure {
+    Failure::new(
+        ErrorCode::SchemaUnavailable,
+        format!(
+            "database {} is at schema version {}{} and this build needs version {}; it was \
+             left unchanged: run `mk --db {} db migrate` first",
+            db.display(),
+            status.current_version,
+            if status.inferred_from_legacy {
+                " (inferred from an older layout)"
+            } else {
+                ""
+            },
+            status.target_version,
+            db.display()
+        ),
+    )
 }

@@ -203,3 +203,59 @@ fn memory_link_initialises_a_missing_database_before_checking_its_ends() {
     assert_initialised(&mk);
     assert_eq!(mk.ok(&["memory", "list"])["records"], serde_json::json!([]));
 }
+
+/// On PostgreSQL a writing command sets up a database that holds none of the store's tables,
+/// as it creates a missing file, and refuses one with an older schema instead of migrating a
+/// database other processes serve.
+#[test]
+fn a_writing_command_sets_up_an_empty_postgresql_database_and_migrates_no_other() {
+    let Some(db) = memory_kernel_testkit::postgres::TempDatabase::create(
+        "a_writing_command_sets_up_an_empty_postgresql_database_and_migrates_no_other",
+    ) else {
+        return;
+    };
+    let add = |summary: &str| {
+        crate::support::run_raw(&[
+            "--db",
+            &db.url,
+            "memory",
+            "add",
+            "event",
+            "--summary",
+            summary,
+            "--writer",
+            "ops",
+            "--justification",
+            "bootstrap",
+            "--source-uri",
+            "file:///log",
+            "--truth-status",
+            "observed",
+            "--authority",
+            "derived",
+        ])
+    };
+    let first = add("First record of a new database");
+    assert_eq!(first.code, Some(0), "{}", first.stderr);
+
+    // An older build's layout: the newest migration's record is taken away.
+    db.client()
+        .batch_execute(
+            "ALTER TABLE mk_schema_migrations DISABLE TRIGGER USER;
+             DELETE FROM mk_schema_migrations
+              WHERE version = (SELECT max(version) FROM mk_schema_migrations);
+             ALTER TABLE mk_schema_migrations ENABLE TRIGGER USER;",
+        )
+        .unwrap();
+    let applied = || -> i64 {
+        db.client()
+            .query_one("SELECT count(*) FROM mk_schema_migrations", &[])
+            .unwrap()
+            .get(0)
+    };
+    let before = applied();
+    let refused = add("Second record");
+    let message = assert_failure(&refused, 1, "schema_unavailable");
+    assert!(message.contains("db migrate"), "{message}");
+    assert_eq!(applied(), before, "the database was migrated");
+}
