@@ -208,16 +208,23 @@ impl Store {
             let listed: Vec<String> = plan.listed_ids().iter().map(ToString::to_string).collect();
             let records = records_by_ids(&tx, &listed)?;
             tx.finish()?;
-            let package =
-                plan.package(&records)
-                    .map_err(|MissingRecord(id)| StoreError::CorruptRow {
-                        key: id.to_string(),
-                        detail: "the recall term index names a record that cannot be read"
-                            .to_owned(),
-                    })?;
-            Ok((package, records))
+            recall_package(&plan, records)
         })
     }
+}
+
+/// The indexed recall's package from its plan and the listed records (both engines).
+pub(crate) fn recall_package(
+    plan: &RecallPlan,
+    records: Vec<MemoryRecord>,
+) -> Result<(ContextPackage, Vec<MemoryRecord>)> {
+    let package = plan
+        .package(&records)
+        .map_err(|MissingRecord(id)| StoreError::CorruptRow {
+            key: id.to_string(),
+            detail: "the recall term index names a record that cannot be read".to_owned(),
+        })?;
+    Ok((package, records))
 }
 
 /// Constraint candidates: `?4` is the wildcard; the IN lists probe the scope index.

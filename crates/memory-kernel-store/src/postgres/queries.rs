@@ -1,7 +1,7 @@
 //! Reads on PostgreSQL: the same candidate sets and indexed recall as the SQLite engine's
 //! (`crate::queries`), so the pure resolvers in core give the same answers and packages.
 
-use memory_kernel_core::resolver::{MissingRecord, RecallCandidates, RecallPlan};
+use memory_kernel_core::resolver::{RecallCandidates, RecallPlan};
 use memory_kernel_core::{
     ContextPackage, LineageEdge, Link, MemoryRecord, MemoryVersionId, RecallQuery, RecordSet,
     RecordType, Scope, record::WILDCARD,
@@ -11,8 +11,8 @@ use postgres::types::Type;
 use super::records::newest_of_type;
 use super::{Cached, Pg, collect};
 use crate::doc_cache::{DOC_COLUMNS, doc_from_cells};
-use crate::error::{Result, StoreError};
-use crate::queries::{HitMerger, RecordFilter, visible_from_newest};
+use crate::error::Result;
+use crate::queries::{HitMerger, RecordFilter, recall_package, visible_from_newest};
 use crate::rows::{
     EDGE_COLUMNS, LINK_COLUMNS, RECORD_COLUMNS, edge_from_cells, link_from_cells, record_from_cells,
 };
@@ -161,14 +161,7 @@ impl Pg<'_> {
             );
             let listed: Vec<String> = plan.listed_ids().iter().map(ToString::to_string).collect();
             let records = records_by_ids(tx, &listed)?;
-            let package =
-                plan.package(&records)
-                    .map_err(|MissingRecord(id)| StoreError::CorruptRow {
-                        key: id.to_string(),
-                        detail: "the recall term index names a record that cannot be read"
-                            .to_owned(),
-                    })?;
-            Ok((package, records))
+            recall_package(&plan, records)
         })
     }
 }
