@@ -66,6 +66,28 @@ impl MemoryKernel {
         })
     }
 
+    /// Opens the store at `path`, setting up a new one: a file that does not exist, or a
+    /// PostgreSQL database holding none of the store's tables, is created and migrated, and
+    /// the migration's report returned. An existing store is opened as it is and never
+    /// migrated, so a surface never upgrades a database that other processes may serve.
+    ///
+    /// # Errors
+    /// As [`MemoryKernel::open`] and [`MemoryKernel::migrate`].
+    pub fn open_or_create(
+        path: impl AsRef<Path>,
+    ) -> Result<(Self, Option<MigrationReport>), ApiError> {
+        let path = path.as_ref();
+        // A PostgreSQL URL is never a path that exists; its database is new when it holds no
+        // schema at all.
+        let file_existed = path.exists();
+        let kernel = Self::open(path)?;
+        if file_existed || kernel.schema_status()?.current_version > 0 {
+            return Ok((kernel, None));
+        }
+        let report = kernel.migrate(false)?;
+        Ok((kernel, Some(report)))
+    }
+
     /// This handle with `interceptor` called before each of its operations (and those of its
     /// clones), replacing any installed before; see [`crate::interceptor`].
     #[must_use]

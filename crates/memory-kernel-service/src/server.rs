@@ -21,21 +21,19 @@ use crate::state::AppState;
 /// # Errors
 /// When the file cannot be opened as a database or a migration fails.
 pub fn open_database(path: &Path, migrate: bool) -> anyhow::Result<MemoryKernel> {
-    // A PostgreSQL URL is never a path that exists; its database is new when it holds no
-    // schema at all.
-    let file_existed = path.exists();
-    let kernel =
-        MemoryKernel::open(path).with_context(|| format!("opening database {}", path.display()))?;
-    let is_new = !file_existed
-        && kernel
-            .schema_status()
-            .with_context(|| format!("reading the schema of {}", path.display()))?
-            .current_version
-            == 0;
-    if is_new || migrate {
-        let report = kernel
-            .migrate(false)
-            .with_context(|| format!("migrating database {}", path.display()))?;
+    let (kernel, created) = MemoryKernel::open_or_create(path)
+        .with_context(|| format!("opening database {}", path.display()))?;
+    let is_new = created.is_some();
+    let migrated = match created {
+        Some(report) => Some(report),
+        None if migrate => Some(
+            kernel
+                .migrate(false)
+                .with_context(|| format!("migrating database {}", path.display()))?,
+        ),
+        None => None,
+    };
+    if let Some(report) = migrated {
         tracing::info!(
             db = %path.display(),
             created = is_new,

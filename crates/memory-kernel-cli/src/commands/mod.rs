@@ -54,17 +54,17 @@ fn completions(shell: clap_complete::Shell) -> Output {
 fn open_for_writing(db: &Path) -> Result<MemoryKernel, Failure> {
     if matches!(db.try_exists(), Ok(false)) {
         // A missing file, or a location that is no file (a PostgreSQL URL).
-        let kernel = MemoryKernel::open(db)?;
-        let status = kernel.schema_status()?;
-        if status.current_version == 0 {
-            kernel.migrate(false)?;
-            return Ok(kernel);
-        }
-        if !status.up_to_date {
-            return Err(outdated(db, &status));
+        let (kernel, created) = MemoryKernel::open_or_create(db)?;
+        if created.is_none() {
+            let status = kernel.schema_status()?;
+            if !status.up_to_date {
+                return Err(outdated(db, &status));
+            }
         }
         return Ok(kernel);
     }
+    // An existing file is looked at read-only first, so one that is not current stays
+    // byte-identical.
     open_current(db)
 }
 
