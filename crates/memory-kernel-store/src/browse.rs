@@ -307,20 +307,7 @@ fn memory_history(conn: &Connection, memory_id: MemoryId) -> Result<MemoryHistor
 mod plan_tests {
     //! A page must seek the creation index and stop after the page: no sort, no full scan.
     use super::*;
-
-    fn plan(sql: &str) -> Vec<String> {
-        let conn = Connection::open_in_memory().unwrap();
-        for m in crate::schema::migrations() {
-            conn.execute_batch(&m.sql).unwrap();
-        }
-        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
-        let mut rows = stmt.raw_query();
-        let mut out = Vec::new();
-        while let Some(row) = rows.next().unwrap() {
-            out.push(row.get::<_, String>(3).unwrap());
-        }
-        out
-    }
+    use crate::schema::query_plan as plan;
 
     fn key() -> RecordKey {
         RecordKey {

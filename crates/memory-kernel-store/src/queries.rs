@@ -566,20 +566,7 @@ pub(crate) fn all_links(conn: &Connection) -> Result<Vec<Link>> {
 mod plan_tests {
     //! Candidate queries must be driven by indexes, so their cost follows the matches.
     use super::*;
-
-    fn plan(sql: &str) -> Vec<String> {
-        let conn = Connection::open_in_memory().unwrap();
-        for m in crate::schema::migrations() {
-            conn.execute_batch(&m.sql).unwrap();
-        }
-        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
-        let mut rows = stmt.raw_query();
-        let mut out = Vec::new();
-        while let Some(row) = rows.next().unwrap() {
-            out.push(row.get::<_, String>(3).unwrap());
-        }
-        out
-    }
+    use crate::schema::query_plan as plan;
 
     /// Full scans other than over the bound JSON arrays and the CTE of matched ids.
     fn table_scans(plan: &[String]) -> Vec<&String> {

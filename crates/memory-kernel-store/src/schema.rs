@@ -379,6 +379,24 @@ LEFT JOIN {constraints} c ON c.memory_version_id = r.memory_version_id;
     )
 }
 
+/// SQLite's plan for `sql` on a fresh database of the current schema, one line per step, for
+/// the tests that pin a query to its indexes.
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+pub(crate) fn query_plan(sql: &str) -> Vec<String> {
+    let conn = rusqlite::Connection::open_in_memory().unwrap();
+    for m in migrations() {
+        conn.execute_batch(&m.sql).unwrap();
+    }
+    let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+    let mut rows = stmt.raw_query();
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().unwrap() {
+        out.push(row.get::<_, String>(3).unwrap());
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
