@@ -16,9 +16,10 @@ use r2d2_postgres::PostgresConnectionManager;
 /// (browsing filters combine into a few dozen); past the limit the cache starts again.
 const STATEMENT_LIMIT: usize = 256;
 
-/// Statements prepared on one connection, by text and declared parameter types (the same
-/// text may be sent with a NULL of undeclared type in one call and a value in another).
-pub(crate) type Statements = HashMap<(String, Vec<Type>), Statement>;
+/// Statements prepared on one connection, by text, then by declared parameter types (the
+/// same text may be sent with a NULL of undeclared type in one call and a value in another).
+/// A statement run again is found without building a key.
+pub(crate) type Statements = HashMap<String, Vec<(Vec<Type>, Statement)>>;
 
 /// A pooled connection and the statements prepared on it.
 pub(crate) struct Conn {
@@ -119,16 +120,26 @@ pub(crate) trait Cached {
 }
 
 impl<C: GenericClient> Session<'_, C> {
-    /// The prepared statement of `key`, prepared now when this connection has not yet.
-    fn statement(&mut self, key: &(String, Vec<Type>)) -> Result<Statement, postgres::Error> {
-        if let Some(statement) = self.statements.get(key) {
+    /// The prepared statement of `sql` with `params`' declared types, prepared now when this
+    /// connection has not yet.
+    fn statement(&mut self, sql: &str, params: &Params<'_>) -> Result<Statement, postgres::Error> {
+        let prepared = self.statements.get(sql).and_then(|variants| {
+            variants
+                .iter()
+                .find(|(declared, _)| declared.iter().eq(params.iter().map(|(_, ty)| ty)))
+        });
+        if let Some((_, statement)) = prepared {
             return Ok(statement.clone());
         }
-        let statement = self.client.prepare_typed(&key.0, &key.1)?;
+        let types: Vec<Type> = params.iter().map(|(_, ty)| ty.clone()).collect();
+        let statement = self.client.prepare_typed(sql, &types)?;
         if self.statements.len() >= STATEMENT_LIMIT {
             self.statements.clear();
         }
-        self.statements.insert(key.clone(), statement.clone());
+        self.statements
+            .entry(sql.to_owned())
+            .or_default()
+            .push((types, statement.clone()));
         Ok(statement)
     }
 
@@ -139,11 +150,7 @@ impl<C: GenericClient> Session<'_, C> {
         params: &Params<'_>,
         run: impl FnOnce(&mut C, &Statement, &[&(dyn ToSql + Sync)]) -> Result<T, postgres::Error>,
     ) -> Result<T, postgres::Error> {
-        let key = (
-            sql.to_owned(),
-            params.iter().map(|(_, ty)| ty.clone()).collect(),
-        );
-        let statement = self.statement(&key)?;
+        let statement = self.statement(sql, params)?;
         let values: Vec<&(dyn ToSql + Sync)> = params.iter().map(|(value, _)| *value).collect();
         run(self.client, &statement, &values).inspect_err(|error| {
             // A schema change under the statement, or a pooler that dropped it: prepare it
@@ -152,7 +159,7 @@ impl<C: GenericClient> Session<'_, C> {
                 error.code(),
                 Some(&SqlState::FEATURE_NOT_SUPPORTED | &SqlState::INVALID_SQL_STATEMENT_NAME)
             ) {
-                self.statements.remove(&key);
+                self.statements.remove(sql);
             }
         })
     }
