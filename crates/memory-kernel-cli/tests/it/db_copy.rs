@@ -28,12 +28,7 @@ fn exported(db: &Path, out: &Path) -> Vec<(String, Vec<u8>)> {
 /// A trust history on the scenario's deny constraint: three events, a replay, and one more
 /// event left unprojected, so the projector's position has to travel too.
 fn add_trust_history(mk: &Mk, memory: &str) {
-    for event in ["success", "failure", "success", "success"] {
-        if event == "success"
-            && mk.ok(&["outcome", "projector", "status", "--json"])["latest_event_seq"] == 3
-        {
-            mk.ok(&["outcome", "replay"]);
-        }
+    let log = |event: &str| {
         let mut args = vec![
             "outcome",
             "log",
@@ -54,7 +49,12 @@ fn add_trust_history(mk: &Mk, memory: &str) {
             args.extend(["--severity", "high"]);
         }
         mk.ok(&args);
+    };
+    for event in ["success", "failure", "success"] {
+        log(event);
     }
+    mk.ok(&["outcome", "replay"]);
+    log("success");
 }
 
 /// What a store says about trust: the projector's health and a gate's verdict on `memory`.
