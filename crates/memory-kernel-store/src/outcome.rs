@@ -168,13 +168,13 @@ pub struct StaleKey {
     pub projected_event_seq: Option<i64>,
 }
 
-/// The outcome memory's tables.
-pub(crate) const TABLES: [&str; 4] = [
-    "outcome_rulesets",
-    "outcome_events",
-    "memory_trust",
-    "outcome_projection_state",
-];
+/// The outcome memory's tables, named as the original named them.
+pub(crate) const RULESETS: &str = "outcome_rulesets";
+pub(crate) const EVENTS: &str = "outcome_events";
+pub(crate) const TRUST: &str = "memory_trust";
+pub(crate) const PROJECTION: &str = "outcome_projection_state";
+/// All four.
+pub(crate) const TABLES: [&str; 4] = [RULESETS, EVENTS, TRUST, PROJECTION];
 
 pub(crate) const EVENT_COLUMNS: &str = "event_seq, event_id, ruleset_version, memory_id, version, \
     event_type, occurred_at, recorded_at, writer, justification, context_id, edited, \
@@ -182,23 +182,10 @@ pub(crate) const EVENT_COLUMNS: &str = "event_seq, event_id, ruleset_version, me
 
 /// The columns of `memory_trust`, in the order [`trust_from`] reads them; the first two are
 /// the key.
-const TRUST_COLUMNS: [&str; 15] = [
-    "memory_id",
-    "version",
-    "confidence_raw",
-    "confidence_effective",
-    "baseline_confidence",
-    "trust_status",
-    "contradiction_cap_active",
-    "cap_value",
-    "manual_override_active",
-    "wins_last5",
-    "failures_last5",
-    "last_event_seq",
-    "last_ruleset_version",
-    "last_scored_at",
-    "updated_at",
-];
+pub(crate) const TRUST_COLUMNS: &str = "memory_id, version, confidence_raw, \
+    confidence_effective, baseline_confidence, trust_status, contradiction_cap_active, \
+    cap_value, manual_override_active, wins_last5, failures_last5, last_event_seq, \
+    last_ruleset_version, last_scored_at, updated_at";
 
 fn corrupt(key: impl Into<String>, detail: impl std::fmt::Display) -> StoreError {
     StoreError::CorruptRow {
@@ -358,7 +345,7 @@ fn snapshot(db: &mut dyn Sql, memory_id: MemoryId, version: u32) -> Result<Optio
     db.first(
         &format!(
             "SELECT {} FROM memory_trust WHERE memory_id = ?1 AND version = ?2",
-            TRUST_COLUMNS.join(", ")
+            TRUST_COLUMNS
         ),
         &[text(memory_id.to_string()), int(version)],
         trust_from,
@@ -367,8 +354,9 @@ fn snapshot(db: &mut dyn Sql, memory_id: MemoryId, version: u32) -> Result<Optio
 
 /// Stores `s` as its key's snapshot, replacing any older one.
 fn upsert_snapshot(db: &mut dyn Sql, s: &TrustSnapshot) -> Result<()> {
-    let placeholders: Vec<String> = (1..=TRUST_COLUMNS.len()).map(|i| format!("?{i}")).collect();
-    let updates: Vec<String> = TRUST_COLUMNS[2..]
+    let columns: Vec<&str> = TRUST_COLUMNS.split(',').map(str::trim).collect();
+    let placeholders: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
+    let updates: Vec<String> = columns[2..]
         .iter()
         .map(|c| format!("{c} = excluded.{c}"))
         .collect();
@@ -376,7 +364,7 @@ fn upsert_snapshot(db: &mut dyn Sql, s: &TrustSnapshot) -> Result<()> {
         &format!(
             "INSERT INTO memory_trust ({}) VALUES ({}) \
              ON CONFLICT (memory_id, version) DO UPDATE SET {}",
-            TRUST_COLUMNS.join(", "),
+            TRUST_COLUMNS,
             placeholders.join(", "),
             updates.join(", ")
         ),
@@ -1025,7 +1013,7 @@ impl Store {
                 snapshots: db.rows(
                     &format!(
                         "SELECT {} FROM memory_trust ORDER BY memory_id, version",
-                        TRUST_COLUMNS.join(", ")
+                        TRUST_COLUMNS
                     ),
                     &[],
                     trust_from,

@@ -14,18 +14,9 @@ use rusqlite::types::Value;
 
 use super::read::refused;
 use crate::error::{Result, StoreError};
-use crate::outcome::EVENT_COLUMNS;
-
-const RULESETS: &str = "outcome_rulesets";
-const EVENTS: &str = "outcome_events";
-const TRUST: &str = "memory_trust";
-const PROJECTION: &str = "outcome_projection_state";
+use crate::outcome::{EVENT_COLUMNS, EVENTS, PROJECTION, RULESETS, TRUST, TRUST_COLUMNS};
 
 const RULESET_COLUMNS: &str = "ruleset_version, ruleset_json, created_at";
-const TRUST_COLUMNS: &str = "memory_id, version, confidence_raw, confidence_effective, \
-    baseline_confidence, trust_status, contradiction_cap_active, cap_value, \
-    manual_override_active, wins_last5, failures_last5, last_event_seq, last_ruleset_version, \
-    last_scored_at, updated_at";
 const PROJECTION_COLUMNS: &str = "projector_name, ruleset_version, last_event_seq, updated_at";
 
 /// The four tables, children first: the order they are dropped in, and (reversed) written.
